@@ -1,0 +1,107 @@
+"""Percent-format scripts to notebooks, and the pieces of a notebook the grader needs.
+
+The solution script (jupytext ``py:percent``) carries nbgrader metadata in its
+cell headers, in a short form: ``nbgrader={"grade_id": "q1-depth", "solution": true}``.
+:func:`read_source` completes it to nbgrader's schema (version 3), gives every
+cell a stable id (so that a rebuild is byte-identical) and drops jupytext's
+own metadata.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import re
+from pathlib import Path
+
+import nbformat
+
+__all__ = ["read_source", "write_notebook", "normalise_nbgrader", "solution_code", "grade_cells",
+           "notebook_bytes"]
+
+_NBGRADER_DEFAULTS = {"grade": False, "solution": False, "locked": False, "task": False, "schema_version": 3}
+_ID_OK = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+def normalise_nbgrader(cell) -> None:
+    """Fill in nbgrader's metadata: defaults, locking of read-only cells, points as floats."""
+    meta = cell.metadata.get("nbgrader")
+    if meta is None:
+        return
+    if "grade_id" not in meta:
+        raise ValueError(f"a cell with nbgrader metadata has no grade_id: {cell.source[:60]!r}")
+    full = dict(_NBGRADER_DEFAULTS)
+    full.update(meta)
+    if full["grade"] and not full["solution"]:
+        full["locked"] = True          # test cells are read-only
+        if "points" not in full:
+            raise ValueError(f"grade cell {full['grade_id']!r} has no points")
+    if full["grade"]:
+        full["points"] = float(full["points"]) if float(full["points"]) % 1 else int(full["points"])
+    if full["solution"]:
+        full["locked"] = False
+    cell.metadata["nbgrader"] = {k: full[k] for k in sorted(full)}
+
+
+def read_source(path: Path) -> nbformat.NotebookNode:
+    """The notebook made from a solution script, with complete nbgrader metadata and stable ids."""
+    import jupytext
+
+    nb = jupytext.read(path, fmt="py:percent")
+    nb.metadata.pop("jupytext", None)
+    nb.metadata.setdefault("language_info", {"name": "python"})
+    seen = set()
+    for index, cell in enumerate(nb.cells):
+        normalise_nbgrader(cell)
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in seen:
+            raise ValueError(f"{path}: grade_id {grade_id!r} is used twice")
+        if grade_id:
+            seen.add(grade_id)
+        digest = hashlib.sha1(f"{index}:{cell.cell_type}".encode()).hexdigest()[:8]
+        cell_id = grade_id if grade_id and _ID_OK.match(grade_id) else f"cell-{index:03d}-{digest}"
+        cell["id"] = cell_id
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    nb.nbformat, nb.nbformat_minor = 4, 5
+    return nb
+
+
+def notebook_bytes(nb) -> bytes:
+    """A notebook serialised the way it is committed (nbformat's JSON, one trailing newline)."""
+    text = nbformat.writes(nb, version=4)
+    return (text if text.endswith("\n") else text + "\n").encode("utf-8")
+
+
+def write_notebook(nb, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(notebook_bytes(nb))
+
+
+def grade_cells(nb) -> list:
+    """The autograded cells: ``(grade_id, points)`` in notebook order."""
+    out = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and cell.cell_type == "code":
+            out.append((meta["grade_id"], float(meta.get("points", 0))))
+    return out
+
+
+def solution_code(nb) -> str:
+    """The code that defines the reference: the imports of the ``imports`` cell and every solution cell."""
+    parts = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code":
+            continue
+        if meta.get("grade_id") == "imports":
+            tree = ast.parse(cell.source)
+            lines = cell.source.splitlines()
+            for node in tree.body:
+                if isinstance(node, (ast.Import, ast.ImportFrom)):
+                    parts.append("\n".join(lines[node.lineno - 1: node.end_lineno]))
+        elif meta.get("solution"):
+            parts.append(cell.source)
+    return "\n\n".join(parts) + "\n"

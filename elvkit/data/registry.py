@@ -1,0 +1,215 @@
+"""Real data sets, downloaded on demand with pooch and checked with sha256.
+
+The registry (``data/registry.toml`` in the course repository, or the file
+named by ``ELVKIT_REGISTRY``) lists each file's address and sha256. Files are
+cached under ``ELVKIT_DATA_DIR`` (default: the user cache, ``elvkit``); run
+:func:`download_all` once on a machine that will later work offline.
+
+An entry without a sha256 is checked trust-on-first-use: the first download
+records its hash in ``pins.toml`` in the cache, every later use checks it, and
+a changed file on the server is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .._checks import check_int, check_number
+from ..geometry import StereoCalibration
+from .formats import read_kitti_disparity, read_pfm
+from .stereo import StereoPair
+
+__all__ = ["registry", "cache_dir", "available", "fetch", "download_all", "load_middlebury",
+           "load_kitti2015", "MIDDLEBURY_2014_SCENES"]
+
+MIDDLEBURY_2014_SCENES = (
+    "Adirondack", "Backpack", "Bicycle1", "Cable", "Classroom1", "Couch", "Flowers", "Jadeplant",
+    "Mask", "Motorcycle", "Piano", "Pipes", "Playroom", "Playtable", "Recycle", "Shelves", "Shopvac",
+    "Sticks", "Storage", "Sword1", "Sword2", "Umbrella", "Vintage",
+)
+
+
+def _registry_path() -> Path:
+    env = os.environ.get("ELVKIT_REGISTRY")
+    if env:
+        return Path(env)
+    # the course repository: elvkit/data/registry.py -> <root>/data/registry.toml
+    return Path(__file__).resolve().parents[2] / "data" / "registry.toml"
+
+
+def registry() -> dict[str, dict]:
+    """The registry: file name -> ``{"url": ..., "sha256": ...}``."""
+    path = _registry_path()
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"the data registry {path} is missing. It ships with the course repository "
+            "(data/registry.toml); set ELVKIT_REGISTRY to its path if elvkit is installed elsewhere.")
+    with open(path, "rb") as f:
+        table = tomllib.load(f)
+    for name, entry in table.items():
+        if "url" not in entry:
+            raise ValueError(f"registry entry {name!r} in {path} has no url.")
+        sha = entry.get("sha256", "")
+        if sha and (len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha)):
+            raise ValueError(f"registry entry {name!r}: sha256 must be 64 lowercase hex digits; got {sha!r}.")
+    return table
+
+
+def cache_dir() -> Path:
+    """Where downloads are kept: ``ELVKIT_DATA_DIR`` or the user cache."""
+    env = os.environ.get("ELVKIT_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    import pooch
+
+    return Path(pooch.os_cache("elvkit"))
+
+
+def _pins_path() -> Path:
+    return cache_dir() / "pins.toml"
+
+
+def _read_pins() -> dict[str, str]:
+    path = _pins_path()
+    if not path.is_file():
+        return {}
+    with open(path, "rb") as f:
+        return {k: v for k, v in tomllib.load(f).items() if isinstance(v, str)}
+
+
+def _write_pin(name: str, sha: str) -> None:
+    pins = _read_pins()
+    pins[name] = sha
+    path = _pins_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(f'"{k}" = "{v}"\n' for k, v in sorted(pins.items())))
+    tmp.replace(path)
+
+
+def available() -> list[dict]:
+    """Every registered file with its status: cached or not, and how it is checked."""
+    pins = _read_pins()
+    rows = []
+    for name, entry in registry().items():
+        sha = entry.get("sha256") or pins.get(name, "")
+        how = "registry sha256" if entry.get("sha256") else ("pinned on first download" if sha else "unpinned")
+        rows.append({"name": name, "url": entry["url"], "cached": (cache_dir() / name).is_file(),
+                     "sha256": sha, "check": how})
+    return rows
+
+
+def fetch(name: str, *, progress: bool = True) -> Path:
+    """Download one registered file (once) and return its local path.
+
+    Raises
+    ------
+    KeyError
+        If ``name`` is not in the registry.
+    ValueError
+        If the file's sha256 differs from the registry's or from the first download's.
+    """
+    import pooch
+
+    table = registry()
+    if name not in table:
+        close = [k for k in table if name.lower() in k.lower()][:5]
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise KeyError(f"{name!r} is not in the data registry.{hint}")
+    entry = table[name]
+    known = entry.get("sha256") or _read_pins().get(name)
+    path = pooch.retrieve(entry["url"], known_hash=f"sha256:{known}" if known else None,
+                          fname=Path(name).name, path=cache_dir() / Path(name).parent,
+                          progressbar=progress)
+    if not known:
+        sha = pooch.file_hash(path, alg="sha256")
+        _write_pin(name, sha)
+        print(f"elvkit: first download of {name}; recorded sha256 {sha}.\n"
+              f"Pin it for everyone by adding to data/registry.toml:  sha256 = \"{sha}\"")
+    return Path(path)
+
+
+def download_all(prefix: str = "", *, progress: bool = True) -> list[Path]:
+    """Download every registered file whose name starts with ``prefix``."""
+    from tqdm.auto import tqdm
+
+    names = [n for n in registry() if n.startswith(prefix)]
+    return [fetch(n, progress=progress) for n in tqdm(names, desc="data sets", disable=not progress)]
+
+
+def _read_png(zf: zipfile.ZipFile, member: str) -> np.ndarray:
+    import cv2
+
+    img = cv2.imdecode(np.frombuffer(zf.read(member), dtype=np.uint8), cv2.IMREAD_COLOR)
+    if img is None:
+        raise ValueError(f"could not decode {member}")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def load_middlebury(scene: str = "Motorcycle", *, scale: float = 1.0) -> StereoPair:
+    """A full-size Middlebury 2014 scene ("perfect" rectification), downloaded on first use.
+
+    Parameters
+    ----------
+    scene : str
+        One of :data:`MIDDLEBURY_2014_SCENES`.
+    scale : float
+        Resize factor (for example 0.25 for the size scikit-image ships).
+    """
+    if scene not in MIDDLEBURY_2014_SCENES:
+        raise ValueError(f"`scene` must be one of {', '.join(MIDDLEBURY_2014_SCENES)}; got {scene!r}.")
+    scale = check_number(scale, "scale", low=0, low_open=True, high=1.0)
+    path = fetch(f"middlebury2014/{scene}-perfect.zip")
+    with zipfile.ZipFile(path) as zf:
+        names = {Path(n).name: n for n in zf.namelist()}
+        calib_text = zf.read(names["calib.txt"]).decode()
+        left = _read_png(zf, names["im0.png"])
+        right = _read_png(zf, names["im1.png"])
+        disp = read_pfm(zf.read(names["disp0.pfm"]))
+    calib = StereoCalibration.from_middlebury(calib_text)
+    ndisp = 256
+    for line in calib_text.splitlines():
+        if line.startswith("ndisp="):
+            ndisp = int(line.split("=", 1)[1])
+    pair = StereoPair(left=left, right=right, disparity=disp, calib=calib, max_disp=ndisp,
+                      name=f"Middlebury 2014 {scene}")
+    return pair if scale == 1.0 else pair.resized(scale)
+
+
+def _kitti_calibration(text: str) -> StereoCalibration:
+    rows = {}
+    for line in text.splitlines():
+        if ":" in line:
+            key, value = line.split(":", 1)
+            rows[key.strip()] = np.array([float(v) for v in value.split()])
+    p2, p3 = rows["P_rect_02"].reshape(3, 4), rows["P_rect_03"].reshape(3, 4)
+    focal = p2[0, 0]
+    # P_rect_0i[0, 3] = -focal * (camera i's x in the rectified frame)
+    baseline = (p2[0, 3] - p3[0, 3]) / focal
+    return StereoCalibration(focal=focal, cx=p2[0, 2], cy=p2[1, 2], baseline=baseline,
+                             doffs=p3[0, 2] - p2[0, 2], units="m")
+
+
+def load_kitti2015(index: int = 0) -> StereoPair:
+    """KITTI 2015 stereo training pair ``index`` (0-199), downloaded on first use (1.7 GB).
+
+    The occlusion mask marks pixels with ground truth in ``disp_occ_0`` but not
+    in ``disp_noc_0``. Ground truth is sparse (LiDAR); unknown pixels are NaN.
+    """
+    index = check_int(index, "index", low=0, high=199)
+    stem = f"{index:06d}"
+    with zipfile.ZipFile(fetch("kitti2015/data_scene_flow.zip")) as zf:
+        left = _read_png(zf, f"training/image_2/{stem}_10.png")
+        right = _read_png(zf, f"training/image_3/{stem}_10.png")
+        occ = read_kitti_disparity(zf.read(f"training/disp_occ_0/{stem}_10.png"))
+        noc = read_kitti_disparity(zf.read(f"training/disp_noc_0/{stem}_10.png"))
+    with zipfile.ZipFile(fetch("kitti2015/data_scene_flow_calib.zip")) as zf:
+        calib = _kitti_calibration(zf.read(f"training/calib_cam_to_cam/{stem}.txt").decode())
+    occlusion = np.isfinite(occ) & ~np.isfinite(noc)
+    return StereoPair(left=left, right=right, disparity=occ, calib=calib, max_disp=192,
+                      occlusion=occlusion, name=f"KITTI 2015 training {stem}")

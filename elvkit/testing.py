@@ -1,0 +1,162 @@
+"""What the notebooks' visible test cells call: comparisons whose failures teach.
+
+:func:`assert_close` compares an answer with the expected one using
+per-dtype tolerances (the table :data:`TOLERANCES`, as in kornia's test
+suite), and on failure says what was expected, what came, where they differ,
+and -- when the answer matches a known wrong answer -- which mistake that is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .device import to_numpy
+
+__all__ = ["TOLERANCES", "tolerance", "assert_close", "assert_shape", "assert_true", "StudentCheckError"]
+
+#: ``(rtol, atol)`` by dtype of the *expected* value.
+TOLERANCES = {
+    "float16": (1e-3, 1e-3),
+    "bfloat16": (1.6e-2, 1e-2),
+    "float32": (1e-5, 1e-5),
+    "float64": (1e-10, 1e-10),
+    "int": (0.0, 0.0),
+    "bool": (0.0, 0.0),
+}
+
+
+class StudentCheckError(AssertionError):
+    """A visible test failed; the message explains what to look at."""
+
+
+def _dtype_key(x) -> str:
+    name = str(getattr(x, "dtype", np.asarray(x).dtype)).replace("torch.", "")
+    if name in TOLERANCES:
+        return name
+    if name.startswith(("int", "uint")):
+        return "int"
+    return "float64" if name.startswith("float") else "float32"
+
+
+def tolerance(x) -> tuple[float, float]:
+    """The default ``(rtol, atol)`` for comparing with ``x``."""
+    return TOLERANCES[_dtype_key(x)]
+
+
+def _fmt_shape(x) -> str:
+    return str(tuple(np.shape(x)))
+
+
+def _close(a: np.ndarray, e: np.ndarray, rtol: float, atol: float, equal_nan: bool) -> np.ndarray:
+    a = a.astype(np.float64) if a.dtype.kind != "b" else a
+    e = e.astype(np.float64) if e.dtype.kind != "b" else e
+    if a.dtype.kind == "b" or e.dtype.kind == "b":
+        return a == e
+    with np.errstate(invalid="ignore"):
+        ok = np.abs(a - e) <= atol + rtol * np.abs(e)
+    ok |= (a == e)  # equal infinities
+    if equal_nan:
+        ok |= np.isnan(a) & np.isnan(e)
+    return ok
+
+
+def assert_close(actual, expected, *, name: str = "the result", rtol: float | None = None,
+                 atol: float | None = None, equal_nan: bool = True, check_dtype: bool = False,
+                 mistakes: dict | None = None, hint: str | None = None) -> None:
+    """Assert that ``actual`` equals ``expected`` within tolerances, explaining any difference.
+
+    Parameters
+    ----------
+    actual : array_like or torch.Tensor
+        The student's answer.
+    expected : array_like or torch.Tensor
+        The right answer.
+    name : str
+        What is compared, as the student would call it ("the depth map").
+    rtol, atol : float, optional
+        Tolerances; by default from :data:`TOLERANCES` for ``expected``'s dtype.
+    equal_nan : bool
+        NaN in both places counts as equal.
+    check_dtype : bool
+        Also require the same dtype kind (float / integer / bool).
+    mistakes : dict, optional
+        Known wrong answers: ``{"explanation of the mistake": wrong_value}``.
+        When ``actual`` matches one of them, its explanation is the message.
+    hint : str, optional
+        A sentence added to any failure message.
+
+    Raises
+    ------
+    StudentCheckError
+        With a message saying what came, what was expected and what to check.
+    """
+    extra = f"\nHint: {hint}" if hint else ""
+    if actual is None:
+        raise StudentCheckError(f"{name} is None: did the function forget to `return` its result?{extra}")
+    try:
+        a = to_numpy(actual)
+    except Exception as exc:  # pragma: no cover - exotic inputs
+        raise StudentCheckError(f"{name} could not be read as an array ({exc}).{extra}") from None
+    e = to_numpy(expected)
+    if a.dtype == object:
+        raise StudentCheckError(f"{name} is an array of Python objects, not numbers; got {type(actual).__name__}.{extra}")
+    if a.shape != e.shape:
+        msg = f"{name} has shape {_fmt_shape(a)}, expected {_fmt_shape(e)}."
+        if sorted(a.shape) == sorted(e.shape) and a.ndim > 1:
+            msg += " The same sizes in another order: are the axes transposed or stacked along the wrong axis?"
+        elif a.size == e.size:
+            msg += " Same number of elements: a reshape or a missing/extra axis?"
+        raise StudentCheckError(msg + extra)
+    if check_dtype and a.dtype.kind != e.dtype.kind and not (a.dtype.kind in "iu" and e.dtype.kind in "iu"):
+        raise StudentCheckError(f"{name} has dtype {a.dtype}, expected {e.dtype}.{extra}")
+    d_rtol, d_atol = tolerance(expected)
+    rtol = d_rtol if rtol is None else rtol
+    atol = d_atol if atol is None else atol
+    ok = _close(a, e, rtol, atol, equal_nan)
+    if ok.all():
+        return
+    for explanation, wrong in (mistakes or {}).items():
+        w = to_numpy(wrong)
+        if w.shape == a.shape and _close(a, w, rtol, atol, equal_nan).all():
+            raise StudentCheckError(f"{name} is wrong in a recognisable way: {explanation}{extra}")
+    bad = np.argwhere(~ok)
+    first = tuple(int(i) for i in bad[0]) if a.ndim else ()
+    a_v, e_v = (a[first], e[first]) if a.ndim else (a.item(), e.item())
+    msg = [f"{name} differs from the expected value at {len(bad)} of {a.size} position(s) "
+           f"(tolerance rtol={rtol:g}, atol={atol:g})."]
+    if a.ndim:
+        msg.append(f"First at index {first}: got {a_v!r}, expected {e_v!r}.")
+    else:
+        msg.append(f"Got {a_v!r}, expected {e_v!r}.")
+    if a.dtype.kind in "fiu" and e.dtype.kind in "fiu":
+        diff = np.abs(a.astype(np.float64) - e.astype(np.float64))
+        both = np.isfinite(diff)
+        if both.any():
+            msg.append(f"Largest absolute difference: {diff[both].max():.6g}.")
+        nan_a, nan_e = np.isnan(a.astype(np.float64)), np.isnan(e.astype(np.float64))
+        if (nan_a & ~nan_e).any():
+            msg.append(f"{int((nan_a & ~nan_e).sum())} value(s) are NaN where a number was expected.")
+        if (nan_e & ~nan_a).any():
+            msg.append(f"{int((nan_e & ~nan_a).sum())} value(s) should be NaN (unknown) but are numbers.")
+        if a.size > 1 and np.allclose(a.astype(np.float64), -e.astype(np.float64), rtol=rtol, atol=atol,
+                                      equal_nan=True):
+            msg.append("Your values are the expected ones with the opposite sign.")
+    raise StudentCheckError(" ".join(msg) + extra)
+
+
+def assert_shape(actual, shape, *, name: str = "the result", hint: str | None = None) -> None:
+    """Assert an array's shape; ``None`` in ``shape`` matches any size."""
+    extra = f"\nHint: {hint}" if hint else ""
+    if actual is None:
+        raise StudentCheckError(f"{name} is None: did the function forget to `return` its result?{extra}")
+    got = tuple(np.shape(to_numpy(actual)))
+    want = tuple(shape)
+    if len(got) != len(want) or any(w is not None and g != w for g, w in zip(got, want)):
+        pretty = "(" + ", ".join("any" if w is None else str(w) for w in want) + ")"
+        raise StudentCheckError(f"{name} has shape {got}, expected {pretty}.{extra}")
+
+
+def assert_true(condition, message: str) -> None:
+    """Assert a condition with a teaching message (``assert`` statements vanish under ``python -O``)."""
+    if not bool(condition):
+        raise StudentCheckError(message)

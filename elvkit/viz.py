@@ -1,0 +1,277 @@
+"""Pictures for the notebooks: disparity maps, error maps, masks, point clouds, cost curves.
+
+Every function draws with matplotlib and returns the ``Figure`` (or draws into
+the ``ax`` it is given and returns it), so a notebook shows it and a script can
+save it with ``fig.savefig(...)``. Unknown values (NaN) are drawn black.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._checks import check_array, check_same_shape
+from .device import to_numpy
+
+__all__ = ["disparity_to_rgb", "error_to_rgb", "show_images", "show_disparity", "show_stereo_pair",
+           "show_mask", "compare_disparities", "plot_point_cloud", "plot_cost_curve", "ERROR_LEGEND"]
+
+#: Colours of :func:`error_to_rgb`, for a legend.
+ERROR_LEGEND = {
+    "error <= 1 px": (0.55, 0.80, 0.45),
+    "1 < error <= threshold": (0.98, 0.80, 0.25),
+    "error > threshold": (0.85, 0.15, 0.15),
+    "no estimate": (0.0, 0.0, 0.0),
+    "no ground truth": (0.35, 0.35, 0.35),
+}
+
+
+def _plt():
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def disparity_to_rgb(disparity, vmin: float | None = None, vmax: float | None = None,
+                     cmap: str = "turbo") -> np.ndarray:
+    """Colour-code a disparity (or depth) map; NaN becomes black.
+
+    Parameters
+    ----------
+    disparity : array, shape (H, W)
+    vmin, vmax : float, optional
+        Colour range; by default the 1st and 99th percentiles of finite values.
+
+    Returns
+    -------
+    ndarray, shape (H, W, 3), float in [0, 1]
+    """
+    import matplotlib
+
+    d = to_numpy(check_array(disparity, "disparity", ndim=2)).astype(np.float64)
+    finite = np.isfinite(d)
+    if finite.any():
+        lo = np.percentile(d[finite], 1) if vmin is None else vmin
+        hi = np.percentile(d[finite], 99) if vmax is None else vmax
+    else:
+        lo, hi = 0.0, 1.0
+    scaled = np.clip((d - lo) / max(hi - lo, 1e-9), 0, 1)
+    rgb = matplotlib.colormaps[cmap](np.where(finite, scaled, 0))[..., :3]
+    rgb[~finite] = 0
+    return rgb
+
+
+def error_to_rgb(disparity, ground_truth, threshold: float = 2.0) -> np.ndarray:
+    """Colour each pixel by its disparity error; see :data:`ERROR_LEGEND`.
+
+    Returns
+    -------
+    ndarray, shape (H, W, 3), float in [0, 1]
+    """
+    d = to_numpy(check_array(disparity, "disparity", ndim=2)).astype(np.float64)
+    g = to_numpy(check_array(ground_truth, "ground_truth", ndim=2)).astype(np.float64)
+    check_same_shape(d, g, "disparity", "ground_truth")
+    err = np.abs(d - g)
+    rgb = np.empty(d.shape + (3,))
+    rgb[:] = ERROR_LEGEND["error > threshold"]
+    rgb[err <= threshold] = ERROR_LEGEND["1 < error <= threshold"]
+    rgb[err <= 1.0] = ERROR_LEGEND["error <= 1 px"]
+    rgb[~np.isfinite(d)] = ERROR_LEGEND["no estimate"]
+    rgb[~np.isfinite(g)] = ERROR_LEGEND["no ground truth"]
+    return rgb
+
+
+def show_images(images, titles=None, *, cols: int = 3, size: float = 3.2, suptitle: str | None = None):
+    """Show images in a grid and return the figure.
+
+    ``images`` may mix RGB arrays (H, W, 3), gray images and disparity maps
+    (H, W); 2-D float arrays are colour-coded with :func:`disparity_to_rgb`,
+    boolean masks drawn black and white.
+    """
+    plt = _plt()
+    images = list(images)
+    titles = list(titles) if titles is not None else [""] * len(images)
+    if len(titles) != len(images):
+        raise ValueError(f"`titles` must have one entry per image: {len(images)} images, {len(titles)} titles.")
+    cols = max(1, min(cols, len(images)))
+    rows = int(np.ceil(len(images) / cols))
+    first = to_numpy(images[0])
+    aspect = first.shape[0] / first.shape[1]
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * aspect * rows + 0.4 * rows),
+                             squeeze=False)
+    for ax, img, title in zip(axes.flat, images, titles):
+        img = to_numpy(img)
+        if img.ndim == 2 and img.dtype == np.bool_:
+            ax.imshow(img, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        elif img.ndim == 2 and img.dtype.kind == "f":
+            ax.imshow(disparity_to_rgb(img), interpolation="nearest")
+        elif img.ndim == 2:
+            ax.imshow(img, cmap="gray", interpolation="nearest")
+        else:
+            ax.imshow(img, interpolation="nearest")
+        ax.set_title(title, fontsize=10)
+        ax.axis("off")
+    for ax in list(axes.flat)[len(images):]:
+        ax.axis("off")
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def show_disparity(disparity, *, ax=None, title: str = "", vmin=None, vmax=None, colorbar: bool = True,
+                   label: str = "disparity [px]"):
+    """Draw one disparity (or depth) map with a colour bar; returns the axes."""
+    plt = _plt()
+    import matplotlib
+
+    d = to_numpy(check_array(disparity, "disparity", ndim=2)).astype(np.float64)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 6 * d.shape[0] / d.shape[1]))
+    finite = d[np.isfinite(d)]
+    lo = vmin if vmin is not None else (np.percentile(finite, 1) if finite.size else 0)
+    hi = vmax if vmax is not None else (np.percentile(finite, 99) if finite.size else 1)
+    ax.imshow(disparity_to_rgb(d, lo, hi), interpolation="nearest")
+    if colorbar:
+        mappable = matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(lo, hi), cmap="turbo")
+        ax.figure.colorbar(mappable, ax=ax, fraction=0.046, pad=0.02, label=label)
+    ax.set_title(title)
+    ax.axis("off")
+    return ax
+
+
+def show_stereo_pair(pair, *, rows=(0.25, 0.5, 0.75)):
+    """The left and right images side by side with a few epipolar lines (rows) drawn across."""
+    plt = _plt()
+    h, w = pair.shape
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5.5 * h / w + 0.5))
+    for ax, img, title in zip(axes, (pair.left, pair.right), ("left", "right")):
+        ax.imshow(img)
+        for r in rows:
+            ax.axhline(r * h, color="yellow", lw=0.8, alpha=0.8)
+        ax.set_title(f"{title} — rectified: matches lie on the same row")
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def show_mask(image, mask, *, ax=None, title: str = "", color=(1.0, 0.1, 0.6), alpha: float = 0.55):
+    """Overlay a boolean mask on an image; returns the axes."""
+    plt = _plt()
+    img = to_numpy(image).astype(np.float64)
+    if img.max() > 1.0:
+        img = img / 255.0
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=2)
+    m = to_numpy(mask).astype(bool)
+    check_same_shape(img, m, "image", "mask", axes=(0, 1))
+    out = img.copy()
+    out[m] = (1 - alpha) * out[m] + alpha * np.asarray(color)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 6 * m.shape[0] / m.shape[1]))
+    ax.imshow(out)
+    ax.set_title(title or f"mask: {m.mean():.1%} of pixels")
+    ax.axis("off")
+    return ax
+
+
+def compare_disparities(left, ground_truth, results: dict, *, threshold: float = 2.0, vmax=None):
+    """One row per method: its disparity and its error map, under the left image and the truth.
+
+    Parameters
+    ----------
+    left : ndarray, shape (H, W, 3)
+    ground_truth : ndarray, shape (H, W)
+    results : dict
+        Method name -> disparity map (H, W) with NaN where it gives none.
+    """
+    plt = _plt()
+    from matplotlib.patches import Patch
+
+    g = to_numpy(ground_truth)
+    h, w = g.shape
+    vmax = vmax if vmax is not None else float(np.nanpercentile(g, 99.5))
+    n = len(results) + 1
+    fig, axes = plt.subplots(n, 2, figsize=(10, n * 5 * h / w + 0.6), squeeze=False)
+    axes[0, 0].imshow(left)
+    axes[0, 0].set_title("left image")
+    axes[0, 1].imshow(disparity_to_rgb(g, 0, vmax), interpolation="nearest")
+    axes[0, 1].set_title("ground truth (black: unknown)")
+    for row, (name, disp) in enumerate(results.items(), start=1):
+        d = to_numpy(disp)
+        axes[row, 0].imshow(disparity_to_rgb(d, 0, vmax), interpolation="nearest")
+        axes[row, 0].set_title(f"{name}")
+        axes[row, 1].imshow(error_to_rgb(d, g, threshold), interpolation="nearest")
+        valid = np.isfinite(g)
+        err = np.abs(d - g)[valid]
+        bad = float((~np.isfinite(err) | (err > threshold)).mean())
+        axes[row, 1].set_title(f"{name}: bad-{threshold:g} = {bad:.1%}")
+    for ax in axes.flat:
+        ax.axis("off")
+    handles = [Patch(color=c, label=k.replace("threshold", f"{threshold:g} px")) for k, c in ERROR_LEGEND.items()]
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return fig
+
+
+def plot_point_cloud(points, colors=None, *, max_points: int = 30000, ax=None, seed: int = 0,
+                     elev: float = 15, azim: float = -75, title: str = "3-D points"):
+    """Scatter a point cloud in 3-D.
+
+    Parameters
+    ----------
+    points : array, shape (H, W, 3) or (N, 3)
+        X, Y, Z coordinates; rows with a non-finite coordinate are skipped.
+    colors : array, shape (H, W, 3) or (N, 3), optional
+        RGB per point (uint8 or floats in [0, 1]).
+    max_points : int
+        Random subsample drawn (seeded) to keep the plot responsive.
+    """
+    plt = _plt()
+    p = to_numpy(points).reshape(-1, 3).astype(np.float64)
+    keep = np.isfinite(p).all(axis=1)
+    c = None
+    if colors is not None:
+        c = to_numpy(colors).reshape(-1, 3).astype(np.float64)
+        if c.shape[0] != p.shape[0]:
+            raise ValueError(f"`colors` must have one colour per point: {p.shape[0]} points, {c.shape[0]} colours.")
+        if c.max() > 1.0:
+            c = c / 255.0
+    idx = np.flatnonzero(keep)
+    if idx.size > max_points:
+        idx = np.random.default_rng(seed).choice(idx, max_points, replace=False)
+    if ax is None:
+        fig = plt.figure(figsize=(7, 6))
+        ax = fig.add_subplot(projection="3d")
+    ax.scatter(p[idx, 0], p[idx, 2], -p[idx, 1], c=None if c is None else c[idx], s=0.6, depthshade=False)
+    ax.set_xlabel("X")
+    ax.set_ylabel("Z (depth)")
+    ax.set_zlabel("-Y (up)")
+    ax.view_init(elev=elev, azim=azim)
+    ax.set_title(title)
+    return ax
+
+
+def plot_cost_curve(costs: dict, *, ax=None, title: str = "matching cost at one pixel", true_disparity=None):
+    """Plot cost against disparity for one pixel, one curve per cost volume.
+
+    Parameters
+    ----------
+    costs : dict
+        Name -> 1-D array of costs over disparities ``0 .. D-1``.
+    true_disparity : float, optional
+        Drawn as a vertical line.
+    """
+    plt = _plt()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.2))
+    for name, c in costs.items():
+        c = to_numpy(c).astype(np.float64)
+        span = np.ptp(c) or 1.0
+        ax.plot((c - c.min()) / span, label=f"{name} (normalised)")
+    if true_disparity is not None and np.isfinite(true_disparity):
+        ax.axvline(true_disparity, color="k", ls="--", lw=1, label="ground truth")
+    ax.set_xlabel("disparity d [px]")
+    ax.set_ylabel("cost")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return ax
