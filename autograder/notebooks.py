@@ -20,6 +20,7 @@ __all__ = ["read_source", "write_notebook", "normalise_nbgrader", "solution_code
            "notebook_bytes"]
 
 _NBGRADER_DEFAULTS = {"grade": False, "solution": False, "locked": False, "task": False, "schema_version": 3}
+_JUPYTEXT_CELL_KEYS = ("lines_to_next_cell", "lines_to_end_of_cell_marker", "cell_marker")
 _ID_OK = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
@@ -52,6 +53,8 @@ def read_source(path: Path) -> nbformat.NotebookNode:
     nb.metadata.setdefault("language_info", {"name": "python"})
     seen = set()
     for index, cell in enumerate(nb.cells):
+        for key in _JUPYTEXT_CELL_KEYS:
+            cell.metadata.pop(key, None)
         normalise_nbgrader(cell)
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id in seen:

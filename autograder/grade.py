@@ -1,0 +1,510 @@
+"""Grade a folder of submitted notebooks with nbgrader, in parallel, in one command.
+
+``elv grade 01_stereo SUBMISSIONS/ --out RESULTS/ [--jobs N]``
+
+Pipeline, per batch
+    1. The assignment's source notebook is registered in nbgrader's gradebook
+       (``generate_assignment``, run in-process, skipped when unchanged).
+    2. Each submission is read and sanitised with nbgrader's own preprocessors
+       (outputs cleared, ids deduplicated, kernelspec reset, read-only and test
+       cells restored from the source, deleted test cells added back) in this
+       process, which is the gradebook's only writer.
+    3. Worker processes execute the sanitised notebooks (nbgrader's ``Execute``
+       preprocessor: a fresh kernel per notebook, a time limit per cell, and a
+       watchdog for the whole notebook), score the test cells and render the
+       feedback page with the hidden tests' source removed.
+    4. This process writes the scores to the gradebook as they arrive, then
+       ``grades.csv`` and the summary.
+
+A submission that cannot be read, that times out or that kills its kernel gets
+a status and a score (the cells that ran keep their points); the batch goes on.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import copy
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import re
+import shutil
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .course import Assignment, get_assignment
+from .notebooks import grade_cells, read_source, write_notebook
+
+__all__ = ["GradeOptions", "SubmissionResult", "find_submissions", "grade"]
+
+log = logging.getLogger("elv.grade")
+
+STATUS_GRADED = "graded"
+STATUS_TIMEOUT = "timeout"
+STATUS_KERNEL_DIED = "kernel-died"
+STATUS_MALFORMED = "malformed"
+STATUS_MISSING = "missing"
+STATUS_INFRA = "infrastructure-error"
+
+#: statuses that are the student's doing; the last one is the grader's
+STUDENT_STATUSES = (STATUS_GRADED, STATUS_TIMEOUT, STATUS_KERNEL_DIED, STATUS_MALFORMED, STATUS_MISSING)
+
+_STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$")
+
+
+@dataclass
+class GradeOptions:
+    jobs: int = 1
+    cell_timeout: int = 120          # seconds per cell
+    notebook_timeout: int = 600      # seconds per notebook
+    kernel_retries: int = 2          # extra attempts when a kernel fails to start
+    db_url: str | None = None        # default: sqlite:///RESULTS/gradebook.db
+    progress: bool = True
+    env: dict = field(default_factory=dict)
+
+
+@dataclass
+class SubmissionResult:
+    student: str
+    status: str
+    message: str = ""
+    scores: dict = field(default_factory=dict)      # grade_id -> score (None: needs manual grading)
+    max_scores: dict = field(default_factory=dict)  # grade_id -> points
+    flags: list = field(default_factory=list)
+    source_file: str = ""
+    sha256: str = ""
+    seconds: float = 0.0                             # wall time in the worker (kernel and cells)
+    feedback: str = ""
+
+    @property
+    def score(self) -> float:
+        return float(sum(s for s in self.scores.values() if s is not None))
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(self.max_scores.values()))
+
+
+# ----------------------------------------------------------------------------------------------
+# finding submissions
+
+@dataclass
+class _Found:
+    student: str
+    path: Path | None
+    note: str = ""
+
+
+def find_submissions(folder: Path, notebook: str) -> list[_Found]:
+    """Submissions in ``folder``: ``<student>.ipynb`` files or ``<student>/`` folders.
+
+    In a student's folder the notebook should be ``<notebook>.ipynb``; a single
+    notebook of another name is accepted with a note; none gives "missing".
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"submissions folder {folder} does not exist")
+    found: dict[str, _Found] = {}
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_file() and entry.suffix == ".ipynb":
+            found[entry.stem] = _Found(entry.stem, entry)
+        elif entry.is_dir():
+            expected = entry / f"{notebook}.ipynb"
+            others = sorted(p for p in entry.glob("*.ipynb") if not p.name.startswith("."))
+            if expected.is_file():
+                found[entry.name] = _Found(entry.name, expected)
+            elif len(others) == 1:
+                found[entry.name] = _Found(entry.name, others[0],
+                                           note=f"notebook named {others[0].name}, expected {notebook}.ipynb")
+            elif others:
+                found[entry.name] = _Found(entry.name, None, note=f"{len(others)} notebooks, none named "
+                                           f"{notebook}.ipynb: {', '.join(p.name for p in others)}")
+            else:
+                found[entry.name] = _Found(entry.name, None, note=f"no {notebook}.ipynb in the folder")
+    bad = [s for s in found if not _STUDENT_ID.match(s)]
+    if bad:
+        raise ValueError(f"these submission names cannot be student ids (letters, digits, '_', '.', '@', "
+                         f"'+', '-'; up to 128 characters): {', '.join(map(repr, bad[:5]))}")
+    return list(found.values())
+
+
+# ----------------------------------------------------------------------------------------------
+# the gradebook side (this process only)
+
+class _Course:
+    """nbgrader's course folder and gradebook under RESULTS/."""
+
+    def __init__(self, a: Assignment, out: Path, db_url: str | None):
+        self.a = a
+        self.out = out
+        self.root = out / "nbgrader"
+        self.db_url = db_url or f"sqlite:///{(out / 'gradebook.db').resolve()}"
+        self.course_id = "elv"
+
+    def config(self):
+        from traitlets.config import Config
+
+        c = Config()
+        c.CourseDirectory.root = str(self.root)
+        c.CourseDirectory.db_url = self.db_url
+        c.CourseDirectory.course_id = self.course_id
+        c.CourseDirectory.assignment_id = self.a.id
+        return c
+
+    def gradebook(self):
+        from nbgrader.api import Gradebook
+
+        return Gradebook(self.db_url, self.course_id)
+
+    def register(self) -> None:
+        """Put the assignment's source notebook in the gradebook (skipped when unchanged)."""
+        from nbgrader.converters import GenerateAssignment
+        from nbgrader.coursedir import CourseDirectory
+
+        nb = read_source(self.a.source)
+        src = self.root / "source" / self.a.id / f"{self.a.notebook}.ipynb"
+        write_notebook(nb, src)
+        digest = hashlib.sha256(src.read_bytes()).hexdigest()
+        stamp = self.root / f".registered-{self.a.id}"
+        if stamp.is_file() and stamp.read_text() == f"{digest} {self.db_url}":
+            return
+        config = self.config()
+        config.GenerateAssignment.force = True
+        converter = GenerateAssignment(coursedir=CourseDirectory(config=config), config=config)
+        converter.log.setLevel(logging.WARNING)
+        converter.start()
+        stamp.write_text(f"{digest} {self.db_url}")
+
+    def released_sources(self) -> dict:
+        """grade_id -> source of the cell as students received it (hidden tests removed)."""
+        if not hasattr(self, "_released"):
+            from .feedback import without_hidden_region
+
+            self._released = {c.metadata["nbgrader"]["grade_id"]: without_hidden_region(c.source)
+                              for c in read_source(self.a.source).cells
+                              if c.metadata.get("nbgrader", {}).get("grade_id")}
+        return self._released
+
+    def sanitise(self, nb, student: str):
+        """nbgrader's sanitising preprocessors; returns (notebook, flags)."""
+        from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds,
+                                            OverwriteCells, OverwriteKernelspec)
+
+        resources = {"nbgrader": {"notebook": self.a.notebook, "assignment": self.a.id,
+                                  "student": student, "db_url": self.db_url}}
+        before = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in nb.cells
+                  if c.metadata.get("nbgrader", {}).get("grade_id")}
+        released = self.released_sources()
+        steps = [ClearOutput(), DeduplicateIds(), OverwriteKernelspec(), OverwriteCells(add_missing_cells=True),
+                 CheckCellMetadata()]
+        for pp in steps:
+            pp.log.setLevel(logging.ERROR)
+            nb, resources = pp.preprocess(nb, resources)
+        flags = []
+        restored, added = [], []
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            gid = meta.get("grade_id")
+            if not gid or not meta.get("locked"):
+                continue
+            if gid not in before:
+                added.append(gid)
+            elif before[gid].rstrip() != released.get(gid, cell.source).rstrip():
+                restored.append(gid)
+        if restored:
+            flags.append(f"edited read-only cells (restored): {', '.join(restored)}")
+        if added:
+            flags.append(f"deleted test cells (added back): {', '.join(added)}")
+        return nb, flags
+
+    def save(self, result: SubmissionResult, timestamp=None) -> None:
+        """Write one submission's scores to the gradebook."""
+        with self.gradebook() as gb:
+            gb.update_or_create_student(result.student)
+            if timestamp is not None:
+                gb.update_or_create_submission(self.a.id, result.student, timestamp=timestamp)
+            else:
+                gb.update_or_create_submission(self.a.id, result.student)
+            nb = gb.find_submission_notebook(self.a.notebook, self.a.id, result.student)
+            for grade in nb.grades:
+                score = result.scores.get(grade.name, 0.0)
+                grade.auto_score = score
+                grade.needs_manual_grade = score is None or grade.manual_score is not None
+            for comment in nb.comments:
+                comment.auto_comment = None
+            gb.db.commit()
+
+
+# ----------------------------------------------------------------------------------------------
+# the worker side: execute, score, feedback
+
+def _cell_score(cell):
+    """nbgrader's rule, except that warnings on stderr do not cost points and a cell that never
+    ran (the notebook stopped before it) scores 0."""
+    from nbgrader import utils
+
+    meta = cell.metadata["nbgrader"]
+    if cell.cell_type == "code" and not meta.get("solution") and cell.get("execution_count") is None:
+        return 0.0
+    probe = copy.deepcopy(cell)
+    if probe.cell_type == "code":
+        probe.outputs = [o for o in probe.outputs if not (o.output_type == "stream" and o.name == "stderr")]
+    score, _ = utils.determine_grade(probe)
+    return None if score is None else float(score)
+
+
+def _mark_not_run(nb, reason: str) -> None:
+    from nbformat import NotebookNode
+
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.get("execution_count") is None and cell.source.strip():
+            cell.outputs = [NotebookNode(output_type="error", ename="NotRun", evalue=reason,
+                                         traceback=[f"NotRun: {reason}"])]
+
+
+def _kill_kernel(executor) -> bool:
+    km = getattr(executor, "km", None)
+    provisioner = getattr(km, "provisioner", None)
+    process = getattr(provisioner, "process", None)
+    pid = getattr(process, "pid", None)
+    if pid is None:
+        return False
+    try:
+        os.killpg(os.getpgid(pid), signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, OSError):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return False
+    return True
+
+
+def _started(nb) -> bool:
+    return any(c.get("execution_count") for c in nb.cells if c.cell_type == "code")
+
+
+def _execute(nb, workdir: Path, cell_timeout: int, notebook_timeout: int, retries: int):
+    """Run the notebook in place. Returns (status, message)."""
+    from jupyter_client.kernelspec import NoSuchKernel
+    from nbclient.exceptions import DeadKernelError
+    from nbgrader.preprocessors import Execute
+
+    last_error = ""
+    for attempt in range(retries + 1):
+        executor = Execute(timeout=cell_timeout, kernel_name="python3", startup_timeout=60,
+                           interrupt_on_timeout=True, extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        executor.log.setLevel(logging.ERROR)
+        fired = threading.Event()
+        done = threading.Event()
+
+        def watchdog():
+            if not done.wait(notebook_timeout):
+                fired.set()
+                _kill_kernel(executor)
+
+        guard = threading.Thread(target=watchdog, daemon=True)
+        guard.start()
+        try:
+            executor.preprocess(nb, {"metadata": {"path": str(workdir)}})
+            return STATUS_GRADED, ""
+        except DeadKernelError:
+            if fired.is_set():
+                return STATUS_TIMEOUT, f"the notebook ran longer than {notebook_timeout} s and was stopped"
+            if not _started(nb):
+                last_error = "the kernel died while starting"
+                continue
+            return STATUS_KERNEL_DIED, "the kernel died (a crash, os._exit, or too much memory)"
+        except NoSuchKernel as exc:
+            return STATUS_INFRA, f"no python3 kernel: {exc}"
+        except Exception as exc:  # kernel start failures and the like: retry
+            if fired.is_set():
+                return STATUS_TIMEOUT, f"the notebook ran longer than {notebook_timeout} s and was stopped"
+            if _started(nb):
+                return STATUS_KERNEL_DIED, f"execution stopped: {type(exc).__name__}: {exc}"
+            last_error = f"{type(exc).__name__}: {exc}"
+            time.sleep(0.5 * (attempt + 1))
+        finally:
+            done.set()
+    return STATUS_INFRA, f"the kernel could not be started ({retries + 1} attempts): {last_error}"
+
+
+def _work(job: dict) -> dict:
+    """Worker entry point: execute one sanitised notebook, score it, render its feedback."""
+    import nbformat
+
+    from .feedback import render_feedback
+
+    for key, value in job["env"].items():
+        os.environ[key] = value
+    workdir = Path(job["workdir"])
+    workdir.mkdir(parents=True, exist_ok=True)
+    for name, data in job["files"].items():
+        (workdir / name).parent.mkdir(parents=True, exist_ok=True)
+        (workdir / name).write_bytes(data)
+    nb = nbformat.reads(job["notebook"], as_version=4)
+    start = time.perf_counter()
+    status, message = _execute(nb, workdir, job["cell_timeout"], job["notebook_timeout"], job["retries"])
+    seconds = time.perf_counter() - start
+    if status != STATUS_GRADED:
+        _mark_not_run(nb, message)
+    scores, max_scores = {}, {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            scores[meta["grade_id"]] = _cell_score(cell)
+            max_scores[meta["grade_id"]] = float(meta["points"])
+    feedback = render_feedback(nb, notebook=job["notebook_name"], scores=scores, max_scores=max_scores,
+                               status=status, message=message, flags=job["flags"],
+                               questions=job["questions"], title=job["title"])
+    Path(job["feedback_path"]).write_text(feedback, encoding="utf-8")
+    shutil.rmtree(workdir, ignore_errors=True)
+    return {"status": status, "message": message, "scores": scores, "max_scores": max_scores,
+            "notebook": nbformat.writes(nb), "seconds": seconds}
+
+
+# ----------------------------------------------------------------------------------------------
+# the batch
+
+def _kernel_path(folder: Path) -> str:
+    """A Jupyter data folder whose ``python3`` kernel is this interpreter, first on JUPYTER_PATH.
+
+    The notebooks must run with the Python that has elvkit and the grader installed, whatever
+    kernels the machine or the user have registered under the same name.
+    """
+    spec = folder / "kernels" / "python3" / "kernel.json"
+    spec.parent.mkdir(parents=True, exist_ok=True)
+    spec.write_text(json.dumps({"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                                "display_name": "Python 3 (elv grader)", "language": "python"}))
+    rest = os.environ.get("JUPYTER_PATH", "")
+    return str(folder.resolve()) + (os.pathsep + rest if rest else "")
+
+
+def _read_submission(path: Path):
+    """Read a notebook; returns (notebook or None, message)."""
+    import nbformat
+
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except Exception as exc:
+        return None, f"not a readable notebook: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    try:
+        nbformat.validate(nb)
+    except Exception as exc:
+        return None, f"invalid notebook structure: {str(exc).splitlines()[0][:200]}"
+    return nb, ""
+
+
+def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOptions | None = None):
+    """Grade every submission in ``submissions``; write the gradebook, grades.csv, feedback, summary.
+
+    Returns
+    -------
+    list of SubmissionResult
+    """
+    import nbformat
+    from tqdm.auto import tqdm
+
+    from . import report
+
+    options = options or GradeOptions()
+    a = get_assignment(assignment_id)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "feedback").mkdir(exist_ok=True)
+    autograded = out / "autograded"
+    autograded.mkdir(exist_ok=True)
+    course = _Course(a, out, options.db_url)
+    course.register()
+
+    found = find_submissions(Path(submissions), a.notebook)
+    results: list[SubmissionResult] = []
+    jobs = []
+    extra_files = {str(p.relative_to(a.release_dir)): p.read_bytes() for p in sorted(a.release_dir.rglob("*"))
+                   if p.is_file() and p.suffix != ".ipynb"} if a.release_dir.is_dir() else {}
+    # smaller pictures in the feedback pages: matplotlib reads ./matplotlibrc from the kernel's folder
+    extra_files.setdefault("matplotlibrc", b"figure.dpi: 60\n")
+    threads = max(1, (os.cpu_count() or 1) // max(1, options.jobs))
+    env = {"NBGRADER_EXECUTION": "autograde", "ELVKIT_SMOKE": "1", "OMP_NUM_THREADS": str(threads),
+           "MKL_NUM_THREADS": str(threads), "PYTHONHASHSEED": "0",
+           "JUPYTER_PATH": _kernel_path(out / "nbgrader" / "jupyter"), **options.env}
+    for f in found:
+        result = SubmissionResult(student=f.student, status=STATUS_GRADED,
+                                  source_file=str(f.path) if f.path else "")
+        if f.note:
+            result.flags.append(f.note)
+        if f.path is None:
+            result.status, result.message = STATUS_MISSING, f.note
+            results.append(result)
+            continue
+        result.sha256 = hashlib.sha256(f.path.read_bytes()).hexdigest()
+        nb, problem = _read_submission(f.path)
+        if nb is not None:
+            try:
+                nb, flags = course.sanitise(nb, f.student)
+                result.flags += flags
+            except Exception as exc:
+                nb, problem = None, f"nbgrader could not restore its cells: {type(exc).__name__}: {exc}"
+        if nb is None:
+            result.status, result.message = STATUS_MALFORMED, problem
+            results.append(result)
+            continue
+        feedback_path = out / "feedback" / f"{f.student}.html"
+        jobs.append((result, {
+            "notebook": nbformat.writes(nb), "notebook_name": a.notebook, "title": a.title,
+            "workdir": str(out / "work" / f.student), "files": extra_files, "env": env,
+            "cell_timeout": options.cell_timeout, "notebook_timeout": options.notebook_timeout,
+            "retries": options.kernel_retries, "feedback_path": str(feedback_path),
+            "flags": list(result.flags), "questions": a.questions,
+        }))
+
+    # every grade cell with its points, for submissions that never ran
+    max_scores = dict(grade_cells(read_source(a.source)))
+
+    bar = tqdm(total=len(found), desc=f"grading {a.id}", unit="nb", disable=not options.progress)
+    for result in results:                       # missing and malformed: zero, recorded now
+        result.scores = {gid: 0.0 for gid in max_scores}
+        result.max_scores = dict(max_scores)
+        course.save(result)
+        bar.update()
+    ctx = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(max_workers=max(1, options.jobs), mp_context=ctx) as pool:
+        futures = {pool.submit(_work, job): result for result, job in jobs}
+        for future in cf.as_completed(futures):
+            result = futures[future]
+            try:
+                done = future.result()
+            except Exception as exc:  # the worker itself failed: the grader's problem, not the student's
+                result.status = STATUS_INFRA
+                result.message = f"grader error: {type(exc).__name__}: {exc}"
+                result.scores = {gid: 0.0 for gid in max_scores}
+                result.max_scores = dict(max_scores)
+            else:
+                result.status, result.message = done["status"], done["message"]
+                result.scores, result.max_scores = done["scores"], done["max_scores"]
+                result.seconds = done["seconds"]
+                result.feedback = str((out / "feedback" / f"{result.student}.html").relative_to(out))
+                target = autograded / result.student / f"{a.notebook}.ipynb"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(done["notebook"], encoding="utf-8")
+            course.save(result)
+            results.append(result)
+            bar.set_postfix_str(f"{result.student}: {result.status}", refresh=False)
+            bar.update()
+    bar.close()
+    shutil.rmtree(out / "work", ignore_errors=True)
+    results.sort(key=lambda r: r.student)
+    report.write_outputs(a, results, out)
+    return results
