@@ -56,9 +56,9 @@ def _print_results(a, results, out: Path, elapsed: float) -> None:
     from .report import gradebook_table, summary_text
 
     print()
+    print(summary_text(a, results))
     print(gradebook_table(a, results))
     print()
-    print(summary_text(a, results))
     n = max(1, len(results))
     print(f"Graded {len(results)} submission(s) in {elapsed:.1f} s ({elapsed / n:.1f} s each).")
     print(f"Gradebook, grades.csv, summary and feedback/ are in {out}/")

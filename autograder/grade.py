@@ -227,6 +227,12 @@ class _Course:
 
     def save(self, result: SubmissionResult, timestamp=None) -> None:
         """Write one submission's scores to the gradebook."""
+        import warnings
+
+        from sqlalchemy.exc import SAWarning
+
+        # nbgrader's models trigger SQLAlchemy 2's autoflush warnings when a submission is created
+        warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
         with self.gradebook() as gb:
             gb.update_or_create_student(result.student)
             if timestamp is not None:
@@ -300,7 +306,8 @@ def _execute(nb, workdir: Path, cell_timeout: int, notebook_timeout: int, retrie
     last_error = ""
     for attempt in range(retries + 1):
         executor = Execute(timeout=cell_timeout, kernel_name="python3", startup_timeout=60,
-                           interrupt_on_timeout=True, extra_arguments=["--HistoryManager.hist_file=:memory:"])
+                           interrupt_on_timeout=True,
+                           extra_arguments=["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"])
         executor.log.setLevel(logging.ERROR)
         fired = threading.Event()
         done = threading.Event()
@@ -337,10 +344,8 @@ def _execute(nb, workdir: Path, cell_timeout: int, notebook_timeout: int, retrie
 
 
 def _work(job: dict) -> dict:
-    """Worker entry point: execute one sanitised notebook, score it, render its feedback."""
+    """Worker entry point: execute one sanitised notebook and score it."""
     import nbformat
-
-    from .feedback import render_feedback
 
     for key, value in job["env"].items():
         os.environ[key] = value
@@ -361,10 +366,6 @@ def _work(job: dict) -> dict:
         if meta.get("grade"):
             scores[meta["grade_id"]] = _cell_score(cell)
             max_scores[meta["grade_id"]] = float(meta["points"])
-    feedback = render_feedback(nb, notebook=job["notebook_name"], scores=scores, max_scores=max_scores,
-                               status=status, message=message, flags=job["flags"],
-                               questions=job["questions"], title=job["title"])
-    Path(job["feedback_path"]).write_text(feedback, encoding="utf-8")
     shutil.rmtree(workdir, ignore_errors=True)
     return {"status": status, "message": message, "scores": scores, "max_scores": max_scores,
             "notebook": nbformat.writes(nb), "seconds": seconds}
@@ -407,6 +408,28 @@ def _read_submission(path: Path):
     return nb, ""
 
 
+def _warm_up() -> None:
+    """Import what a worker needs while the gradebook is being prepared."""
+    import nbclient  # noqa: F401
+    import nbformat  # noqa: F401
+    from nbgrader.preprocessors import Execute  # noqa: F401
+
+
+def _write_graded(a: Assignment, out: Path, result: SubmissionResult, notebook_json: str) -> None:
+    """Keep the executed notebook and render its feedback page (runs on the writer thread)."""
+    import nbformat
+
+    from .feedback import render_feedback
+
+    target = out / "autograded" / result.student / f"{a.notebook}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(notebook_json, encoding="utf-8")
+    page = render_feedback(nbformat.reads(notebook_json, as_version=4), notebook=a.notebook,
+                           scores=result.scores, max_scores=result.max_scores, status=result.status,
+                           message=result.message, flags=result.flags, questions=a.questions, title=a.title)
+    (out / result.feedback).write_text(page, encoding="utf-8")
+
+
 def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOptions | None = None):
     """Grade every submission in ``submissions``; write the gradebook, grades.csv, feedback, summary.
 
@@ -414,7 +437,6 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
     -------
     list of SubmissionResult
     """
-    import nbformat
     from tqdm.auto import tqdm
 
     from . import report
@@ -422,16 +444,10 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
     options = options or GradeOptions()
     a = get_assignment(assignment_id)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "feedback").mkdir(exist_ok=True)
-    autograded = out / "autograded"
-    autograded.mkdir(exist_ok=True)
-    course = _Course(a, out, options.db_url)
-    course.register()
-
     found = find_submissions(Path(submissions), a.notebook)
-    results: list[SubmissionResult] = []
-    jobs = []
+    for sub in ("feedback", "autograded"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    course = _Course(a, out, options.db_url)
     extra_files = {str(p.relative_to(a.release_dir)): p.read_bytes() for p in sorted(a.release_dir.rglob("*"))
                    if p.is_file() and p.suffix != ".ipynb"} if a.release_dir.is_dir() else {}
     # smaller pictures in the feedback pages: matplotlib reads ./matplotlibrc from the kernel's folder
@@ -440,71 +456,73 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
     env = {"NBGRADER_EXECUTION": "autograde", "ELVKIT_SMOKE": "1", "OMP_NUM_THREADS": str(threads),
            "MKL_NUM_THREADS": str(threads), "PYTHONHASHSEED": "0",
            "JUPYTER_PATH": _kernel_path(out / "nbgrader" / "jupyter"), **options.env}
-    for f in found:
-        result = SubmissionResult(student=f.student, status=STATUS_GRADED,
-                                  source_file=str(f.path) if f.path else "")
-        if f.note:
-            result.flags.append(f.note)
-        if f.path is None:
-            result.status, result.message = STATUS_MISSING, f.note
-            results.append(result)
-            continue
-        result.sha256 = hashlib.sha256(f.path.read_bytes()).hexdigest()
-        nb, problem = _read_submission(f.path)
-        if nb is not None:
-            try:
-                nb, flags = course.sanitise(nb, f.student)
-                result.flags += flags
-            except Exception as exc:
-                nb, problem = None, f"nbgrader could not restore its cells: {type(exc).__name__}: {exc}"
-        if nb is None:
-            result.status, result.message = STATUS_MALFORMED, problem
-            results.append(result)
-            continue
-        feedback_path = out / "feedback" / f"{f.student}.html"
-        jobs.append((result, {
-            "notebook": nbformat.writes(nb), "notebook_name": a.notebook, "title": a.title,
-            "workdir": str(out / "work" / f.student), "files": extra_files, "env": env,
-            "cell_timeout": options.cell_timeout, "notebook_timeout": options.notebook_timeout,
-            "retries": options.kernel_retries, "feedback_path": str(feedback_path),
-            "flags": list(result.flags), "questions": a.questions,
-        }))
-
-    # every grade cell with its points, for submissions that never ran
-    max_scores = dict(grade_cells(read_source(a.source)))
-
+    max_scores = dict(grade_cells(read_source(a.source)))   # every grade cell with its points
+    results: list[SubmissionResult] = []
     bar = tqdm(total=len(found), desc=f"grading {a.id}", unit="nb", disable=not options.progress)
-    for result in results:                       # missing and malformed: zero, recorded now
+
+    def zero(result, status, message):
+        result.status, result.message = status, message
         result.scores = {gid: 0.0 for gid in max_scores}
         result.max_scores = dict(max_scores)
         course.save(result)
+        results.append(result)
         bar.update()
+
     ctx = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=max(1, options.jobs), mp_context=ctx) as pool:
-        futures = {pool.submit(_work, job): result for result, job in jobs}
+    with cf.ProcessPoolExecutor(max_workers=options.jobs, mp_context=ctx) as pool, \
+            cf.ThreadPoolExecutor(max_workers=1) as writer:
+        warm = [pool.submit(_warm_up) for _ in range(options.jobs)]     # workers start meanwhile
+        course.register()
+        futures = {}
+        for f in found:
+            result = SubmissionResult(student=f.student, status=STATUS_GRADED,
+                                      source_file=str(f.path) if f.path else "", flags=[f.note] if f.note else [])
+            if f.path is None:
+                zero(result, STATUS_MISSING, f.note)
+                continue
+            result.sha256 = hashlib.sha256(f.path.read_bytes()).hexdigest()
+            nb, problem = _read_submission(f.path)
+            if nb is not None:
+                try:
+                    nb, flags = course.sanitise(nb, f.student)
+                    result.flags += flags
+                except Exception as exc:
+                    nb, problem = None, f"nbgrader could not restore its cells: {type(exc).__name__}: {exc}"
+            if nb is None:
+                zero(result, STATUS_MALFORMED, problem)
+                continue
+            job = {"notebook": nbformat_writes(nb), "workdir": str(out / "work" / f.student),
+                   "files": extra_files, "env": env, "cell_timeout": options.cell_timeout,
+                   "notebook_timeout": options.notebook_timeout, "retries": options.kernel_retries}
+            futures[pool.submit(_work, job)] = result
+        cf.wait(warm)
+        written = []
         for future in cf.as_completed(futures):
             result = futures[future]
             try:
                 done = future.result()
             except Exception as exc:  # the worker itself failed: the grader's problem, not the student's
-                result.status = STATUS_INFRA
-                result.message = f"grader error: {type(exc).__name__}: {exc}"
-                result.scores = {gid: 0.0 for gid in max_scores}
-                result.max_scores = dict(max_scores)
-            else:
-                result.status, result.message = done["status"], done["message"]
-                result.scores, result.max_scores = done["scores"], done["max_scores"]
-                result.seconds = done["seconds"]
-                result.feedback = str((out / "feedback" / f"{result.student}.html").relative_to(out))
-                target = autograded / result.student / f"{a.notebook}.ipynb"
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(done["notebook"], encoding="utf-8")
+                zero(result, STATUS_INFRA, f"grader error: {type(exc).__name__}: {exc}")
+                continue
+            result.status, result.message = done["status"], done["message"]
+            result.scores, result.max_scores = done["scores"], done["max_scores"]
+            result.seconds = done["seconds"]
+            result.feedback = f"feedback/{result.student}.html"
             course.save(result)
+            written.append(writer.submit(_write_graded, a, out, result, done["notebook"]))
             results.append(result)
             bar.set_postfix_str(f"{result.student}: {result.status}", refresh=False)
             bar.update()
+        for w in written:
+            w.result()
     bar.close()
     shutil.rmtree(out / "work", ignore_errors=True)
     results.sort(key=lambda r: r.student)
     report.write_outputs(a, results, out)
     return results
+
+
+def nbformat_writes(nb) -> str:
+    import nbformat
+
+    return nbformat.writes(nb)

@@ -14,7 +14,7 @@ Downloaded on demand (pooch, sha256, cached; never needed by the tests)
 from .formats import read_kitti_disparity, read_pfm, write_kitti_disparity, write_pfm
 from .registry import available, download_all, fetch, load_kitti2015, load_middlebury
 from .stereo import MOTORCYCLE_CALIBRATION, StereoPair, load_motorcycle
-from .synthetic import TEXTURES, make_stereo_scene
+from .synthetic import TEXTURES, WEAK_TEXTURES, make_stereo_scene
 
 __all__ = [
     "StereoPair",
@@ -22,6 +22,7 @@ __all__ = [
     "MOTORCYCLE_CALIBRATION",
     "make_stereo_scene",
     "TEXTURES",
+    "WEAK_TEXTURES",
     "read_pfm",
     "write_pfm",
     "read_kitti_disparity",

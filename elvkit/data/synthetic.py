@@ -25,11 +25,14 @@ from .._checks import check_int, check_number
 from ..geometry import StereoCalibration
 from .stereo import StereoPair
 
-__all__ = ["make_stereo_scene", "TEXTURES"]
+__all__ = ["make_stereo_scene", "TEXTURES", "WEAK_TEXTURES"]
 
-#: scikit-image's bundled photographs used as textures (all offline).
-TEXTURES = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "brick",
-            "grass", "gravel", "camera", "coins")
+#: scikit-image's bundled photographs with texture almost everywhere (the default).
+TEXTURES = ("grass", "gravel", "immunohistochemistry", "chelsea", "coffee")
+_CANDIDATE_CROPS = 24     # crops tried per layer; the best-textured one is kept
+#: Photographs with large uniform areas (sky, walls, background): to show where local
+#: matching costs fail. Pass ``textures=WEAK_TEXTURES`` to :func:`make_stereo_scene`.
+WEAK_TEXTURES = ("camera", "astronaut", "rocket", "brick", "coins", "moon", "page")
 
 
 @lru_cache(maxsize=None)
@@ -42,6 +45,26 @@ def _texture(name: str) -> np.ndarray:
     img = img[..., :3]
     img.setflags(write=False)
     return img
+
+
+@lru_cache(maxsize=None)
+def _textured(name: str) -> np.ndarray:
+    """Where the texture has structure: local (5x5) standard deviation of gray above 0.03."""
+    import cv2
+
+    g = _texture(name).mean(axis=2).astype(np.float32)
+    m = cv2.blur(g, (5, 5))
+    sd = np.sqrt(np.maximum(cv2.blur(g * g, (5, 5)) - m * m, 0))
+    out = (sd > 0.03).astype(np.float32)
+    out.setflags(write=False)
+    return out
+
+
+def _reflect(i, n):
+    """Reflect indices into 0 .. n-1 like OpenCV's BORDER_REFLECT_101."""
+    period = 2 * (n - 1)
+    i = np.abs(np.asarray(i)) % period
+    return np.where(i >= n, period - i, i)
 
 
 @dataclass
@@ -91,14 +114,14 @@ class _Layer:
         return out * self.tint
 
 
-def _random_layer(rng, h, w, d_lo, d_hi, shape):
+def _random_layer(rng, h, w, d_lo, d_hi, shape, textures):
     """A layer whose disparity stays within [d_lo, d_hi] over the whole frame."""
-    texture = TEXTURES[rng.integers(len(TEXTURES))]
+    texture = textures[rng.integers(len(textures))]
     tint = (0.75 + 0.25 * rng.random(3)).astype(np.float32)
-    scale = float(rng.uniform(0.7, 1.4))
+    scale = float(rng.uniform(0.8, 1.6))
     angle = float(rng.uniform(-0.5, 0.5))
     th, tw = _texture(texture).shape[:2]
-    offset = (float(rng.uniform(0, tw)), float(rng.uniform(0, th)))
+    offsets = np.stack([rng.uniform(0, tw, _CANDIDATE_CROPS), rng.uniform(0, th, _CANDIDATE_CROPS)], axis=1)
     slanted = shape == "plane" or rng.random() < 0.5
     # pick the disparities at three corners inside [d_lo, d_hi]; that fixes the plane
     if slanted:
@@ -134,8 +157,24 @@ def _random_layer(rng, h, w, d_lo, d_hi, shape):
         vertices = np.stack([cx + radii * np.cos(angles), cy + radii * np.sin(angles)], axis=1)
         params = (vertices,)
         shape = "polygon"
-    return _Layer(a=float(a), b=float(b), c=float(c), shape=shape, params=params, texture=texture,
-                  tint=tint, scale=scale, angle=angle, offset=offset)
+    layer = _Layer(a=float(a), b=float(b), c=float(c), shape=shape, params=params, texture=texture,
+                   tint=tint, scale=scale, angle=angle, offset=(0.0, 0.0))
+    # of several random crops of the photograph, keep the one with the most structure where the
+    # layer is seen, so that surfaces are not large uniform areas (those are WEAK_TEXTURES' job)
+    ys, xs = np.mgrid[0:h:max(1, h // 40), 0:w:max(1, w // 40)].astype(np.float64)
+    inside = layer.covers(xs, ys)
+    xs, ys = (xs[inside], ys[inside]) if inside.any() else (xs.ravel(), ys.ravel())
+    ca, sa = np.cos(angle), np.sin(angle)
+    rich = _textured(texture)
+    best, best_score = offsets[0], -1.0
+    for ox, oy in offsets:
+        u = _reflect(np.round(ox + scale * (ca * xs - sa * ys)).astype(np.int64), tw)
+        v = _reflect(np.round(oy + scale * (sa * xs + ca * ys)).astype(np.int64), th)
+        score = float(rich[v, u].mean())
+        if score > best_score:
+            best, best_score = (float(ox), float(oy)), score
+    layer.offset = best
+    return layer
 
 
 def _zbuffer(layers, xs_of, y):
@@ -167,7 +206,7 @@ def _render(layers, index, x, y):
 
 
 def make_stereo_scene(seed: int = 0, *, shape=(300, 400), max_disp: int = 64, n_objects: int = 5,
-                      noise: float = 0.01) -> StereoPair:
+                      noise: float = 0.01, textures=TEXTURES) -> StereoPair:
     """Generate a synthetic rectified stereo pair with exact ground truth.
 
     Parameters
@@ -183,6 +222,10 @@ def make_stereo_scene(seed: int = 0, *, shape=(300, 400), max_disp: int = 64, n_
     noise : float
         Standard deviation of the Gaussian noise added to each view, in units
         of the [0, 1] intensity range (before quantisation to uint8).
+    textures : sequence of str
+        Names of scikit-image images to texture the layers with: the richly
+        textured :data:`TEXTURES` by default, :data:`WEAK_TEXTURES` for scenes
+        with uniform areas where matching is ambiguous.
 
     Returns
     -------
@@ -199,15 +242,22 @@ def make_stereo_scene(seed: int = 0, *, shape=(300, 400), max_disp: int = 64, n_
     max_disp = check_int(max_disp, "max_disp", low=8, high=w // 2)
     n_objects = check_int(n_objects, "n_objects", low=0, high=50)
     noise = check_number(noise, "noise", low=0.0, high=0.5)
+    from skimage import data as _skdata
+
+    textures = tuple(textures)
+    unknown = [t for t in textures if not callable(getattr(_skdata, t, None))]
+    if not textures or unknown:
+        raise ValueError(f"`textures` must name scikit-image images such as {', '.join(TEXTURES[:3])}; "
+                         f"got {list(textures) if not unknown else unknown}.")
     rng = np.random.default_rng(seed)
 
     d_max = 0.92 * max_disp
-    layers = [_random_layer(rng, h, w, 2.0, 0.3 * d_max, "plane")]
+    layers = [_random_layer(rng, h, w, 2.0, 0.3 * d_max, "plane", textures)]
     kinds = ("ellipse", "rectangle", "polygon")
     for i in range(n_objects):
         lo = 0.35 * d_max + (0.6 * d_max) * i / max(n_objects, 1)
         hi = min(d_max, lo + 0.6 * d_max / max(n_objects, 1) + 0.1 * d_max)
-        layers.append(_random_layer(rng, h, w, lo, hi, kinds[int(rng.integers(len(kinds)))]))
+        layers.append(_random_layer(rng, h, w, lo, hi, kinds[int(rng.integers(len(kinds)))], textures))
 
     y, x = np.mgrid[0:h, 0:w].astype(np.float64)
     # left view: each layer is looked up at the pixel itself

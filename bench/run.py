@@ -1,0 +1,257 @@
+"""``make bench``: the targets of the stereo assignment and of the grader, measured side by side
+with their anchors (OpenCV's StereoSGBM, plain notebook execution, nbgrader's own CLI) in one run.
+
+Prints one table per part and writes ``bench-results/bench.json`` and ``bench-results/bench.md``.
+Timings are medians of repeated runs after a warm-up; CPU time is the process's CPU time
+(``time.process_time``), with torch and OpenCV on one thread each so that the two SGM
+implementations are compared core for core (OpenCV's SGBM mode runs on one thread anyway).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+P1, P2 = 20, 70      # the notebook's penalties
+ROWS: list[dict] = []
+
+
+def row(part, metric, ours, anchor, target, ok, unit=""):
+    ROWS.append({"part": part, "metric": metric, "elvkit": ours, "anchor": anchor, "target": target,
+                 "ok": ok, "unit": unit})
+
+
+def fmt(v, unit):
+    if v is None:
+        return "-"
+    if isinstance(v, str):
+        return v
+    if unit == "%":
+        return f"{100 * v:.1f} %"
+    if unit == "s":
+        return f"{v:.3f} s" if v < 10 else f"{v:.1f} s"
+    if unit == "x":
+        return f"{v:.1f}x"
+    return f"{v:.3g}"
+
+
+def timed(fn, repeats):
+    fn()                                          # warm-up: allocator, caches, lazy imports
+    cpu, wall = [], []
+    for _ in range(repeats):
+        c0, w0 = time.process_time(), time.perf_counter()
+        out = fn()
+        cpu.append(time.process_time() - c0)
+        wall.append(time.perf_counter() - w0)
+    return out, statistics.median(cpu), statistics.median(wall)
+
+
+# ----------------------------------------------------------------------------------------------
+def bench_sgm(repeats: int, n_scenes: int) -> None:
+    import cv2
+    import torch
+
+    import elvkit
+    from autograder.reference import load
+    from elvkit import metrics
+    from elvkit.baselines import opencv_sgbm
+    from elvkit.data import load_motorcycle, make_stereo_scene
+
+    ref = load("01_stereo")
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+
+    def ours(pair, device="cpu"):
+        def run():
+            cost = ref.census_cost(pair.gray("left"), pair.gray("right"), pair.max_disp)
+            S = ref.aggregate_sgm(torch.as_tensor(cost, device=device), P1, P2)
+            if device != "cpu":
+                torch.cuda.synchronize()
+            S = elvkit.to_numpy(S)
+            return ref.refine_subpixel(S, ref.winner_take_all(S))
+        return run
+
+    pairs = [load_motorcycle()] + [make_stereo_scene(s, shape=(300, 400), max_disp=64) for s in range(n_scenes)]
+    for pair in pairs:
+        part = pair.name
+        d_ours, cpu_ours, wall_ours = timed(ours(pair), repeats)
+        d_cv, cpu_cv, wall_cv = timed(lambda: opencv_sgbm(pair.left, pair.right, pair.max_disp), repeats)
+        bad_o = metrics.bad_pixel_rate(d_ours, pair.disparity, 2.0)
+        bad_c = metrics.bad_pixel_rate(d_cv, pair.disparity, 2.0)
+        row(part, "bad-2.0, all pixels with ground truth (missing = bad)", bad_o, bad_c,
+            "below OpenCV", bad_o < bad_c, "%")
+        interior = np.zeros(pair.shape, bool)
+        interior[:, 64:] = True
+        region = interior & pair.nonoccluded
+        label = "x >= 64" if pair.occlusion is None else "non-occluded, x >= 64"
+        bad_oi = metrics.bad_pixel_rate(d_ours, pair.disparity, 2.0, mask=region)
+        bad_ci = metrics.bad_pixel_rate(d_cv, pair.disparity, 2.0, mask=region)
+        if pair.occlusion is None:
+            row(part, f"bad-2.0, {label}", bad_oi, bad_ci, "below OpenCV", bad_oi < bad_ci, "%")
+        else:
+            row(part, f"bad-2.0, {label}", bad_oi, bad_ci, "<= 5 %", bad_oi <= 0.05, "%")
+        row(part, "CPU time (1 thread), census + SGM 4 paths + WTA + sub-pixel", cpu_ours, cpu_cv,
+            "", None, "s")
+        row(part, "CPU time ratio to OpenCV StereoSGBM", cpu_ours / cpu_cv, 1.0, "<= 10x",
+            cpu_ours / cpu_cv <= 10, "x")
+        row(part, "wall time", wall_ours, wall_cv, "", None, "s")
+        if torch.cuda.is_available():
+            _, _, wall_gpu = timed(ours(pair, "cuda"), repeats)
+            row(part, f"wall time on {torch.cuda.get_device_name()}", wall_gpu, wall_cv, "", None, "s")
+
+
+# ----------------------------------------------------------------------------------------------
+def _execute(nb_path: Path, workdir: Path, env: dict) -> float:
+    """Plain execution with nbclient (kernel start included); returns wall seconds."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(nb_path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        start = time.perf_counter()
+        NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
+                       resources={"metadata": {"path": str(workdir)}}).execute()
+        return time.perf_counter() - start
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def bench_notebook_and_grading(n_mistakes: int) -> None:
+    from autograder.classroom import build_class, mistakes, mistake_submission
+    from autograder.course import get_assignment
+    from autograder.grade import GradeOptions, grade
+    from autograder.notebooks import read_source, write_notebook
+
+    a = get_assignment("01_stereo")
+    work = Path(tempfile.mkdtemp(prefix="elv-bench-"))
+    try:
+        (work / "run").mkdir()
+        (work / "run" / "matplotlibrc").write_text("figure.dpi: 60\n")
+        env = {"ELVKIT_SMOKE": "1", "NBGRADER_EXECUTION": "autograde", "OMP_NUM_THREADS": "2"}
+
+        # the solution notebook end to end, smoke mode
+        write_notebook(read_source(a.source), work / "solution.ipynb")
+        t_solution = _execute(work / "solution.ipynb", work / "run", env)
+        row("notebook", "solution notebook end to end, smoke mode, kernel start included", t_solution,
+            None, "<= 60 s", t_solution <= 60, "s")
+
+        # a small class graded by `elv grade --jobs 1`
+        cls = work / "class"
+        build_class(a, cls)
+        keep = {"reference", "blank"} | {m.student for m in mistakes(a)[:n_mistakes]}
+        for folder in cls.iterdir():
+            if folder.name not in keep:
+                shutil.rmtree(folder)
+        n = len(keep)
+        start = time.perf_counter()
+        results = grade(a.id, cls, work / "results", GradeOptions(jobs=1, progress=False))
+        t_grade = time.perf_counter() - start
+        assert all(r.status == "graded" for r in results), [(r.student, r.status, r.message) for r in results]
+
+        # the same notebooks (tests restored, as graded) executed plainly
+        t_exec = {r.student: _execute(work / "results" / "autograded" / r.student / "stereo.ipynb",
+                                      work / "run", env) for r in results}
+        t_ref_graded = next(r.seconds for r in results if r.student == "reference")
+        row("grading", "one submission (reference) graded: kernel and cells in the worker", t_ref_graded,
+            t_exec["reference"], "<= 30 s", t_ref_graded <= 30, "s")
+        per_sub = t_grade / n
+        row("grading", f"elv grade --jobs 1, {n} submissions: wall per submission", per_sub,
+            statistics.fmean(t_exec.values()), "<= 30 s", per_sub <= 30, "s")
+        overhead = (t_grade - sum(t_exec.values())) / n
+
+        # the anchor: nbgrader's own CLI on the same submissions, in a fresh course
+        course = work / "nbgrader-course"
+        (course / "source" / a.id).mkdir(parents=True)
+        write_notebook(read_source(a.source), course / "source" / a.id / "stereo.ipynb")
+        (course / "nbgrader_config.py").write_text(
+            "c = get_config()\n"
+            f"c.CourseDirectory.root = {str(course)!r}\n"
+            "c.ExecutePreprocessor.timeout = 300\n"
+            "c.Execute.timeout = 300\n")
+        nbgrader = [sys.executable, "-m", "nbgrader"]
+        bin_env = dict(os.environ, **env, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+        subprocess.run(nbgrader + ["generate_assignment", a.id, "--force"], cwd=course, env=bin_env,
+                       check=True, capture_output=True)
+        for r in results:
+            dest = course / "submitted" / r.student / a.id
+            dest.mkdir(parents=True)
+            shutil.copy(cls / r.student / "stereo.ipynb", dest / "stereo.ipynb")
+        start = time.perf_counter()
+        for r in results:
+            subprocess.run(nbgrader + ["autograde", a.id, "--student", r.student, "--force"], cwd=course,
+                           env=bin_env, check=True, capture_output=True)
+        t_nbg = time.perf_counter() - start
+        overhead_nbg = (t_nbg - sum(t_exec.values())) / n
+        row("grading", "overhead per submission beyond executing the notebook (anchor: nbgrader "
+            "autograde CLI, one process per student)", overhead, overhead_nbg, "<= 1.5 s", overhead <= 1.5, "s")
+        row("grading", "nbgrader autograde CLI, wall per submission", t_nbg / n, None, "", None, "s")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------------------------
+def report(out: Path) -> str:
+    lines = [f"# elvkit bench — {time.strftime('%Y-%m-%d %H:%M')}", "",
+             f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+             f"Python {platform.python_version()}", ""]
+    part = None
+    for r in ROWS:
+        if r["part"] != part:
+            part = r["part"]
+            lines += ["", f"## {part}", "", "| metric | elvkit | anchor | target | met |", "|---|---|---|---|---|"]
+        met = "" if r["ok"] is None else ("yes" if r["ok"] else "**no**")
+        lines.append(f"| {r['metric']} | {fmt(r['elvkit'], r['unit'])} | {fmt(r['anchor'], r['unit'])} | "
+                     f"{r['target']} | {met} |")
+    text = "\n".join(lines) + "\n"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.md").write_text(text)
+    (out / "bench.json").write_text(json.dumps(ROWS, indent=2, default=float))
+    return text
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--scenes", type=int, default=3)
+    parser.add_argument("--mistakes", type=int, default=2, help="mistakes in the graded class")
+    parser.add_argument("--skip-grading", action="store_true")
+    parser.add_argument("--out", default=str(ROOT / "bench-results"))
+    args = parser.parse_args()
+    anchors = ("Anchors: OpenCV StereoSGBM (block 5, P1 = 8*25, P2 = 32*25, uniqueness 10, speckle filter) "
+               "for stereo; plain nbclient execution and nbgrader's CLI for grading.")
+    print(anchors, flush=True)
+    bench_sgm(args.repeats, args.scenes)
+    if not args.skip_grading:
+        bench_notebook_and_grading(args.mistakes)
+    text = report(Path(args.out))
+    print(text)
+    failed = [r for r in ROWS if r["ok"] is False]
+    print(f"{len(failed)} target(s) missed." if failed else "All targets met.")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
