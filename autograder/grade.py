@@ -208,6 +208,9 @@ class _Course:
         for pp in steps:
             pp.log.setLevel(logging.ERROR)
             nb, resources = pp.preprocess(nb, resources)
+        for index, cell in enumerate(nb.cells):      # cells added back by nbgrader have no id
+            if not cell.get("id"):
+                cell["id"] = f"restored-{index}"
         flags = []
         restored, added = [], []
         for cell in nb.cells:

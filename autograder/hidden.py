@@ -34,6 +34,9 @@ __all__ = ["Case", "Spec", "check", "HiddenTestFailure"]
 class HiddenTestFailure(AssertionError):
     """A hidden test failed; the message says what differed, never the test's source."""
 
+    def _render_traceback_(self):
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
+
 
 @dataclass
 class Case:
@@ -113,16 +116,16 @@ def check(assignment_id: str, name: str, student_fn) -> None:
         except NotImplementedError:
             raise HiddenTestFailure(f"`{name}` is not implemented yet.") from None
         except Exception as exc:  # the student's code crashed on this input
-            raise HiddenTestFailure(f"`{name}` raised {type(exc).__name__}: {exc} -- on {where}.") from None
+            raise HiddenTestFailure(f"`{name}` raised {type(exc).__name__}: {exc}\n(on {where})") from None
         problem = _type_problem(actual, case)
         if problem:
-            raise HiddenTestFailure(f"`{name}` {problem} -- on {where}.")
+            raise HiddenTestFailure(f"`{name}` {problem}\n(on {where})")
         outs = list(zip(actual, expected)) if spec.tuple_output else [(actual, expected)]
         for a, e in outs:
             try:
                 _compare(a, e, case, spec, name)
             except StudentCheckError as exc:
-                raise HiddenTestFailure(f"`{name}` differs from the reference on {where}: {exc}") from None
+                raise HiddenTestFailure(f"`{name}` differs from the reference on {where}:\n{exc}") from None
 
 
 def _compare(actual, expected, case: Case, spec: Spec, name: str) -> None:

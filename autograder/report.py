@@ -90,14 +90,15 @@ def summary_text(a: Assignment, results) -> str:
 def gradebook_table(a: Assignment, results) -> str:
     """One line per student: status, score per question, total."""
     qs = list(a.questions)
-    head = f"{'student':28s} {'status':20s} " + " ".join(f"{q:>5s}" for q in qs) + f" {'total':>7s}"
+    width = max([len("student"), len("(points)")] + [len(r.student) for r in results])
+    head = f"{'student':{width}s} {'status':20s} " + " ".join(f"{q:>5s}" for q in qs) + f" {'total':>7s}"
     lines = [head, "-" * len(head)]
     for r in results:
         per = question_scores(a, r)
         cells = " ".join(f"{per.get(q, (0.0, 0.0))[0]:5g}" for q in qs)
-        lines.append(f"{r.student[:28]:28s} {r.status:20s} {cells} {r.score:7g}")
+        lines.append(f"{r.student:{width}s} {r.status:20s} {cells} {r.score:7g}")
     maxes = " ".join(f"{(question_scores(a, results[0]).get(q, (0, 0))[1] if results else 0):5g}" for q in qs)
-    lines.append(f"{'(points)':28s} {'':20s} {maxes} {(results[0].max_score if results else 0):7g}")
+    lines.append(f"{'(points)':{width}s} {'':20s} {maxes} {(results[0].max_score if results else 0):7g}")
     return "\n".join(lines)
 
 

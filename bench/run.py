@@ -236,7 +236,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--scenes", type=int, default=3)
-    parser.add_argument("--mistakes", type=int, default=2, help="mistakes in the graded class")
+    parser.add_argument("--mistakes", type=int, default=4, help="mistakes in the graded class")
     parser.add_argument("--skip-grading", action="store_true")
     parser.add_argument("--out", default=str(ROOT / "bench-results"))
     args = parser.parse_args()

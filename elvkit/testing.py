@@ -26,7 +26,14 @@ TOLERANCES = {
 
 
 class StudentCheckError(AssertionError):
-    """A visible test failed; the message explains what to look at."""
+    """A visible test failed; the message explains what to look at.
+
+    In Jupyter the error is shown as its message alone: the frames inside elvkit
+    would only distract from what to fix.
+    """
+
+    def _render_traceback_(self):
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
 
 
 def _dtype_key(x) -> str:
@@ -90,6 +97,7 @@ def assert_close(actual, expected, *, name: str = "the result", rtol: float | No
     StudentCheckError
         With a message saying what came, what was expected and what to check.
     """
+    __tracebackhide__ = True   # IPython and pytest show the test's line, not this function's
     extra = f"\nHint: {hint}" if hint else ""
     if actual is None:
         raise StudentCheckError(f"{name} is None: did the function forget to `return` its result?{extra}")
@@ -121,7 +129,7 @@ def assert_close(actual, expected, *, name: str = "the result", rtol: float | No
             raise StudentCheckError(f"{name} is wrong in a recognisable way: {explanation}{extra}")
     bad = np.argwhere(~ok)
     first = tuple(int(i) for i in bad[0]) if a.ndim else ()
-    a_v, e_v = (a[first], e[first]) if a.ndim else (a.item(), e.item())
+    a_v, e_v = (a[first].item(), e[first].item()) if a.ndim else (a.item(), e.item())
     msg = [f"{name} differs from the expected value at {len(bad)} of {a.size} position(s) "
            f"(tolerance rtol={rtol:g}, atol={atol:g})."]
     if a.ndim:
@@ -141,11 +149,12 @@ def assert_close(actual, expected, *, name: str = "the result", rtol: float | No
         if a.size > 1 and np.allclose(a.astype(np.float64), -e.astype(np.float64), rtol=rtol, atol=atol,
                                       equal_nan=True):
             msg.append("Your values are the expected ones with the opposite sign.")
-    raise StudentCheckError(" ".join(msg) + extra)
+    raise StudentCheckError("\n".join(msg) + extra)
 
 
 def assert_shape(actual, shape, *, name: str = "the result", hint: str | None = None) -> None:
     """Assert an array's shape; ``None`` in ``shape`` matches any size."""
+    __tracebackhide__ = True
     extra = f"\nHint: {hint}" if hint else ""
     if actual is None:
         raise StudentCheckError(f"{name} is None: did the function forget to `return` its result?{extra}")
@@ -158,5 +167,6 @@ def assert_shape(actual, shape, *, name: str = "the result", hint: str | None = 
 
 def assert_true(condition, message: str) -> None:
     """Assert a condition with a teaching message (``assert`` statements vanish under ``python -O``)."""
+    __tracebackhide__ = True
     if not bool(condition):
         raise StudentCheckError(message)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_same_shape
+from ._checks import check_array, check_number, check_same_shape, describe
 from .device import to_numpy
 
 __all__ = ["disparity_to_rgb", "error_to_rgb", "show_images", "show_disparity", "show_stereo_pair",
@@ -48,10 +48,12 @@ def disparity_to_rgb(disparity, vmin: float | None = None, vmax: float | None = 
     import matplotlib
 
     d = to_numpy(check_array(disparity, "disparity", ndim=2)).astype(np.float64)
+    if vmin is not None and vmax is not None and check_number(vmin, "vmin") >= check_number(vmax, "vmax"):
+        raise ValueError(f"`vmin` must be below `vmax`; got vmin={vmin}, vmax={vmax}.")
     finite = np.isfinite(d)
     if finite.any():
-        lo = np.percentile(d[finite], 1) if vmin is None else vmin
-        hi = np.percentile(d[finite], 99) if vmax is None else vmax
+        lo = np.percentile(d[finite], 1) if vmin is None else check_number(vmin, "vmin")
+        hi = np.percentile(d[finite], 99) if vmax is None else check_number(vmax, "vmax")
     else:
         lo, hi = 0.0, 1.0
     scaled = np.clip((d - lo) / max(hi - lo, 1e-9), 0, 1)
@@ -89,6 +91,8 @@ def show_images(images, titles=None, *, cols: int = 3, size: float = 3.2, suptit
     """
     plt = _plt()
     images = list(images)
+    if not images:
+        raise ValueError("`images` must hold at least one image; got an empty sequence.")
     titles = list(titles) if titles is not None else [""] * len(images)
     if len(titles) != len(images):
         raise ValueError(f"`titles` must have one entry per image: {len(images)} images, {len(titles)} titles.")
@@ -142,6 +146,8 @@ def show_disparity(disparity, *, ax=None, title: str = "", vmin=None, vmax=None,
 def show_stereo_pair(pair, *, rows=(0.25, 0.5, 0.75)):
     """The left and right images side by side with a few epipolar lines (rows) drawn across."""
     plt = _plt()
+    if not all(hasattr(pair, k) for k in ("left", "right", "shape")):
+        raise TypeError(f"`pair` must be an elvkit.data.StereoPair; got {describe(pair)}.")
     h, w = pair.shape
     fig, axes = plt.subplots(1, 2, figsize=(11, 5.5 * h / w + 0.5))
     for ax, img, title in zip(axes, (pair.left, pair.right), ("left", "right")):
@@ -187,8 +193,12 @@ def compare_disparities(left, ground_truth, results: dict, *, threshold: float =
     plt = _plt()
     from matplotlib.patches import Patch
 
-    g = to_numpy(ground_truth)
+    g = to_numpy(check_array(ground_truth, "ground_truth", ndim=2))
     h, w = g.shape
+    if not results:
+        raise ValueError("`results` must map at least one method name to its disparity map.")
+    for name, disp in results.items():
+        check_same_shape(to_numpy(disp), g, f"results[{name!r}]", "ground_truth")
     vmax = vmax if vmax is not None else float(np.nanpercentile(g, 99.5))
     n = len(results) + 1
     fig, axes = plt.subplots(n, 2, figsize=(10, n * 5 * h / w + 0.6), squeeze=False)
@@ -265,7 +275,7 @@ def plot_cost_curve(costs: dict, *, ax=None, title: str = "matching cost at one 
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.2))
     for name, c in costs.items():
-        c = to_numpy(c).astype(np.float64)
+        c = to_numpy(check_array(c, f"costs[{name!r}]", ndim=1)).astype(np.float64)
         span = np.ptp(c) or 1.0
         ax.plot((c - c.min()) / span, label=f"{name} (normalised)")
     if true_disparity is not None and np.isfinite(true_disparity):

@@ -667,8 +667,9 @@ def sgm_step(L_prev, C, P1, P2):
     ### BEGIN SOLUTION
     m = L_prev.amin(dim=-1, keepdim=True)
     best = torch.minimum(L_prev, m + P2)
-    torch.minimum(best[..., 1:], L_prev[..., :-1] + P1, out=best[..., 1:])    # from d - 1
-    torch.minimum(best[..., :-1], L_prev[..., 1:] + P1, out=best[..., :-1])   # from d + 1
+    step = L_prev + P1
+    torch.minimum(best[..., 1:], step[..., :-1], out=best[..., 1:])    # from d - 1
+    torch.minimum(best[..., :-1], step[..., 1:], out=best[..., :-1])   # from d + 1
     return best.sub_(m).add_(C)
     ### END SOLUTION
 
