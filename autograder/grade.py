@@ -11,10 +11,10 @@ Pipeline, per batch
        process, which is the gradebook's only writer.
     3. Worker processes execute the sanitised notebooks (nbgrader's ``Execute``
        preprocessor: a fresh kernel per notebook, a time limit per cell, and a
-       watchdog for the whole notebook), score the test cells and render the
-       feedback page with the hidden tests' source removed.
-    4. This process writes the scores to the gradebook as they arrive, then
-       ``grades.csv`` and the summary.
+       watchdog for the whole notebook) and score the test cells.
+    4. This process writes the scores to the gradebook as they arrive, while a
+       writer thread keeps the executed notebooks and renders the feedback pages
+       (hidden tests' source removed); then ``grades.csv`` and the summary.
 
 A submission that cannot be read, that times out or that kills its kernel gets
 a status and a score (the cells that ran keep their points); the batch goes on.
@@ -43,8 +43,6 @@ from .notebooks import grade_cells, read_source, write_notebook
 
 __all__ = ["GradeOptions", "SubmissionResult", "find_submissions", "grade"]
 
-log = logging.getLogger("elv.grade")
-
 STATUS_GRADED = "graded"
 STATUS_TIMEOUT = "timeout"
 STATUS_KERNEL_DIED = "kernel-died"
@@ -52,10 +50,7 @@ STATUS_MALFORMED = "malformed"
 STATUS_MISSING = "missing"
 STATUS_INFRA = "infrastructure-error"
 
-#: statuses that are the student's doing; the last one is the grader's
-STUDENT_STATUSES = (STATUS_GRADED, STATUS_TIMEOUT, STATUS_KERNEL_DIED, STATUS_MALFORMED, STATUS_MISSING)
-
-_STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.@+-]")
 
 
 @dataclass
@@ -101,39 +96,62 @@ class _Found:
     note: str = ""
 
 
-def find_submissions(folder: Path, notebook: str) -> list[_Found]:
-    """Submissions in ``folder``: ``<student>.ipynb`` files or ``<student>/`` folders.
+def _student_id(name: str, taken: set) -> str:
+    """A gradebook id for a submission's name: unsafe characters become '_', clashes get a suffix."""
+    import unicodedata
 
-    In a student's folder the notebook should be ``<notebook>.ipynb``; a single
-    notebook of another name is accepted with a note; none gives "missing".
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    sid = re.sub("_+", "_", _UNSAFE.sub("_", ascii_name)).strip("._") or "student"
+    sid = sid[:120]
+    base, n = sid, 2
+    while sid in taken:
+        sid, n = f"{base}-{n}", n + 1
+    return sid
+
+
+def find_submissions(folder: Path, notebook: str, assignment_id: str = "") -> list[_Found]:
+    """Submissions in ``folder``, one per student.
+
+    Accepted layouts: ``<student>.ipynb``; ``<student>/<notebook>.ipynb``; and
+    nbgrader's ``<student>/<assignment_id>/<notebook>.ipynb``. A student folder
+    with a single notebook of another name is accepted with a note; a folder
+    with none gives "missing". Names that cannot be gradebook ids (spaces,
+    accents) are made safe, and the original name is kept in a note.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"submissions folder {folder} does not exist")
-    found: dict[str, _Found] = {}
+    found: list[_Found] = []
+    taken: set = set()
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith("."):
             continue
         if entry.is_file() and entry.suffix == ".ipynb":
-            found[entry.stem] = _Found(entry.stem, entry)
+            name, path, note = entry.stem, entry, ""
         elif entry.is_dir():
-            expected = entry / f"{notebook}.ipynb"
-            others = sorted(p for p in entry.glob("*.ipynb") if not p.name.startswith("."))
-            if expected.is_file():
-                found[entry.name] = _Found(entry.name, expected)
-            elif len(others) == 1:
-                found[entry.name] = _Found(entry.name, others[0],
-                                           note=f"notebook named {others[0].name}, expected {notebook}.ipynb")
-            elif others:
-                found[entry.name] = _Found(entry.name, None, note=f"{len(others)} notebooks, none named "
-                                           f"{notebook}.ipynb: {', '.join(p.name for p in others)}")
-            else:
-                found[entry.name] = _Found(entry.name, None, note=f"no {notebook}.ipynb in the folder")
-    bad = [s for s in found if not _STUDENT_ID.match(s)]
-    if bad:
-        raise ValueError(f"these submission names cannot be student ids (letters, digits, '_', '.', '@', "
-                         f"'+', '-'; up to 128 characters): {', '.join(map(repr, bad[:5]))}")
-    return list(found.values())
+            name = entry.name
+            candidates = [entry / f"{notebook}.ipynb"]
+            if assignment_id:
+                candidates.append(entry / assignment_id / f"{notebook}.ipynb")
+            others = sorted(p for p in entry.rglob("*.ipynb")
+                            if not any(part.startswith(".") for part in p.relative_to(entry).parts))
+            path = next((c for c in candidates if c.is_file()), None)
+            note = ""
+            if path is None and len(others) == 1:
+                path, note = others[0], f"notebook named {others[0].relative_to(entry)}, expected {notebook}.ipynb"
+            elif path is None and others:
+                note = (f"{len(others)} notebooks, none named {notebook}.ipynb: "
+                        + ", ".join(str(p.relative_to(entry)) for p in others[:5]))
+            elif path is None:
+                note = f"no {notebook}.ipynb in the folder"
+        else:
+            continue
+        sid = _student_id(name, taken)
+        taken.add(sid)
+        if sid != name:
+            note = "; ".join(x for x in (note, f"submitted as {name!r}") if x)
+        found.append(_Found(sid, path, note))
+    return found
 
 
 # ----------------------------------------------------------------------------------------------
@@ -228,7 +246,7 @@ class _Course:
             flags.append(f"deleted test cells (added back): {', '.join(added)}")
         return nb, flags
 
-    def save(self, result: SubmissionResult, timestamp=None) -> None:
+    def save(self, result: SubmissionResult) -> None:
         """Write one submission's scores to the gradebook."""
         import warnings
 
@@ -238,10 +256,7 @@ class _Course:
         warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
         with self.gradebook() as gb:
             gb.update_or_create_student(result.student)
-            if timestamp is not None:
-                gb.update_or_create_submission(self.a.id, result.student, timestamp=timestamp)
-            else:
-                gb.update_or_create_submission(self.a.id, result.student)
+            gb.update_or_create_submission(self.a.id, result.student)
             nb = gb.find_submission_notebook(self.a.notebook, self.a.id, result.student)
             for grade in nb.grades:
                 score = result.scores.get(grade.name, 0.0)
@@ -253,7 +268,7 @@ class _Course:
 
 
 # ----------------------------------------------------------------------------------------------
-# the worker side: execute, score, feedback
+# the worker side: execute and score
 
 def _cell_score(cell):
     """nbgrader's rule, except that warnings on stderr do not cost points and a cell that never
@@ -287,12 +302,13 @@ def _kill_kernel(executor) -> bool:
     if pid is None:
         return False
     try:
-        os.killpg(os.getpgid(pid), signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, OSError):
-        try:
+        group = os.getpgid(pid)
+        if group != os.getpgrp():        # jupyter_client starts kernels in their own session
+            os.killpg(group, signal.SIGKILL)   # the kernel and whatever it started
+        else:
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            return False
+    except (ProcessLookupError, PermissionError):
+        return False
     return True
 
 
@@ -427,9 +443,19 @@ def _write_graded(a: Assignment, out: Path, result: SubmissionResult, notebook_j
     target = out / "autograded" / result.student / f"{a.notebook}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(notebook_json, encoding="utf-8")
-    page = render_feedback(nbformat.reads(notebook_json, as_version=4), notebook=a.notebook,
-                           scores=result.scores, max_scores=result.max_scores, status=result.status,
-                           message=result.message, flags=result.flags, questions=a.questions, title=a.title)
+    try:
+        page = render_feedback(nbformat.reads(notebook_json, as_version=4), notebook=a.notebook,
+                               scores=result.scores, max_scores=result.max_scores, status=result.status,
+                               message=result.message, flags=result.flags, questions=a.questions,
+                               title=a.title)
+    except Exception as exc:  # an output nbconvert cannot render must not cost the batch
+        import html
+
+        result.flags.append(f"feedback page reduced to the scores: {type(exc).__name__}: {exc}")
+        rows = "".join(f"<tr><td>{html.escape(g)}</td><td>{result.scores.get(g)} / {p:g}</td></tr>"
+                       for g, p in result.max_scores.items())
+        page = (f"<html><body><h1>{html.escape(a.title)}</h1><p>Score {result.score:g} / {result.max_score:g}, "
+                f"status {html.escape(result.status)}</p><table>{rows}</table></body></html>")
     (out / result.feedback).write_text(page, encoding="utf-8")
 
 
@@ -440,6 +466,7 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
     -------
     list of SubmissionResult
     """
+    import nbformat
     from tqdm.auto import tqdm
 
     from . import report
@@ -447,7 +474,9 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
     options = options or GradeOptions()
     a = get_assignment(assignment_id)
     out = Path(out)
-    found = find_submissions(Path(submissions), a.notebook)
+    if options.jobs < 1:
+        raise ValueError(f"`jobs` must be at least 1; got {options.jobs}.")
+    found = find_submissions(Path(submissions), a.notebook, a.id)
     for sub in ("feedback", "autograded"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     course = _Course(a, out, options.db_url)
@@ -494,7 +523,7 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
             if nb is None:
                 zero(result, STATUS_MALFORMED, problem)
                 continue
-            job = {"notebook": nbformat_writes(nb), "workdir": str(out / "work" / f.student),
+            job = {"notebook": nbformat.writes(nb), "workdir": str(out / "work" / f.student),
                    "files": extra_files, "env": env, "cell_timeout": options.cell_timeout,
                    "notebook_timeout": options.notebook_timeout, "retries": options.kernel_retries}
             futures[pool.submit(_work, job)] = result
@@ -524,8 +553,3 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
     report.write_outputs(a, results, out)
     return results
 
-
-def nbformat_writes(nb) -> str:
-    import nbformat
-
-    return nbformat.writes(nb)

@@ -1,0 +1,78 @@
+"""The grader's pieces that need no kernel: finding submissions, scoring cells, hiding hidden tests,
+reports."""
+
+import nbformat
+import pytest
+from nbformat import v4
+
+from autograder.feedback import render_feedback, strip_hidden_tests, without_hidden_region
+from autograder.grade import SubmissionResult, _cell_score, find_submissions
+from autograder.report import gradebook_table, summary_data, summary_text
+
+
+def test_find_submissions_accepts_the_usual_layouts(tmp_path):
+    (tmp_path / "alice.ipynb").write_text("{}")
+    (tmp_path / "bob" / "01_stereo").mkdir(parents=True)
+    (tmp_path / "bob" / "01_stereo" / "stereo.ipynb").write_text("{}")
+    (tmp_path / "Chloé Dupont").mkdir()
+    (tmp_path / "Chloé Dupont" / "stereo.ipynb").write_text("{}")
+    (tmp_path / "dan").mkdir()
+    (tmp_path / "dan" / "Untitled.ipynb").write_text("{}")
+    (tmp_path / "eve").mkdir()
+    (tmp_path / "eve" / "a.ipynb").write_text("{}")
+    (tmp_path / "eve" / "b.ipynb").write_text("{}")
+    (tmp_path / ".ipynb_checkpoints").mkdir()
+    (tmp_path / "notes.txt").write_text("not a submission")
+    found = {f.student: f for f in find_submissions(tmp_path, "stereo", "01_stereo")}
+    assert set(found) == {"alice", "bob", "Chloe_Dupont", "dan", "eve"}
+    assert found["bob"].path.name == "stereo.ipynb"
+    assert "submitted as 'Chloé Dupont'" in found["Chloe_Dupont"].note
+    assert "Untitled.ipynb" in found["dan"].note and found["dan"].path is not None
+    assert found["eve"].path is None and "2 notebooks" in found["eve"].note
+
+
+def _grade_cell(outputs, executed=True, points=3):
+    cell = v4.new_code_cell("check()", metadata={"nbgrader": {"grade": True, "grade_id": "q1-x", "points": points,
+                                                             "solution": False, "locked": True}})
+    cell.outputs = outputs
+    cell.execution_count = 1 if executed else None
+    return cell
+
+
+def test_cell_scores_follow_nbgrader_but_ignore_warnings_and_unrun_cells():
+    assert _cell_score(_grade_cell([])) == 3
+    assert _cell_score(_grade_cell([v4.new_output("stream", name="stderr", text="RuntimeWarning: ...")])) == 3
+    assert _cell_score(_grade_cell([v4.new_output("error", ename="E", evalue="", traceback=[])])) == 0
+    assert _cell_score(_grade_cell([], executed=False)) == 0
+    partial = v4.new_output("execute_result", data={"text/plain": "1.5"}, execution_count=1)
+    assert _cell_score(_grade_cell([partial])) == 1.5
+
+
+def test_hidden_region_and_its_traceback_are_removed():
+    source = "# visible comment\n### BEGIN HIDDEN TESTS\nsecret_check(x)\n### END HIDDEN TESTS"
+    assert without_hidden_region(source) == "# visible comment"
+    nb = v4.new_notebook()
+    cell = _grade_cell([v4.new_output("error", ename="HiddenTestFailure", evalue="`f` differs",
+                                      traceback=["Cell In[3], line 3", "----> 3 secret_check(x)"])])
+    cell.source = source
+    nb.cells = [cell]
+    strip_hidden_tests(nb)
+    assert "secret_check" not in nb.cells[0].source
+    assert nb.cells[0].outputs[0].traceback == ["HiddenTestFailure: `f` differs"]
+    page = render_feedback(nb, notebook="stereo", scores={"q1-x": 0.0}, max_scores={"q1-x": 3.0},
+                           questions={"q1": "Triangulation"}, title="A1")
+    assert "secret_check" not in page and "q1: Triangulation" in page and "0 / 3" in page
+
+
+def test_reports(stereo):
+    ok = SubmissionResult("ann", "graded", scores={"q1-a": 2.0, "q2-b": 3.0}, max_scores={"q1-a": 2.0, "q2-b": 5.0})
+    bad = SubmissionResult("ben", "timeout", message="ran longer than 600 s", scores={"q1-a": 2.0, "q2-b": 0.0},
+                           max_scores={"q1-a": 2.0, "q2-b": 5.0}, flags=["edited read-only cells (restored): q2-b"])
+    data = summary_data(stereo, [ok, bad])
+    assert data["questions"]["q1"]["pass_rate"] == 1.0 and data["questions"]["q2"]["pass_rate"] == 0.0
+    assert data["questions"]["q2"]["mean_share"] == pytest.approx(0.3)
+    assert [f["student"] for f in data["flagged"]] == ["ben"]
+    text = summary_text(stereo, [ok, bad])
+    assert "ran longer than 600 s" in text and "1 graded, 1 timeout" in text
+    table = gradebook_table(stereo, [ok, bad])
+    assert table.splitlines()[2].split()[:2] == ["ann", "graded"]
