@@ -379,6 +379,14 @@ def _work(job: dict) -> dict:
     seconds = time.perf_counter() - start
     if status != STATUS_GRADED:
         _mark_not_run(nb, message)
+    from nbgrader.preprocessors import LimitOutput
+
+    nb, _ = LimitOutput().preprocess(nb, {})            # nbgrader's cap on printed lines
+    flags = []
+    slow = [c.metadata.get("nbgrader", {}).get("grade_id") or f"cell {i}" for i, c in enumerate(nb.cells)
+            if any(o.get("ename") == "CellTimeoutError" for o in c.get("outputs", []))]
+    if slow:
+        flags.append(f"cells stopped after {job['cell_timeout']} s: {', '.join(slow)}")
     scores, max_scores = {}, {}
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -387,7 +395,7 @@ def _work(job: dict) -> dict:
             max_scores[meta["grade_id"]] = float(meta["points"])
     shutil.rmtree(workdir, ignore_errors=True)
     return {"status": status, "message": message, "scores": scores, "max_scores": max_scores,
-            "notebook": nbformat.writes(nb), "seconds": seconds}
+            "notebook": nbformat.writes(nb), "seconds": seconds, "flags": flags}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -539,6 +547,7 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
             result.status, result.message = done["status"], done["message"]
             result.scores, result.max_scores = done["scores"], done["max_scores"]
             result.seconds = done["seconds"]
+            result.flags += done["flags"]
             result.feedback = f"feedback/{result.student}.html"
             course.save(result)
             written.append(writer.submit(_write_graded, a, out, result, done["notebook"]))

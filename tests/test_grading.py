@@ -37,13 +37,17 @@ def graded(tmp_path_factory, stereo):
     write_notebook(ref, cls / "misnamed" / "stereo (1).ipynb")
     write_notebook(ref, cls / "flat-file-student.ipynb")
     write_notebook(_with_cell(ref, "q3-wta", "import os\nos._exit(1)"), cls / "kernel-killer" / "stereo.ipynb")
-    write_notebook(_with_cell(ref, "q4-sgm-step", "import time\ntime.sleep(600)"), cls / "sleeper" / "stereo.ipynb")
+    sleepy = ref
+    for gid in ("q4-sgm-step", "q4-aggregate", "q5-right-cost"):     # 3 x 25 s: each cell within its limit
+        sleepy = _with_cell(sleepy, gid, "import time\ntime.sleep(25)")
+    write_notebook(sleepy, cls / "sleeper" / "stereo.ipynb")
+    write_notebook(_with_cell(ref, "q5-lr-check", "while True:\n    pass"), cls / "spinner" / "stereo.ipynb")
     tampered = _with_cell(ref, "q2-sad-visible", "print('all good')")
     tampered.cells = [c for c in tampered.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "q3-wta-hidden"]
     write_notebook(tampered, cls / "tamperer" / "stereo.ipynb")
     out = base / "results"
-    code = main(["grade", "01_stereo", str(cls), "--out", str(out), "--jobs", "2", "--timeout", "45",
-                 "--cell-timeout", "60", "--no-progress"])
+    code = main(["grade", "01_stereo", str(cls), "--out", str(out), "--jobs", "2", "--timeout", "60",
+                 "--cell-timeout", "30", "--no-progress"])
     rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv"))}
     return {"code": code, "out": out, "rows": rows, "roster": roster}
 
@@ -51,7 +55,7 @@ def graded(tmp_path_factory, stereo):
 def test_batch_finishes_and_grades_everyone(graded):
     assert graded["code"] == 0
     assert set(graded["roster"]) | {"malformed", "missing", "misnamed", "flat-file-student", "kernel-killer",
-                                    "sleeper", "tamperer"} == set(graded["rows"])
+                                    "sleeper", "spinner", "tamperer"} == set(graded["rows"])
 
 
 def test_reference_scores_full_marks(graded):
@@ -91,8 +95,11 @@ def test_broken_submissions_get_a_status_and_keep_partial_credit(graded):
     assert killer["status"] == "kernel-died"
     assert (float(killer["q1"]), float(killer["q2"]), float(killer["q3"]), float(killer["q4"])) == (10, 20, 0, 0)
     sleeper = rows["sleeper"]
-    assert sleeper["status"] == "timeout" and "45 s" in sleeper["message"]
+    assert sleeper["status"] == "timeout" and "60 s" in sleeper["message"]
     assert (float(sleeper["q3"]), float(sleeper["q4"])) == (12, 0)
+    spinner = rows["spinner"]
+    assert spinner["status"] == "graded" and "cells stopped after 30 s: q5-lr-check" in spinner["flags"]
+    assert float(spinner["q4"]) == 22 and float(spinner["q5"]) == 5, "the LR check's tests fail, the rest stands"
 
 
 def test_edited_and_deleted_test_cells_are_restored_and_flagged(graded):
@@ -124,7 +131,7 @@ def test_feedback_pages_hide_the_hidden_tests(graded):
 def test_summary_reports_questions_and_flagged(graded):
     text = (graded["out"] / "summary.txt").read_text()
     assert "Per question" in text and "q4   Semi-global matching" in text
-    for student in ("malformed", "missing", "kernel-killer", "sleeper", "tamperer"):
+    for student in ("malformed", "missing", "kernel-killer", "sleeper", "spinner", "tamperer"):
         assert student in text.split("Flagged submissions")[1]
     data = json.loads((graded["out"] / "summary.json").read_text())
     assert data["statuses"]["graded"] >= 15 and 0 < data["questions"]["q4"]["pass_rate"] < 1
