@@ -216,7 +216,10 @@ def bench_notebook_and_grading(n_mistakes: int) -> None:
 def report(out: Path) -> str:
     lines = [f"# elvkit bench — {time.strftime('%Y-%m-%d %H:%M')}", "",
              f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-             f"Python {platform.python_version()}", ""]
+             f"Python {platform.python_version()}.",
+             "Stereo timings: median of repeated runs after a warm-up, torch and OpenCV on one thread each. "
+             "Grading: `elv grade --jobs 1`; the overhead is its wall time minus plain nbclient executions "
+             "of the same notebooks (kernel start included), per submission.", ""]
     part = None
     for r in ROWS:
         if r["part"] != part:
