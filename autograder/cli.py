@@ -68,7 +68,13 @@ def _cmd_grade(args) -> int:
     from .course import get_assignment
     from .grade import STATUS_INFRA, grade
 
+    from .grade import find_submissions
+
     a = get_assignment(args.assignment)
+    if not find_submissions(Path(args.submissions), a.notebook, a.id):
+        print(f"elv: no submissions in {args.submissions}: expected <student>.ipynb files or <student>/ "
+              f"folders holding {a.notebook}.ipynb.", file=sys.stderr)
+        return 1
     start = time.perf_counter()
     results = grade(a.id, Path(args.submissions), Path(args.out), _grade_options(args))
     _print_results(a, results, Path(args.out), time.perf_counter() - start)
@@ -151,6 +157,10 @@ def main(argv=None) -> int:
         return 2
     try:
         return args.func(args)
+    except ImportError as exc:
+        print(f"elv: {exc}. The grading tools are an extra of the package: pip install -e '.[grader]'",
+              file=sys.stderr)
+        return 2
     except (KeyError, FileNotFoundError, ValueError) as exc:
         message = exc.args[0] if exc.args else str(exc)
         print(f"elv: {message}", file=sys.stderr)
