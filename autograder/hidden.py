@@ -19,7 +19,7 @@ import importlib.util
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
@@ -138,7 +138,7 @@ def _compare(actual, expected, case: Case, spec: Spec, name: str) -> None:
     if a.shape != e.shape:
         raise StudentCheckError(f"the result has shape {a.shape}, expected {e.shape}")
     if a.dtype == object:
-        raise StudentCheckError(f"the result holds Python objects, not numbers")
+        raise StudentCheckError("the result holds Python objects, not numbers")
     if case.region is not None:
         a, e = a[case.region], e[case.region]
     if e.dtype.kind == "b" and a.dtype.kind != "b":

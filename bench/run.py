@@ -140,7 +140,7 @@ def _execute(nb_path: Path, workdir: Path, env: dict) -> float:
 
 
 def bench_notebook_and_grading(n_mistakes: int) -> None:
-    from autograder.classroom import build_class, mistakes, mistake_submission
+    from autograder.classroom import build_class, mistakes
     from autograder.course import get_assignment
     from autograder.grade import GradeOptions, grade
     from autograder.notebooks import read_source, write_notebook

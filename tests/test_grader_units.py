@@ -1,7 +1,6 @@
 """The grader's pieces that need no kernel: finding submissions, scoring cells, hiding hidden tests,
 reports."""
 
-import nbformat
 import pytest
 from nbformat import v4
 

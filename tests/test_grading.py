@@ -74,8 +74,6 @@ def test_blank_release_scores_zero_on_every_autograded_cell(graded, stereo):
 
 
 def test_every_mistake_loses_points_in_its_question(graded, stereo):
-    from autograder.report import question_scores  # noqa: F401  (the CSV holds the same numbers)
-
     maxima = {q: float(graded["rows"]["reference"][q]) for q in stereo.questions}
     for m in mistakes(stereo):
         row = graded["rows"][m.student]

@@ -154,7 +154,7 @@ def _aggregate_cases(rng):
     cases = []
     settings = [("numpy float costs", 4, "numpy"), ("numpy census-like integer costs", 4, "numpy"),
                 ("numpy float costs", 8, "numpy"), ("torch tensor on the CPU", 4, "cpu"),
-                (f"torch tensor on elvkit.device()", 8, "device")]
+                ("torch tensor on elvkit.device()", 8, "device")]
     for label, directions, kind in settings:
         n, h, w = int(rng.integers(3, 9)), int(rng.integers(2, 12)), int(rng.integers(2, 14))
         if "integer" in label:
