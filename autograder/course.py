@@ -53,10 +53,6 @@ class Assignment:
     def mistakes_dir(self) -> Path:
         return Path(__file__).resolve().parent / "mistakes" / self.id
 
-    def question_of(self, grade_id: str) -> str:
-        """The question a grade cell belongs to (the prefix of its grade_id)."""
-        prefix = grade_id.split("-", 1)[0]
-        return prefix if prefix in self.questions else "other"
 
 
 def _read_header(path: Path) -> dict:

@@ -58,13 +58,9 @@ def _summary_markdown(title, notebook, status, message, scores, max_scores, ques
         lines += ["", f"> {html.escape(message)}"]
     if flags:
         lines += ["", "Notes from the grader:"] + [f"* {html.escape(f)}" for f in flags]
-    per_q: dict[str, list[float]] = {}
-    for gid, pts in max_scores.items():
-        q = gid.split("-", 1)[0]
-        got = scores.get(gid) or 0.0
-        per_q.setdefault(q, [0.0, 0.0])
-        per_q[q][0] += got
-        per_q[q][1] += pts
+    from .report import per_question
+
+    per_q = per_question(scores, max_scores, questions)
     lines += ["", "| question | score |", "|---|---|"]
     for q, (got, pts) in per_q.items():
         name = questions.get(q, q)

@@ -10,8 +10,10 @@ own metadata.
 from __future__ import annotations
 
 import ast
+import copy
 import hashlib
 import re
+from functools import lru_cache
 from pathlib import Path
 
 import nbformat
@@ -45,7 +47,16 @@ def normalise_nbgrader(cell) -> None:
 
 
 def read_source(path: Path) -> nbformat.NotebookNode:
-    """The notebook made from a solution script, with complete nbgrader metadata and stable ids."""
+    """The notebook made from a solution script, with complete nbgrader metadata and stable ids.
+
+    Parsed once per version of the file; each call returns a fresh copy to modify.
+    """
+    path = Path(path)
+    return copy.deepcopy(_read_source(path.resolve(), path.stat().st_mtime_ns))
+
+
+@lru_cache(maxsize=8)
+def _read_source(path: Path, mtime_ns: int) -> nbformat.NotebookNode:
     import jupytext
 
     nb = jupytext.read(path, fmt="py:percent")

@@ -9,18 +9,24 @@ from pathlib import Path
 
 from .course import Assignment
 
-__all__ = ["write_outputs", "summary_text", "question_scores"]
+__all__ = ["write_outputs", "summary_text", "question_scores", "per_question"]
+
+
+def per_question(scores: dict, max_scores: dict, questions: dict) -> dict:
+    """Question id -> (score, points), grade cells grouped by the prefix of their grade_id."""
+    out: dict[str, list[float]] = {q: [0.0, 0.0] for q in questions}
+    for gid, pts in max_scores.items():
+        prefix = gid.split("-", 1)[0]
+        q = prefix if prefix in questions else "other"
+        out.setdefault(q, [0.0, 0.0])
+        out[q][0] += scores.get(gid) or 0.0
+        out[q][1] += pts
+    return {q: tuple(v) for q, v in out.items() if v[1] > 0}
 
 
 def question_scores(a: Assignment, result) -> dict:
     """Question id -> (score, points) for one submission."""
-    out: dict[str, list[float]] = {q: [0.0, 0.0] for q in a.questions}
-    for gid, pts in result.max_scores.items():
-        q = a.question_of(gid)
-        out.setdefault(q, [0.0, 0.0])
-        out[q][0] += result.scores.get(gid) or 0.0
-        out[q][1] += pts
-    return {q: tuple(v) for q, v in out.items() if v[1] > 0}
+    return per_question(result.scores, result.max_scores, a.questions)
 
 
 def _rows(a: Assignment, results):
