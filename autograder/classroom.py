@@ -22,13 +22,10 @@ from pathlib import Path
 import nbformat
 
 from .course import Assignment
-from .notebooks import read_source, write_notebook
+from .notebooks import SOLUTION, marked_lines, read_source, write_notebook
 
 __all__ = ["Mistake", "mistakes", "reference_submission", "blank_submission", "mistake_submission",
            "build_class"]
-
-_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
-
 
 @dataclass(frozen=True)
 class Mistake:
@@ -74,7 +71,7 @@ def _solution_cells(a: Assignment) -> dict:
     for cell in read_source(a.source).cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution"):
-            out[meta["grade_id"]] = "\n".join(l for l in cell.source.splitlines() if not _MARKER.match(l))
+            out[meta["grade_id"]] = "\n".join(line for line, _ in marked_lines(cell.source, SOLUTION))
     return out
 
 

@@ -14,20 +14,14 @@ import os
 
 __all__ = ["render_feedback", "strip_hidden_tests", "without_hidden_region"]
 
-_BEGIN, _END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
+_BEGIN = "BEGIN HIDDEN TESTS"
 
 
 def without_hidden_region(source: str) -> str:
     """A cell's source with its hidden test region removed (as the release shows it)."""
-    kept, inside = [], False
-    for line in source.split("\n"):
-        if _BEGIN in line:
-            inside = True
-        elif _END in line:
-            inside = False
-        elif not inside:
-            kept.append(line)
-    return "\n".join(kept)
+    from .notebooks import HIDDEN_TESTS, marked_lines
+
+    return "\n".join(line for line, hidden in marked_lines(source, HIDDEN_TESTS) if not hidden)
 
 
 def strip_hidden_tests(nb) -> None:

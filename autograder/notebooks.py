@@ -19,11 +19,29 @@ from pathlib import Path
 import nbformat
 
 __all__ = ["read_source", "write_notebook", "normalise_nbgrader", "solution_code", "grade_cells",
-           "notebook_bytes"]
+           "notebook_bytes", "marked_lines", "SOLUTION", "HIDDEN_TESTS"]
 
 _NBGRADER_DEFAULTS = {"grade": False, "solution": False, "locked": False, "task": False, "schema_version": 3}
 _JUPYTEXT_CELL_KEYS = ("lines_to_next_cell", "lines_to_end_of_cell_marker", "cell_marker")
 _ID_OK = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+SOLUTION = ("BEGIN SOLUTION", "END SOLUTION")
+HIDDEN_TESTS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+
+
+def marked_lines(source: str, *regions) -> list[tuple[str, bool]]:
+    """The lines of a cell without nbgrader's marker lines, each with whether it lies inside one
+    of ``regions`` (pairs of begin/end markers such as :data:`SOLUTION`)."""
+    out, inside = [], False
+    for line in source.split("\n"):
+        if any(begin in line for begin, _ in regions):
+            inside = True
+        elif any(end in line for _, end in regions):
+            inside = False
+        else:
+            out.append((line, inside))
+    return out
 
 
 def normalise_nbgrader(cell) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .course import Assignment, assignments, get_assignment, root
-from .notebooks import read_source, write_notebook
+from .notebooks import HIDDEN_TESTS, SOLUTION, marked_lines, read_source, write_notebook
 
 __all__ = ["build_release", "release", "check_release", "ReleaseProblem", "leaks"]
 
@@ -55,20 +55,8 @@ def _extra_files(a: Assignment):
 
 def _secret_lines(nb) -> list[str]:
     """Substantial lines inside solution and hidden-test regions of the source notebook."""
-    secrets = []
-    for cell in nb.cells:
-        inside = False
-        for line in cell.source.splitlines():
-            text = line.strip()
-            if "BEGIN SOLUTION" in text or "BEGIN HIDDEN TESTS" in text:
-                inside = True
-                continue
-            if "END SOLUTION" in text or "END HIDDEN TESTS" in text:
-                inside = False
-                continue
-            if inside and len(text) >= 24 and not text.startswith("#"):
-                secrets.append(text)
-    return secrets
+    return [line.strip() for cell in nb.cells for line, inside in marked_lines(cell.source, SOLUTION, HIDDEN_TESTS)
+            if inside and len(line.strip()) >= 24 and not line.strip().startswith("#")]
 
 
 def build_release(a: Assignment) -> BuildResult:

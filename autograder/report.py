@@ -49,8 +49,9 @@ def summary_data(a: Assignment, results) -> dict:
     scores = [r.score for r in results]
     max_score = max((r.max_score for r in results), default=0.0)
     per_q = {}
+    by_student = [question_scores(a, r) for r in results]
     for q, title in a.questions.items():
-        got = [question_scores(a, r).get(q, (0.0, 0.0)) for r in results]
+        got = [scores.get(q, (0.0, 0.0)) for scores in by_student]
         pts = max((g[1] for g in got), default=0.0)
         if not n or not pts:
             continue
@@ -103,7 +104,8 @@ def gradebook_table(a: Assignment, results) -> str:
         per = question_scores(a, r)
         cells = " ".join(f"{per.get(q, (0.0, 0.0))[0]:5g}" for q in qs)
         lines.append(f"{r.student:{width}s} {r.status:20s} {cells} {r.score:7g}")
-    maxes = " ".join(f"{(question_scores(a, results[0]).get(q, (0, 0))[1] if results else 0):5g}" for q in qs)
+    first = question_scores(a, results[0]) if results else {}
+    maxes = " ".join(f"{first.get(q, (0, 0))[1]:5g}" for q in qs)
     lines.append(f"{'(points)':{width}s} {'':20s} {maxes} {(results[0].max_score if results else 0):7g}")
     return "\n".join(lines)
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from ._checks import check_array, check_number, check_same_shape, describe
 from .device import to_numpy
+from .metrics import bad_pixel_rate
 
 __all__ = ["disparity_to_rgb", "error_to_rgb", "show_images", "show_disparity", "show_stereo_pair",
            "show_mask", "compare_disparities", "plot_point_cloud", "plot_cost_curve", "ERROR_LEGEND"]
@@ -48,12 +49,14 @@ def disparity_to_rgb(disparity, vmin: float | None = None, vmax: float | None = 
     import matplotlib
 
     d = to_numpy(check_array(disparity, "disparity", ndim=2)).astype(np.float64)
-    if vmin is not None and vmax is not None and check_number(vmin, "vmin") >= check_number(vmax, "vmax"):
+    vmin = None if vmin is None else check_number(vmin, "vmin")
+    vmax = None if vmax is None else check_number(vmax, "vmax")
+    if vmin is not None and vmax is not None and vmin >= vmax:
         raise ValueError(f"`vmin` must be below `vmax`; got vmin={vmin}, vmax={vmax}.")
     finite = np.isfinite(d)
     if finite.any():
-        lo = np.percentile(d[finite], 1) if vmin is None else check_number(vmin, "vmin")
-        hi = np.percentile(d[finite], 99) if vmax is None else check_number(vmax, "vmax")
+        lo = np.percentile(d[finite], 1) if vmin is None else vmin
+        hi = np.percentile(d[finite], 99) if vmax is None else vmax
     else:
         lo, hi = 0.0, 1.0
     scaled = np.clip((d - lo) / max(hi - lo, 1e-9), 0, 1)
@@ -211,9 +214,7 @@ def compare_disparities(left, ground_truth, results: dict, *, threshold: float =
         axes[row, 0].imshow(disparity_to_rgb(d, 0, vmax), interpolation="nearest")
         axes[row, 0].set_title(f"{name}")
         axes[row, 1].imshow(error_to_rgb(d, g, threshold), interpolation="nearest")
-        valid = np.isfinite(g)
-        err = np.abs(d - g)[valid]
-        bad = float((~np.isfinite(err) | (err > threshold)).mean())
+        bad = bad_pixel_rate(d, g, threshold)
         axes[row, 1].set_title(f"{name}: bad-{threshold:g} = {bad:.1%}")
     for ax in axes.flat:
         ax.axis("off")
