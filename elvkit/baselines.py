@@ -1,4 +1,8 @@
-"""Library methods to compare against: OpenCV's semi-global block matching."""
+"""Library methods to compare against: OpenCV's semi-global block matching and optical flow.
+
+Flow baselines take two frames (uint8, or floats in [0, 1]; gray or RGB) and
+return the flow of the first frame, ``(H, W, 2)`` float32, as everywhere in elvkit.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import numpy as np
 
 from ._checks import check_image, check_int, check_same_shape
 
-__all__ = ["opencv_sgbm"]
+__all__ = ["opencv_sgbm", "opencv_farneback", "opencv_dis", "opencv_pyramidal_lk"]
 
 
 def _gray_u8(img) -> np.ndarray:
@@ -58,3 +62,92 @@ def opencv_sgbm(left, right, max_disp: int, *, block_size: int = 5, uniqueness: 
     raw = matcher.compute(_gray_u8(left), _gray_u8(right))
     disp = raw.astype(np.float32) / 16.0
     return np.where(raw < 0, np.nan, disp).astype(np.float32)
+
+
+def _flow_inputs(image1, image2):
+    image1 = check_image(image1, "image1")
+    image2 = check_image(image2, "image2")
+    check_same_shape(image1, image2, "image1", "image2", axes=(0, 1))
+    return _gray_u8(image1), _gray_u8(image2)
+
+
+def opencv_farneback(image1, image2, *, levels: int = 3, window: int = 15, iterations: int = 3) -> np.ndarray:
+    """Dense flow from OpenCV's Farneback method (polynomial expansion, coarse to fine).
+
+    Parameters
+    ----------
+    image1, image2 : ndarray, shape (H, W) or (H, W, 3)
+    levels : int
+        Pyramid levels (OpenCV's ``levels``). The defaults are OpenCV's documented example
+        settings (levels 3, window 15, 3 iterations, poly_n 5, poly_sigma 1.2).
+    window : int
+        Averaging window size.
+    iterations : int
+        Iterations per level.
+    """
+    import cv2
+
+    g1, g2 = _flow_inputs(image1, image2)
+    levels = check_int(levels, "levels", low=1, high=10)
+    window = check_int(window, "window", low=3)
+    iterations = check_int(iterations, "iterations", low=1)
+    flow = cv2.calcOpticalFlowFarneback(g1, g2, None, pyr_scale=0.5, levels=levels, winsize=window,
+                                        iterations=iterations, poly_n=5, poly_sigma=1.2, flags=0)
+    return flow.astype(np.float32)
+
+
+_DIS_PRESETS = {"ultrafast": 0, "fast": 1, "medium": 2}
+
+
+def opencv_dis(image1, image2, *, preset: str = "medium") -> np.ndarray:
+    """Dense flow from OpenCV's DIS (dense inverse search, Kroeger et al., ECCV 2016).
+
+    Parameters
+    ----------
+    preset : {"ultrafast", "fast", "medium"}
+    """
+    import cv2
+
+    g1, g2 = _flow_inputs(image1, image2)
+    if preset not in _DIS_PRESETS:
+        raise ValueError(f"`preset` must be one of {', '.join(_DIS_PRESETS)}; got {preset!r}.")
+    dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])
+    return dis.calc(g1, g2, None).astype(np.float32)
+
+
+def opencv_pyramidal_lk(image1, image2, *, window: int = 21, levels: int = 5, iterations: int = 30,
+                        step: int = 1) -> np.ndarray:
+    """OpenCV's pyramidal Lucas-Kanade (Bouguet's), tracked from every ``step``-th pixel.
+
+    ``cv2.calcOpticalFlowPyrLK`` follows sparse points; here it tracks every
+    pixel (``step=1``) or a grid whose flow is then interpolated bilinearly. Points
+    that OpenCV loses (status 0) get NaN.
+
+    Parameters
+    ----------
+    window : int
+        Side of the square window.
+    levels : int
+        Pyramid levels above the image (OpenCV's ``maxLevel``).
+    iterations : int
+        Largest number of iterations per level.
+    step : int
+        Track a grid with this spacing.
+    """
+    import cv2
+
+    g1, g2 = _flow_inputs(image1, image2)
+    window = check_int(window, "window", low=3)
+    levels = check_int(levels, "levels", low=0, high=10)
+    step = check_int(step, "step", low=1)
+    h, w = g1.shape
+    ys, xs = np.mgrid[0:h:step, 0:w:step]
+    pts = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float32)[:, None, :]
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, iterations, 0.01)
+    nxt, status, _ = cv2.calcOpticalFlowPyrLK(g1, g2, pts, None, winSize=(window, window), maxLevel=levels,
+                                              criteria=criteria)
+    flow = (nxt - pts)[:, 0, :].reshape(ys.shape + (2,))
+    flow[status.reshape(ys.shape) == 0] = np.nan
+    if step > 1:
+        flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR)
+    return flow.astype(np.float32)

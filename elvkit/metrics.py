@@ -8,6 +8,12 @@ Stereo (Middlebury / KITTI conventions)
     * density: the fraction of evaluated pixels that have an estimate.
     * depth error: mean absolute error between two depth maps.
 
+Optical flow (Middlebury / Sintel / KITTI conventions); flow is ``(H, W, 2)``
+    * EPE: the endpoint error ``||f - f_gt||_2`` per pixel; AEE, its average.
+    * Fl: the fraction of evaluated pixels whose EPE exceeds 3 px (KITTI also
+      requires 5 % of the true motion: ``relative=0.05``). A pixel without an
+      estimate counts as an outlier.
+
 Evaluated pixels are those where the ground truth is finite, intersected with
 an optional ``mask`` (for example the non-occluded pixels, or ``x >= 64``).
 All functions accept numpy arrays or torch tensors.
@@ -20,7 +26,8 @@ import numpy as np
 from ._checks import check_array, check_number, check_same_shape, describe
 from .device import to_numpy
 
-__all__ = ["bad_pixel_rate", "mean_absolute_error", "density", "depth_error", "stereo_metrics"]
+__all__ = ["bad_pixel_rate", "mean_absolute_error", "density", "depth_error", "stereo_metrics",
+           "endpoint_error", "average_endpoint_error", "flow_outlier_rate", "flow_metrics"]
 
 
 def _prepare(disparity, ground_truth, mask):
@@ -105,3 +112,89 @@ def stereo_metrics(disparity, ground_truth, *, mask=None, depth=None, depth_gt=N
     if depth is not None and depth_gt is not None:
         out["depth MAE"] = depth_error(depth, depth_gt, mask=mask)
     return out
+
+
+def _flow_array(x, name):
+    f = to_numpy(check_array(x, name, ndim=3)).astype(np.float64)
+    if f.shape[2] != 2:
+        raise ValueError(f"`{name}` must have shape (H, W, 2): (u, v) per pixel; got {describe(f)}.")
+    return f
+
+
+def endpoint_error(flow, ground_truth) -> np.ndarray:
+    """Endpoint error per pixel, ``||flow - ground_truth||_2``.
+
+    Parameters
+    ----------
+    flow, ground_truth : array, shape (H, W, 2)
+
+    Returns
+    -------
+    ndarray, shape (H, W), float64
+        NaN where either flow is unknown.
+    """
+    f = _flow_array(flow, "flow")
+    g = _flow_array(ground_truth, "ground_truth")
+    check_same_shape(f, g, "flow", "ground_truth")
+    return np.sqrt(((f - g) ** 2).sum(axis=2))
+
+
+def _flow_prepare(flow, ground_truth, mask):
+    epe = endpoint_error(flow, ground_truth)
+    g = _flow_array(ground_truth, "ground_truth")
+    evaluated = np.isfinite(g).all(axis=2)
+    if mask is not None:
+        m = to_numpy(mask)
+        if m.dtype != np.bool_:
+            raise TypeError(f"`mask` must be a boolean array; got {describe(m)}.")
+        check_same_shape(m, evaluated, "mask", "ground_truth[..., 0]")
+        evaluated &= m
+    if not evaluated.any():
+        raise ValueError("no pixel to evaluate: the ground truth is unknown everywhere inside `mask`.")
+    return epe, g, evaluated
+
+
+def average_endpoint_error(flow, ground_truth, *, mask=None) -> float:
+    """Mean endpoint error (AEE) over evaluated pixels that have an estimate (NaN if none has).
+
+    Parameters
+    ----------
+    flow : array, shape (H, W, 2)
+        Estimated flow; NaN where the method gives none.
+    ground_truth : array, shape (H, W, 2)
+        True flow; NaN where unknown.
+    mask : bool array, shape (H, W), optional
+        Restrict the evaluation to these pixels (for example the non-occluded ones).
+    """
+    epe, _, ev = _flow_prepare(flow, ground_truth, mask)
+    e = epe[ev]
+    e = e[np.isfinite(e)]
+    return float(e.mean()) if e.size else float("nan")
+
+
+def flow_outlier_rate(flow, ground_truth, threshold: float = 3.0, *, relative: float | None = None,
+                      mask=None) -> float:
+    """Fl: the fraction of evaluated pixels with EPE > ``threshold``; missing estimates count as outliers.
+
+    With ``relative=0.05`` a pixel is an outlier only if its EPE also exceeds
+    5 % of the true motion's length (KITTI 2015's Fl).
+    """
+    threshold = check_number(threshold, "threshold", low=0)
+    epe, g, ev = _flow_prepare(flow, ground_truth, mask)
+    e = epe[ev]
+    bad = ~np.isfinite(e) | (e > threshold)
+    if relative is not None:
+        relative = check_number(relative, "relative", low=0)
+        mag = np.sqrt((g[ev] ** 2).sum(axis=1))
+        bad &= ~np.isfinite(e) | (e > relative * mag)
+    return float(bad.mean())
+
+
+def flow_metrics(flow, ground_truth, *, mask=None) -> dict:
+    """All flow metrics in one dict: ``AEE`` (px), ``Fl`` (fraction, EPE > 3 px), ``density`` (fraction)."""
+    epe, _, ev = _flow_prepare(flow, ground_truth, mask)
+    return {
+        "AEE": average_endpoint_error(flow, ground_truth, mask=mask),
+        "Fl": flow_outlier_rate(flow, ground_truth, mask=mask),
+        "density": float(np.isfinite(epe[ev]).mean()),
+    }

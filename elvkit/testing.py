@@ -14,7 +14,7 @@ from .device import to_numpy
 
 __all__ = ["TOLERANCES", "tolerance", "assert_close", "assert_shape", "assert_true", "StudentCheckError"]
 
-#: ``(rtol, atol)`` by dtype of the *expected* value.
+#: ``(rtol, atol)`` by dtype of the compared values.
 TOLERANCES = {
     "float16": (1e-3, 1e-3),
     "bfloat16": (1.6e-2, 1e-2),
@@ -81,7 +81,8 @@ def assert_close(actual, expected, *, name: str = "the result", rtol: float | No
     name : str
         What is compared, as the student would call it ("the depth map").
     rtol, atol : float, optional
-        Tolerances; by default from :data:`TOLERANCES` for ``expected``'s dtype.
+        Tolerances; by default from :data:`TOLERANCES` for the less precise of the two
+        floating-point dtypes (``expected``'s for integers and masks).
     equal_nan : bool
         NaN in both places counts as equal.
     check_dtype : bool
@@ -118,6 +119,8 @@ def assert_close(actual, expected, *, name: str = "the result", rtol: float | No
     if check_dtype and a.dtype.kind != e.dtype.kind and not (a.dtype.kind in "iu" and e.dtype.kind in "iu"):
         raise StudentCheckError(f"{name} has dtype {a.dtype}, expected {e.dtype}.{extra}")
     d_rtol, d_atol = tolerance(expected)
+    if a.dtype.kind == "f" and e.dtype.kind == "f":   # a float32 answer to exact values: float32 tolerances
+        d_rtol, d_atol = max(d_rtol, tolerance(a)[0]), max(d_atol, tolerance(a)[1])
     rtol = d_rtol if rtol is None else rtol
     atol = d_atol if atol is None else atol
     ok = _close(a, e, rtol, atol, equal_nan)

@@ -1,4 +1,5 @@
-"""Pictures for the notebooks: disparity maps, error maps, masks, point clouds, cost curves.
+"""Pictures for the notebooks: disparity maps, error maps, masks, point clouds, cost curves,
+the flow colour wheel, flow fields and their errors, training curves.
 
 Every function draws with matplotlib and returns the ``Figure`` (or draws into
 the ``ax`` it is given and returns it), so a notebook shows it and a script can
@@ -11,10 +12,11 @@ import numpy as np
 
 from ._checks import check_array, check_number, check_same_shape, describe
 from .device import to_numpy
-from .metrics import bad_pixel_rate
+from .metrics import average_endpoint_error, bad_pixel_rate, endpoint_error, flow_outlier_rate
 
 __all__ = ["disparity_to_rgb", "error_to_rgb", "show_images", "show_disparity", "show_stereo_pair",
-           "show_mask", "compare_disparities", "plot_point_cloud", "plot_cost_curve", "ERROR_LEGEND"]
+           "show_mask", "compare_disparities", "plot_point_cloud", "plot_cost_curve", "ERROR_LEGEND",
+           "flow_to_rgb", "color_wheel", "show_flow", "show_flow_arrows", "compare_flows", "plot_curves"]
 
 #: Colours of :func:`error_to_rgb`, for a legend.
 ERROR_LEGEND = {
@@ -284,5 +286,176 @@ def plot_cost_curve(costs: dict, *, ax=None, title: str = "matching cost at one 
     ax.set_xlabel("disparity d [px]")
     ax.set_ylabel("cost")
     ax.set_title(title)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def _colorwheel() -> np.ndarray:
+    """The Middlebury colour wheel (Baker et al., IJCV 2011): 55 hues, RGB in [0, 1].
+
+    Six segments, each ramping one channel up or down: red -> yellow -> green
+    -> cyan -> blue -> magenta -> red.
+    """
+    segments = ((15, 1, +1), (6, 0, -1), (4, 2, +1), (11, 1, -1), (13, 0, +1), (6, 2, -1))
+    colour = np.array([1.0, 0.0, 0.0])
+    rows = []
+    for n, channel, direction in segments:
+        t = np.arange(n) / n
+        block = np.repeat(colour[None], n, axis=0)
+        block[:, channel] = t if direction > 0 else 1 - t
+        rows.append(block)
+        colour[channel] = 1.0 if direction > 0 else 0.0
+    return np.concatenate(rows)
+
+
+def flow_to_rgb(flow, max_flow: float | None = None) -> np.ndarray:
+    """Colour-code a flow field with the Middlebury colour wheel; unknown flow is black.
+
+    The hue gives the direction of motion (right: red, down: yellow-green,
+    left: cyan-blue, up: purple) and the saturation its length: white is no
+    motion, full colour is ``max_flow`` or more. :func:`color_wheel` draws the key.
+
+    Parameters
+    ----------
+    flow : array, shape (H, W, 2)
+        ``(u, v)`` per pixel.
+    max_flow : float, optional
+        Length shown with full colour; by default the largest finite length.
+
+    Returns
+    -------
+    ndarray, shape (H, W, 3), float in [0, 1]
+    """
+    f = to_numpy(check_array(flow, "flow", ndim=3)).astype(np.float64)
+    if f.shape[2] != 2:
+        raise ValueError(f"`flow` must have shape (H, W, 2); got {describe(f)}.")
+    known = np.isfinite(f).all(axis=2)
+    u, v = np.where(known, f[..., 0], 0), np.where(known, f[..., 1], 0)
+    mag = np.hypot(u, v)
+    if max_flow is None:
+        max_flow = float(mag[known].max()) if known.any() else 1.0
+    max_flow = check_number(max_flow, "max_flow", low=0, low_open=True) if max_flow > 0 else 1.0
+    wheel = _colorwheel()
+    n = len(wheel)
+    angle = np.arctan2(-v, -u) / np.pi                # in [-1, 1]
+    k = (angle + 1) / 2 * (n - 1)
+    k0 = np.floor(k).astype(int)
+    k1 = (k0 + 1) % n
+    frac = (k - k0)[..., None]
+    colour = (1 - frac) * wheel[k0] + frac * wheel[k1]
+    r = np.clip(mag / max_flow, 0, 1)[..., None]
+    rgb = 1 - r * (1 - colour)                        # white at rest, full hue at max_flow
+    rgb = np.where(mag[..., None] > max_flow, rgb * 0.75, rgb)   # beyond the scale: darker
+    rgb[~known] = 0
+    return rgb
+
+
+def color_wheel(size: int = 151) -> np.ndarray:
+    """The key of :func:`flow_to_rgb`: a disc whose colour at each point is the colour of that motion."""
+    r = (size - 1) / 2
+    y, x = np.mgrid[0:size, 0:size].astype(np.float64) - r
+    rgb = flow_to_rgb(np.stack([x, y], axis=2), max_flow=r)
+    rgb[np.hypot(x, y) > r] = 1.0
+    return rgb
+
+
+def show_flow(flow, *, ax=None, title: str = "", max_flow: float | None = None, key: bool = True):
+    """Draw a flow field in Middlebury colours, with the colour wheel as its key; returns the axes."""
+    plt = _plt()
+    f = to_numpy(check_array(flow, "flow", ndim=3))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 6 * f.shape[0] / f.shape[1]))
+    ax.imshow(flow_to_rgb(f, max_flow), interpolation="nearest")
+    if key:
+        inset = ax.inset_axes([0.78, 0.02, 0.2, 0.2 * f.shape[1] / f.shape[0]])
+        inset.imshow(color_wheel(101))
+        inset.axis("off")
+    ax.set_title(title)
+    ax.axis("off")
+    return ax
+
+
+def show_flow_arrows(image, flow, *, step: int = 16, ax=None, title: str = "", color: str = "yellow",
+                     scale: float = 1.0):
+    """Draw flow vectors every ``step`` pixels over an image (arrows in pixels, times ``scale``)."""
+    plt = _plt()
+    img = to_numpy(image)
+    f = to_numpy(check_array(flow, "flow", ndim=3)).astype(np.float64)
+    check_same_shape(img, f, "image", "flow", axes=(0, 1))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 6 * f.shape[0] / f.shape[1]))
+    ax.imshow(img, cmap="gray" if img.ndim == 2 else None)
+    ys, xs = np.mgrid[step // 2: f.shape[0]: step, step // 2: f.shape[1]: step]
+    u, v = f[ys, xs, 0], f[ys, xs, 1]
+    ax.quiver(xs, ys, u * scale, v * scale, color=color, angles="xy", scale_units="xy", scale=1, width=0.003)
+    ax.set_title(title)
+    ax.axis("off")
+    return ax
+
+
+def compare_flows(image, ground_truth, results: dict, *, max_flow: float | None = None, max_error: float = 5.0):
+    """One row per method: its flow and its endpoint-error map, under the image and the true flow.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, 3)
+        The first frame.
+    ground_truth : ndarray, shape (H, W, 2)
+    results : dict
+        Method name -> flow (H, W, 2).
+    max_flow : float, optional
+        Colour scale of the flows (default: the 99th percentile of the true motion).
+    max_error : float
+        Endpoint error drawn with the brightest colour.
+    """
+    plt = _plt()
+    g = to_numpy(check_array(ground_truth, "ground_truth", ndim=3))
+    h, w = g.shape[:2]
+    if not results:
+        raise ValueError("`results` must map at least one method name to its flow.")
+    for name, f in results.items():
+        check_same_shape(to_numpy(f), g, f"results[{name!r}]", "ground_truth")
+    if max_flow is None:
+        mag = np.hypot(g[..., 0], g[..., 1])
+        max_flow = float(np.nanpercentile(mag, 99)) if np.isfinite(mag).any() else 1.0
+    n = len(results) + 1
+    fig, axes = plt.subplots(n, 2, figsize=(10, n * 5 * h / w + 0.6), squeeze=False, layout="constrained")
+    axes[0, 0].imshow(image)
+    axes[0, 0].set_title("frame 1")
+    show_flow(g, ax=axes[0, 1], title="ground truth (black: unknown)", max_flow=max_flow)
+    for row, (name, f) in enumerate(results.items(), start=1):
+        show_flow(to_numpy(f), ax=axes[row, 0], title=name, max_flow=max_flow, key=False)
+        epe = endpoint_error(f, g)
+        axes[row, 1].imshow(np.where(np.isfinite(epe), epe, max_error), cmap="magma", vmin=0, vmax=max_error,
+                            interpolation="nearest")
+        aee = average_endpoint_error(f, g)
+        fl = flow_outlier_rate(f, g)
+        axes[row, 1].set_title(f"{name}: AEE {aee:.2f} px, Fl {fl:.1%}")
+    for ax in axes.flat:
+        ax.axis("off")
+    import matplotlib
+
+    mappable = matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(0, max_error), cmap="magma")
+    fig.colorbar(mappable, ax=axes[:, 1].tolist(), fraction=0.03, pad=0.02, label="endpoint error [px]")
+    return fig
+
+
+def plot_curves(curves: dict, *, ax=None, title: str = "", xlabel: str = "step", ylabel: str = "",
+                logy: bool = False):
+    """Plot named 1-D sequences against their index (losses, errors over optimisation steps)."""
+    plt = _plt()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.2))
+    if not curves:
+        raise ValueError("`curves` must map at least one name to a sequence of values.")
+    for name, values in curves.items():
+        values = to_numpy(check_array(np.asarray(values, dtype=np.float64), f"curves[{name!r}]", ndim=1))
+        ax.plot(values, label=name)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return ax

@@ -5,14 +5,24 @@ Offline, always available
     with ground truth and calibration, shipped by scikit-image.
     :func:`make_stereo_scene` -- generated stereo scenes from real textures with
     exact ground truth and occlusion masks.
+    :func:`make_affine_flow`, :func:`make_chairs_flow` -- generated optical-flow
+    pairs (a global affine motion; FlyingChairs-style layers) with exact flow,
+    backward flow and occlusions.
+    :func:`load_motorcycle_flow` -- the Motorcycle pair as a horizontal flow.
 
 Downloaded on demand (pooch, sha256, cached; never needed by the tests)
     :func:`load_middlebury` -- full-size Middlebury 2014 scenes.
     :func:`load_kitti2015` -- KITTI 2015 stereo training pairs.
+    :func:`load_sintel` -- MPI Sintel training frames with flow and occlusions.
+    :func:`load_kitti2015_flow` -- KITTI 2015 flow training pairs.
+    :func:`load_middlebury_flow` -- the Middlebury flow benchmark's pairs with ground truth.
 """
 
-from .formats import read_kitti_disparity, read_pfm, write_kitti_disparity, write_pfm
-from .registry import available, download_all, fetch, load_kitti2015, load_middlebury
+from .flow import FlowPair, load_motorcycle_flow, make_affine_flow, make_chairs_flow
+from .formats import (read_flo, read_kitti_disparity, read_kitti_flow, read_pfm, write_flo, write_kitti_disparity,
+                      write_kitti_flow, write_pfm)
+from .registry import (available, download_all, fetch, load_kitti2015, load_kitti2015_flow, load_middlebury,
+                       load_middlebury_flow, load_sintel)
 from .stereo import MOTORCYCLE_CALIBRATION, StereoPair, load_motorcycle
 from .synthetic import TEXTURES, WEAK_TEXTURES, make_stereo_scene
 
@@ -23,6 +33,17 @@ __all__ = [
     "make_stereo_scene",
     "TEXTURES",
     "WEAK_TEXTURES",
+    "FlowPair",
+    "make_affine_flow",
+    "make_chairs_flow",
+    "load_motorcycle_flow",
+    "read_flo",
+    "write_flo",
+    "read_kitti_flow",
+    "write_kitti_flow",
+    "load_sintel",
+    "load_kitti2015_flow",
+    "load_middlebury_flow",
     "read_pfm",
     "write_pfm",
     "read_kitti_disparity",

@@ -21,17 +21,29 @@ import numpy as np
 
 from .._checks import check_int, check_number
 from ..geometry import StereoCalibration
-from .formats import read_kitti_disparity, read_pfm
+from .flow import FlowPair
+from .formats import read_flo, read_kitti_disparity, read_kitti_flow, read_pfm
 from .stereo import StereoPair
 
 __all__ = ["registry", "cache_dir", "available", "fetch", "download_all", "load_middlebury",
-           "load_kitti2015", "MIDDLEBURY_2014_SCENES"]
+           "load_kitti2015", "load_sintel", "load_kitti2015_flow", "load_middlebury_flow",
+           "MIDDLEBURY_2014_SCENES", "SINTEL_TRAINING_SCENES", "MIDDLEBURY_FLOW_SCENES"]
 
 MIDDLEBURY_2014_SCENES = (
     "Adirondack", "Backpack", "Bicycle1", "Cable", "Classroom1", "Couch", "Flowers", "Jadeplant",
     "Mask", "Motorcycle", "Piano", "Pipes", "Playroom", "Playtable", "Recycle", "Shelves", "Shopvac",
     "Sticks", "Storage", "Sword1", "Sword2", "Umbrella", "Vintage",
 )
+
+#: MPI Sintel's training scenes (Butler et al., ECCV 2012), each 20-50 frames at 436x1024.
+SINTEL_TRAINING_SCENES = (
+    "alley_1", "alley_2", "ambush_2", "ambush_4", "ambush_5", "ambush_6", "ambush_7", "bamboo_1",
+    "bamboo_2", "bandage_1", "bandage_2", "cave_2", "cave_4", "market_2", "market_5", "market_6",
+    "mountain_1", "shaman_2", "shaman_3", "sleeping_1", "sleeping_2", "temple_2", "temple_3",
+)
+
+#: The Middlebury flow benchmark's colour pairs with public ground truth (Baker et al., IJCV 2011).
+MIDDLEBURY_FLOW_SCENES = ("Dimetrodon", "Grove2", "Grove3", "Hydrangea", "RubberWhale", "Urban2", "Urban3")
 
 
 def _registry_path() -> Path:
@@ -213,3 +225,78 @@ def load_kitti2015(index: int = 0) -> StereoPair:
     occlusion = np.isfinite(occ) & ~np.isfinite(noc)
     return StereoPair(left=left, right=right, disparity=occ, calib=calib, max_disp=192,
                       occlusion=occlusion, name=f"KITTI 2015 training {stem}")
+
+
+def _member(zf: zipfile.ZipFile, suffix: str) -> str:
+    """The one member of ``zf`` whose path ends with ``suffix``."""
+    found = [n for n in zf.namelist() if n.endswith(suffix)]
+    if not found:
+        raise KeyError(f"{suffix} is not in {zf.filename}; the archive's layout may have changed.")
+    return sorted(found, key=len)[0]
+
+
+def load_sintel(scene: str = "alley_1", frame: int = 1, *, pass_name: str = "clean") -> FlowPair:
+    """MPI Sintel training frames ``frame`` and ``frame + 1`` with flow and occlusions (5.3 GB download).
+
+    Parameters
+    ----------
+    scene : str
+        One of :data:`SINTEL_TRAINING_SCENES`.
+    frame : int
+        The first frame, from 1.
+    pass_name : {"clean", "final"}
+        The rendering pass: ``final`` adds motion blur, defocus and atmosphere.
+    """
+    if scene not in SINTEL_TRAINING_SCENES:
+        raise ValueError(f"`scene` must be one of {', '.join(SINTEL_TRAINING_SCENES)}; got {scene!r}.")
+    if pass_name not in ("clean", "final"):
+        raise ValueError(f"`pass_name` must be 'clean' or 'final'; got {pass_name!r}.")
+    frame = check_int(frame, "frame", low=1)
+    import cv2
+
+    with zipfile.ZipFile(fetch("sintel/MPI-Sintel-complete.zip")) as zf:
+        try:
+            im1 = _read_png(zf, f"training/{pass_name}/{scene}/frame_{frame:04d}.png")
+            im2 = _read_png(zf, f"training/{pass_name}/{scene}/frame_{frame + 1:04d}.png")
+        except KeyError:
+            raise ValueError(f"scene {scene} has no frames {frame} and {frame + 1}.") from None
+        flow = read_flo(zf.read(f"training/flow/{scene}/frame_{frame:04d}.flo"))
+        occ = cv2.imdecode(np.frombuffer(zf.read(f"training/occlusions/{scene}/frame_{frame:04d}.png"), np.uint8),
+                           cv2.IMREAD_GRAYSCALE) > 127
+    return FlowPair(image1=im1, image2=im2, flow=flow, occlusion=occ,
+                    name=f"MPI Sintel {pass_name} {scene} frame {frame}")
+
+
+def load_kitti2015_flow(index: int = 0) -> FlowPair:
+    """KITTI 2015 flow training pair ``index`` (0-199), downloaded on first use (the stereo download).
+
+    Ground truth is sparse; unknown pixels are NaN. The occlusion mask marks
+    pixels with ground truth in ``flow_occ`` but not in ``flow_noc``.
+    """
+    index = check_int(index, "index", low=0, high=199)
+    stem = f"{index:06d}"
+    with zipfile.ZipFile(fetch("kitti2015/data_scene_flow.zip")) as zf:
+        im1 = _read_png(zf, f"training/image_2/{stem}_10.png")
+        im2 = _read_png(zf, f"training/image_2/{stem}_11.png")
+        occ = read_kitti_flow(zf.read(f"training/flow_occ/{stem}_10.png"))
+        noc = read_kitti_flow(zf.read(f"training/flow_noc/{stem}_10.png"))
+    occlusion = np.isfinite(occ[..., 0]) & ~np.isfinite(noc[..., 0])
+    return FlowPair(image1=im1, image2=im2, flow=occ, occlusion=occlusion, name=f"KITTI 2015 flow training {stem}")
+
+
+def load_middlebury_flow(scene: str = "RubberWhale") -> FlowPair:
+    """A Middlebury flow pair (frames 10 and 11) with its ground truth, downloaded on first use.
+
+    Parameters
+    ----------
+    scene : str
+        One of :data:`MIDDLEBURY_FLOW_SCENES`.
+    """
+    if scene not in MIDDLEBURY_FLOW_SCENES:
+        raise ValueError(f"`scene` must be one of {', '.join(MIDDLEBURY_FLOW_SCENES)}; got {scene!r}.")
+    with zipfile.ZipFile(fetch("middlebury-flow/other-color-twoframes.zip")) as zf:
+        im1 = _read_png(zf, _member(zf, f"{scene}/frame10.png"))
+        im2 = _read_png(zf, _member(zf, f"{scene}/frame11.png"))
+    with zipfile.ZipFile(fetch("middlebury-flow/other-gt-flow.zip")) as zf:
+        flow = read_flo(zf.read(_member(zf, f"{scene}/flow10.flo")))
+    return FlowPair(image1=im1, image2=im2, flow=flow, name=f"Middlebury flow {scene}")
