@@ -333,8 +333,10 @@ def flow_to_rgb(flow, max_flow: float | None = None) -> np.ndarray:
     u, v = np.where(known, f[..., 0], 0), np.where(known, f[..., 1], 0)
     mag = np.hypot(u, v)
     if max_flow is None:
-        max_flow = float(mag[known].max()) if known.any() else 1.0
-    max_flow = check_number(max_flow, "max_flow", low=0, low_open=True) if max_flow > 0 else 1.0
+        max_flow = float(mag[known].max()) if known.any() else 0.0
+        max_flow = max_flow if max_flow > 0 else 1.0      # no motion anywhere: all white
+    else:
+        max_flow = check_number(max_flow, "max_flow", low=0, low_open=True)
     wheel = _colorwheel()
     n = len(wheel)
     angle = np.arctan2(-v, -u) / np.pi                # in [-1, 1]

@@ -1,4 +1,4 @@
-"""Shared fixtures: devices present, seeded generators, the course's first assignment."""
+"""Shared fixtures: devices present, seeded generators, the course's assignments and their references."""
 
 import os
 
@@ -46,3 +46,17 @@ def ref():
     from autograder.reference import load
 
     return load("01_stereo")
+
+
+@pytest.fixture(scope="session")
+def flow_assignment():
+    from autograder.course import get_assignment
+
+    return get_assignment("02_optical_flow")
+
+
+@pytest.fixture(scope="session")
+def flow_ref():
+    from autograder.reference import load
+
+    return load("02_optical_flow")

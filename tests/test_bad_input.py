@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 
 from elvkit import metrics, viz
-from elvkit.baselines import opencv_sgbm
-from elvkit.data import load_kitti2015, load_middlebury, make_stereo_scene, write_kitti_disparity, write_pfm
+from elvkit.baselines import opencv_dis, opencv_farneback, opencv_sgbm
+from elvkit.data import (load_kitti2015, load_kitti2015_flow, load_middlebury, load_middlebury_flow, load_sintel,
+                         make_affine_flow, make_chairs_flow, make_stereo_scene, write_flo, write_kitti_disparity,
+                         write_pfm)
 from elvkit.geometry import StereoCalibration, warp_by_disparity
 
 IMG = np.zeros((8, 10))
@@ -39,6 +41,23 @@ CASES = [
     (lambda: viz.plot_cost_curve({"c": np.zeros((2, 2))}), ValueError, r"`costs\['c'\]` must be 1-D"),
     (lambda: viz.show_stereo_pair(IMG), TypeError, "`pair` must be an elvkit.data.StereoPair"),
     (lambda: viz.show_mask(np.zeros((8, 10, 3)), np.zeros((7, 10), bool)), ValueError, "`image` and `mask`"),
+    (lambda: make_chairs_flow(0, shape=(16, 64)), ValueError, r"`shape\[0\]` must be >= 32"),
+    (lambda: make_chairs_flow(0, n_objects=-2), ValueError, "`n_objects` must be >= 0"),
+    (lambda: make_affine_flow(0, max_motion=-1.0), ValueError, "`background_motion` must be >= 0"),
+    (lambda: make_affine_flow(0, brightness=-1.0), ValueError, "`brightness` must be >= -0.9"),
+    (lambda: make_chairs_flow(0, textures=["nope"]), ValueError, "`textures`.*nope"),
+    (lambda: load_sintel("nowhere_1"), ValueError, "`scene` must be one of"),
+    (lambda: load_sintel("alley_1", pass_name="dirty"), ValueError, "`pass_name` must be 'clean' or 'final'"),
+    (lambda: load_sintel("alley_1", 0), ValueError, "`frame` must be >= 1"),
+    (lambda: load_kitti2015_flow(-1), ValueError, "`index` must be >= 0"),
+    (lambda: load_middlebury_flow("Venus2"), ValueError, "`scene` must be one of"),
+    (lambda: write_flo("x.flo", np.zeros((4, 4, 3))), ValueError, r"`flow` must have shape \(H, W, 2\)"),
+    (lambda: opencv_dis(IMG, IMG, preset="slow"), ValueError, "`preset` must be one of"),
+    (lambda: opencv_farneback(IMG, np.zeros((8, 12))), ValueError, "`image1` and `image2`"),
+    (lambda: metrics.flow_outlier_rate(np.zeros((8, 10, 2)), np.zeros((8, 10, 2)), threshold=-1), ValueError,
+     "`threshold` must be >= 0"),
+    (lambda: viz.flow_to_rgb(IMG), ValueError, "`flow` must be 3-D"),
+    (lambda: viz.flow_to_rgb(np.zeros((8, 10, 2)), max_flow=-2.0), ValueError, "`max_flow` must be > 0"),
 ]
 
 

@@ -7,16 +7,26 @@ import pytest
 from autograder.hidden import HiddenTestFailure, _specs, check
 
 
-def test_every_graded_function_has_a_spec_and_the_reference_passes(ref, stereo):
-    from autograder.notebooks import read_source
+ASSIGNMENTS = ["01_stereo", "02_optical_flow"]
 
-    specs = _specs(stereo.id)
+
+@pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
+def test_every_graded_function_has_a_spec_and_the_reference_passes(assignment_id):
+    import re
+
+    from autograder.course import get_assignment
+    from autograder.notebooks import read_source
+    from autograder.reference import load
+
+    a, ref = get_assignment(assignment_id), load(assignment_id)
+    specs = _specs(a.id)
     for name in specs:
-        check(stereo.id, name, getattr(ref, name))
-    # each hidden test cell checks functions that have a spec
-    for cell in read_source(stereo.source).cells:
-        for name in __import__("re").findall(r'check\("01_stereo", "(\w+)"', cell.source):
-            assert name in specs
+        check(a.id, name, getattr(ref, name))
+    # each hidden test cell checks functions that have a spec, and every spec is used
+    checked = set()
+    for cell in read_source(a.source).cells:
+        checked |= set(re.findall(rf'check\("{a.id}", "(\w+)"', cell.source))
+    assert checked == set(specs)
 
 
 def test_hidden_failure_says_what_differs_without_source(ref):
@@ -69,13 +79,17 @@ def test_committed_release_is_fresh_and_leaks_nothing():
     assert not problems, "\n".join(map(str, problems))
 
 
-def test_release_notebook_is_a_valid_blank_assignment(stereo):
-    nb = nbformat.read(stereo.release_notebook, as_version=4)
+@pytest.mark.parametrize("assignment_id, n_solution_cells", [("01_stereo", 10), ("02_optical_flow", 12)])
+def test_release_notebook_is_a_valid_blank_assignment(assignment_id, n_solution_cells):
+    from autograder.course import get_assignment
+
+    a = get_assignment(assignment_id)
+    nb = nbformat.read(a.release_notebook, as_version=4)
     nbformat.validate(nb)
-    text = stereo.release_notebook.read_text()
+    text = a.release_notebook.read_text()
     assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "from autograder" not in text
     solution_cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
-    assert len(solution_cells) == 10
+    assert len(solution_cells) == n_solution_cells
     for cell in solution_cells:
         assert "raise NotImplementedError()" in cell.source
     for cell in nb.cells:
@@ -124,14 +138,63 @@ def test_release_check_reports_a_stale_release(tmp_path, monkeypatch, stereo):
         course._scan.cache_clear()
 
 
-def test_mistakes_corpus_is_complete(stereo):
+@pytest.mark.parametrize("assignment_id, questions", [("01_stereo", {"q1", "q2", "q3", "q4", "q5"}),
+                                                      ("02_optical_flow", {"q2", "q3", "q4", "q5", "q6"})])
+def test_mistakes_corpus_is_complete(assignment_id, questions):
     from autograder.classroom import mistake_submission, mistakes
+    from autograder.course import get_assignment
 
-    corpus = mistakes(stereo)
+    a = get_assignment(assignment_id)
+    corpus = mistakes(a)
     assert len(corpus) >= 8
-    assert {m.question for m in corpus} >= {"q1", "q2", "q3", "q4", "q5"}
+    assert {m.question for m in corpus} >= questions
     for m in corpus:
-        nb = mistake_submission(stereo, m)
+        nb = mistake_submission(a, m)
         text = "\n".join(c.source for c in nb.cells)
         for fn in m.functions:
             assert f"def {fn}(" in text
+
+
+def test_hidden_checks_of_tuples_and_of_accuracy(flow_ref):
+    def two_results(I1, I2):
+        return flow_ref.image_gradients(I1, I2)[:2]
+
+    with pytest.raises(HiddenTestFailure, match="should return 3 results"):
+        check("02_optical_flow", "image_gradients", two_results)
+
+    def swapped(I1, I2):
+        Ix, Iy, It = flow_ref.image_gradients(I1, I2)
+        return Iy, Ix, It
+
+    with pytest.raises(HiddenTestFailure, match="result 0 of 3"):
+        check("02_optical_flow", "image_gradients", swapped)
+
+    def no_motion(I1, I2, **kwargs):
+        return np.zeros(np.shape(I1) + (2,), np.float32)
+
+    with pytest.raises(HiddenTestFailure, match="average endpoint error is .* px; the reference reaches"):
+        check("02_optical_flow", "pyramidal_lk", no_motion)
+
+    def one_level(I1, I2, **kwargs):          # a weaker but sound method still passes on the affine pair?
+        return flow_ref.pyramidal_lk(I1, I2, levels=1)
+
+    with pytest.raises(HiddenTestFailure, match="hidden case 1 of 2"):
+        check("02_optical_flow", "pyramidal_lk", one_level)
+
+
+def test_threshold_decisions_may_differ_on_a_few_pixels(flow_ref):
+    import torch
+
+    def almost(fw, bw, alpha=3.0, beta=0.05):
+        mask = flow_ref.forward_backward_mask(fw, bw, alpha, beta).clone()
+        mask.view(-1)[0] = ~mask.view(-1)[0]          # one pixel decided the other way
+        return mask
+
+    check("02_optical_flow", "forward_backward_mask", almost)
+
+    def l1(fw, bw, alpha=3.0, beta=0.05):
+        b_at = flow_ref.backward_warp(bw.permute(2, 0, 1), fw).permute(1, 2, 0)
+        return (fw + b_at).abs().sum(-1) < torch.clamp(beta * fw.abs().sum(-1), min=alpha)
+
+    with pytest.raises(HiddenTestFailure, match="forward_backward_mask"):
+        check("02_optical_flow", "forward_backward_mask", l1)
