@@ -457,7 +457,7 @@ check("02_optical_flow", "lucas_kanade", lucas_kanade)
 # %% [markdown]
 # On the generated pair: where is the flow reliable, and how good is it? Lucas-Kanade's
 # linearisation only holds for motions of about a pixel; most of this pair moves by several
-# pixels, so the flow is poor almost everywhere. Parts 4 fixes that.
+# pixels, so the flow is poor almost everywhere. Part 4 fixes that.
 
 # %%
 flow_lk = lucas_kanade(I1, I2)
