@@ -34,16 +34,20 @@ def _prepare(disparity, ground_truth, mask):
     d = to_numpy(check_array(disparity, "disparity", ndim=2)).astype(np.float64)
     g = to_numpy(check_array(ground_truth, "ground_truth", ndim=2)).astype(np.float64)
     check_same_shape(d, g, "disparity", "ground_truth")
-    evaluated = np.isfinite(g)
+    return d, g, _evaluated(np.isfinite(g), mask)
+
+
+def _evaluated(known: np.ndarray, mask) -> np.ndarray:
+    """Pixels with ground truth, inside ``mask`` when one is given; at least one."""
     if mask is not None:
         m = to_numpy(mask)
         if m.dtype != np.bool_:
             raise TypeError(f"`mask` must be a boolean array; got {describe(m)}.")
-        check_same_shape(m, g, "mask", "ground_truth")
-        evaluated &= m
-    if not evaluated.any():
+        check_same_shape(m, known, "mask", "ground_truth")
+        known = known & m
+    if not known.any():
         raise ValueError("no pixel to evaluate: the ground truth is unknown everywhere inside `mask`.")
-    return d, g, evaluated
+    return known
 
 
 def bad_pixel_rate(disparity, ground_truth, threshold: float = 2.0, *, mask=None) -> float:
@@ -142,16 +146,7 @@ def endpoint_error(flow, ground_truth) -> np.ndarray:
 def _flow_prepare(flow, ground_truth, mask):
     epe = endpoint_error(flow, ground_truth)
     g = _flow_array(ground_truth, "ground_truth")
-    evaluated = np.isfinite(g).all(axis=2)
-    if mask is not None:
-        m = to_numpy(mask)
-        if m.dtype != np.bool_:
-            raise TypeError(f"`mask` must be a boolean array; got {describe(m)}.")
-        check_same_shape(m, evaluated, "mask", "ground_truth[..., 0]")
-        evaluated &= m
-    if not evaluated.any():
-        raise ValueError("no pixel to evaluate: the ground truth is unknown everywhere inside `mask`.")
-    return epe, g, evaluated
+    return epe, g, _evaluated(np.isfinite(g).all(axis=2), mask)
 
 
 def average_endpoint_error(flow, ground_truth, *, mask=None) -> float:

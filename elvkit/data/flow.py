@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._checks import check_array, check_int, check_number, check_same_shape
-from .synthetic import TEXTURES, _random_layer
+from .._checks import check_array, check_number, check_same_shape
+from .synthetic import TEXTURES, _check_scene, _random_layer, _render
 
 __all__ = ["FlowPair", "make_affine_flow", "make_chairs_flow", "load_motorcycle_flow"]
 
@@ -129,23 +129,10 @@ def _inverse(M):
 
 
 def _flow_scene(seed, shape, n_objects, background_motion, object_motion, noise, brightness, textures, name):
-    seed = check_int(seed, "seed", low=0)
-    if len(shape) != 2:
-        raise ValueError(f"`shape` must be (H, W); got {shape!r}.")
-    h = check_int(int(shape[0]), "shape[0]", low=32)
-    w = check_int(int(shape[1]), "shape[1]", low=32)
-    n_objects = check_int(n_objects, "n_objects", low=0, high=50)
+    seed, h, w, n_objects, noise, textures = _check_scene(seed, shape, n_objects, noise, textures)
     background_motion = check_number(background_motion, "background_motion", low=0.0, high=min(h, w) / 4)
     object_motion = check_number(object_motion, "object_motion", low=0.0, high=min(h, w) / 2)
-    noise = check_number(noise, "noise", low=0.0, high=0.5)
     brightness = check_number(brightness, "brightness", low=-0.9, high=2.0)
-    from skimage import data as _skdata
-
-    textures = tuple(textures)
-    unknown = [t for t in textures if not callable(getattr(_skdata, t, None))]
-    if not textures or unknown:
-        raise ValueError(f"`textures` must name scikit-image images such as {', '.join(TEXTURES[:3])}; "
-                         f"got {list(textures) if not unknown else unknown}.")
     rng = np.random.default_rng(seed)
 
     centre = ((w - 1) / 2.0, (h - 1) / 2.0)
@@ -164,19 +151,14 @@ def _flow_scene(seed, shape, n_objects, background_motion, object_motion, noise,
     y, x = np.mgrid[0:h, 0:w].astype(np.float64)
 
     def render(lookup):
-        """Top-most layer per pixel and the frame-1 coordinates where it is looked up."""
+        """Top-most layer per pixel, the frame-1 coordinates where it is looked up, and the image."""
         index = np.full((h, w), -1, dtype=np.int64)
         px, py = np.zeros((h, w)), np.zeros((h, w))
         for k, layer in enumerate(layers):
             lx, ly = lookup(k)
             hit = layer.covers(lx, ly)
             index[hit], px[hit], py[hit] = k, lx[hit], ly[hit]
-        img = np.zeros((h, w, 3), dtype=np.float32)
-        for k, layer in enumerate(layers):
-            sel = index == k
-            if sel.any():
-                img[sel] = layer.colour(px, py)[sel]
-        return index, px, py, img
+        return index, px, py, _render(layers, index, px, py)
 
     index1, _, _, frame1 = render(lambda k: (x, y))
     index2, bx, by, frame2 = render(lambda k: _apply(inverses[k], x, y))

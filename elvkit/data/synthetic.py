@@ -205,6 +205,25 @@ def _render(layers, index, x, y):
     return img
 
 
+def _check_scene(seed, shape, n_objects, noise, textures):
+    """The arguments every scene generator shares, checked: (seed, H, W, n_objects, noise, textures)."""
+    seed = check_int(seed, "seed", low=0)
+    if len(shape) != 2:
+        raise ValueError(f"`shape` must be (H, W); got {shape!r}.")
+    h = check_int(int(shape[0]), "shape[0]", low=32)
+    w = check_int(int(shape[1]), "shape[1]", low=32)
+    n_objects = check_int(n_objects, "n_objects", low=0, high=50)
+    noise = check_number(noise, "noise", low=0.0, high=0.5)
+    from skimage import data as _skdata
+
+    textures = tuple(textures)
+    unknown = [t for t in textures if not callable(getattr(_skdata, t, None))]
+    if not textures or unknown:
+        raise ValueError(f"`textures` must name scikit-image images such as {', '.join(TEXTURES[:3])}; "
+                         f"got {list(textures) if not unknown else unknown}.")
+    return seed, h, w, n_objects, noise, textures
+
+
 def make_stereo_scene(seed: int = 0, *, shape=(300, 400), max_disp: int = 64, n_objects: int = 5,
                       noise: float = 0.01, textures=TEXTURES) -> StereoPair:
     """Generate a synthetic rectified stereo pair with exact ground truth.
@@ -234,21 +253,8 @@ def make_stereo_scene(seed: int = 0, *, shape=(300, 400), max_disp: int = 64, n_
         it), and in ``extra``: ``disparity_right`` (H, W) and ``labels``
         (H, W), the index of the layer each left pixel sees (0 = background).
     """
-    seed = check_int(seed, "seed", low=0)
-    if len(shape) != 2:
-        raise ValueError(f"`shape` must be (H, W); got {shape!r}.")
-    h = check_int(int(shape[0]), "shape[0]", low=32)
-    w = check_int(int(shape[1]), "shape[1]", low=32)
+    seed, h, w, n_objects, noise, textures = _check_scene(seed, shape, n_objects, noise, textures)
     max_disp = check_int(max_disp, "max_disp", low=8, high=w // 2)
-    n_objects = check_int(n_objects, "n_objects", low=0, high=50)
-    noise = check_number(noise, "noise", low=0.0, high=0.5)
-    from skimage import data as _skdata
-
-    textures = tuple(textures)
-    unknown = [t for t in textures if not callable(getattr(_skdata, t, None))]
-    if not textures or unknown:
-        raise ValueError(f"`textures` must name scikit-image images such as {', '.join(TEXTURES[:3])}; "
-                         f"got {list(textures) if not unknown else unknown}.")
     rng = np.random.default_rng(seed)
 
     d_max = 0.92 * max_disp
