@@ -911,6 +911,7 @@ check("02_optical_flow", "soft_argmax_flow", soft_argmax_flow)
 
 # %%
 def patch_features(image, size=5):
+    """(size**2, H, W) features on DEVICE: each pixel's size x size patch, zero mean, mean square 1."""
     t = torch.as_tensor(image, dtype=torch.float32, device=DEVICE)[None, None]
     patches = F.unfold(F.pad(t, (size // 2,) * 4, mode="replicate"), size)[0]          # (size**2, H*W)
     patches = patches - patches.mean(dim=0, keepdim=True)
