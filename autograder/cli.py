@@ -3,6 +3,8 @@
     elv release [ASSIGNMENT ...] [--check]     build the student releases (instructors)
     elv grade ASSIGNMENT SUBMISSIONS --out RESULTS [--jobs N]   grade a batch (TAs)
     elv demo [--out DIR]                       release, build a demo class, grade it, show the gradebook
+    elv validate NOTEBOOK                      students: check a notebook the way the grader will see it
+    elv gradescope ASSIGNMENT --out FILE.zip   the autograder package for Gradescope
     elv list                                   the course's assignments
 """
 
@@ -47,9 +49,19 @@ def _cmd_release(args) -> int:
 
 def _grade_options(args):
     from .grade import GradeOptions
+    from .policy import LatePolicy, parse_time, read_roster
 
+    roster = read_roster(Path(args.roster)) if getattr(args, "roster", None) else None
+    late = None
+    if getattr(args, "deadline", None):
+        late = LatePolicy(parse_time(args.deadline, "--deadline"),
+                          per_day=10.0 if args.late_per_day is None else args.late_per_day,
+                          cap=args.late_cap, grace_minutes=args.grace, extensions=roster or {})
+    elif getattr(args, "late_per_day", None) is not None:
+        raise ValueError("--late-per-day needs --deadline: the penalty counts the days after it.")
     return GradeOptions(jobs=args.jobs, cell_timeout=args.cell_timeout, notebook_timeout=args.timeout,
-                        db_url=args.db, progress=not args.no_progress)
+                        db_url=args.db, progress=not args.no_progress, roster=roster, late=late,
+                        gradescope=getattr(args, "gradescope", False))
 
 
 def _print_results(a, results, out: Path, elapsed: float) -> None:
@@ -111,6 +123,26 @@ def _cmd_demo(args) -> int:
     return 0
 
 
+def _cmd_validate(args) -> int:
+    from .validate import as_json, validate
+
+    v = validate(Path(args.notebook), args.assignment, cell_timeout=args.cell_timeout,
+                 notebook_timeout=args.timeout)
+    print(as_json(v) if args.json else v.text())
+    return 0 if v.ok else 1
+
+
+def _cmd_gradescope(args) -> int:
+    from .course import get_assignment
+    from .gradescope import build_package
+
+    a = get_assignment(args.assignment)
+    path = build_package(a, Path(args.out), timeout=args.timeout, cell_timeout=args.cell_timeout)
+    print(f"Wrote {path}: upload it as the autograder of a Gradescope programming assignment "
+          f"(students submit {a.notebook}.ipynb).")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from elvkit import __version__
 
@@ -140,7 +172,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("submissions", help="folder of <student>.ipynb files or <student>/<notebook>.ipynb folders")
     p.add_argument("--out", "-o", required=True, help="results folder")
     grading_options(p)
+    p.add_argument("--roster", help="CSV with columns student, lms_id, name, email, extension: LMS ids in "
+                   "grades.csv, students without a submission listed as missing, extensions honoured")
+    p.add_argument("--deadline", help="ISO date-time (UTC unless a zone is given), e.g. 2026-12-01T23:59")
+    p.add_argument("--late-per-day", type=float, default=None,
+                   help="percent of the score lost per started day late (default 10; 100 = nbgrader's 'zero')")
+    p.add_argument("--late-cap", type=float, default=100.0, help="largest late penalty in percent (default 100)")
+    p.add_argument("--grace", type=float, default=0.0, help="minutes after the deadline still on time (default 0)")
+    p.add_argument("--gradescope", action="store_true",
+                   help="also write Gradescope's results.json per student under RESULTS/gradescope/")
     p.set_defaults(func=_cmd_grade)
+
+    p = sub.add_parser("validate", help="check a notebook before submitting: metadata, visible tests, budget")
+    p.add_argument("notebook", help="the notebook to check, e.g. assignments/01_stereo/stereo.ipynb")
+    p.add_argument("--assignment", help="assignment id (default: from the notebook's name)")
+    p.add_argument("--cell-timeout", type=int, default=120, help="seconds per cell, as when graded (default 120)")
+    p.add_argument("--timeout", type=int, default=600, help="seconds for the notebook, as when graded (default 600)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("gradescope", help="build the autograder zip for Gradescope")
+    p.add_argument("assignment", help="assignment id, e.g. 02_optical_flow")
+    p.add_argument("--out", "-o", required=True, help="the zip to write")
+    p.add_argument("--cell-timeout", type=int, default=120, help="seconds per cell (default 120)")
+    p.add_argument("--timeout", type=int, default=600, help="seconds per notebook (default 600)")
+    p.set_defaults(func=_cmd_gradescope)
 
     p = sub.add_parser("demo", help="release, build a demo class (reference, blank, every mistake), grade it")
     p.add_argument("assignment", nargs="?", help="one assignment (default: all)")

@@ -62,6 +62,9 @@ class GradeOptions:
     db_url: str | None = None        # default: sqlite:///RESULTS/gradebook.db
     progress: bool = True
     env: dict = field(default_factory=dict)
+    roster: dict | None = None       # student -> policy.RosterEntry (LMS ids, extensions)
+    late: object = None              # policy.LatePolicy, or None: no late penalty
+    gradescope: bool = False         # also write RESULTS/gradescope/<student>/results.json
 
 
 @dataclass
@@ -76,10 +79,21 @@ class SubmissionResult:
     sha256: str = ""
     seconds: float = 0.0                             # wall time in the worker (kernel and cells)
     feedback: str = ""
+    lms_id: str = ""
+    name: str = ""
+    submitted: str = ""                              # ISO time the submission was handed in
+    late_days: int = 0
+    penalty: float = 0.0                             # points taken off for lateness
+
+    @property
+    def raw_score(self) -> float:
+        """The tests' points, before any late penalty."""
+        return float(sum(s for s in self.scores.values() if s is not None))
 
     @property
     def score(self) -> float:
-        return float(sum(s for s in self.scores.values() if s is not None))
+        """The final score: the tests' points minus the late penalty."""
+        return self.raw_score - self.penalty
 
     @property
     def max_score(self) -> float:
@@ -94,6 +108,7 @@ class _Found:
     student: str
     path: Path | None
     note: str = ""
+    original: str = ""       # the name as submitted, when the gradebook id had to differ
 
 
 def _student_id(name: str, taken: set) -> str:
@@ -150,7 +165,7 @@ def find_submissions(folder: Path, notebook: str, assignment_id: str = "") -> li
         taken.add(sid)
         if sid != name:
             note = "; ".join(x for x in (note, f"submitted as {name!r}") if x)
-        found.append(_Found(sid, path, note))
+        found.append(_Found(sid, path, note, original=name))
     return found
 
 
@@ -255,8 +270,13 @@ class _Course:
         # nbgrader's models trigger SQLAlchemy 2's autoflush warnings when a submission is created
         warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
         with self.gradebook() as gb:
-            gb.update_or_create_student(result.student)
-            gb.update_or_create_submission(self.a.id, result.student)
+            student = {"lms_user_id": result.lms_id} if result.lms_id else {}
+            if result.name:
+                first, _, last = result.name.partition(" ")
+                student.update(first_name=first, last_name=last)
+            gb.update_or_create_student(result.student, **student)
+            submission = {"timestamp": _naive_utc(result.submitted)} if result.submitted else {}
+            gb.update_or_create_submission(self.a.id, result.student, **submission)
             nb = gb.find_submission_notebook(self.a.notebook, self.a.id, result.student)
             for grade in nb.grades:
                 score = result.scores.get(grade.name, 0.0)
@@ -264,7 +284,48 @@ class _Course:
                 grade.needs_manual_grade = score is None or grade.manual_score is not None
             for comment in nb.comments:
                 comment.auto_comment = None
+            nb.late_submission_penalty = result.penalty or None     # nbgrader keeps it beside the score
             gb.db.commit()
+
+
+def _naive_utc(iso: str):
+    from .policy import parse_time
+
+    return parse_time(iso).replace(tzinfo=None)      # nbgrader stores naive UTC times
+
+
+def _apply_roster(result: SubmissionResult, found: _Found, submissions: Path, options: GradeOptions) -> None:
+    """LMS id and name from the roster, and when the submission was handed in."""
+    from .policy import submission_time
+
+    roster = options.roster
+    entry = None if roster is None else roster.get(result.student) or roster.get(found.original)
+    if entry is not None:
+        result.lms_id, result.name = entry.lms_id, entry.name
+    elif roster is not None:
+        result.flags.append("not on the roster")
+    if found.path is not None:
+        when, source = submission_time(found.path, submissions)
+        result.submitted = when.isoformat(timespec="seconds")
+        if options.late is not None and source == "mtime":
+            result.flags.append("submission time from the file's modification time (no timestamp.txt)")
+
+
+def _apply_late(result: SubmissionResult, options: GradeOptions, roster_name: str = "") -> None:
+    """The late penalty: a share of the points the tests gave."""
+    from .policy import parse_time
+
+    if options.late is None or not result.submitted:
+        return
+    who = result.student if result.student in options.late.extensions else (roster_name or result.student)
+    when = parse_time(result.submitted)
+    result.late_days = options.late.late_days(who, when)
+    percent = options.late.penalty_percent(who, when)
+    if percent:
+        result.penalty = round(result.raw_score * percent / 100.0, 4)
+        deadline = options.late.deadline_for(who).isoformat(timespec="minutes")
+        result.flags.append(f"late by {result.late_days} day(s) after {deadline}: -{percent:g} % "
+                            f"({result.penalty:g} points)")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -442,7 +503,8 @@ def _warm_up() -> None:
     from nbgrader.preprocessors import Execute  # noqa: F401
 
 
-def _write_graded(a: Assignment, out: Path, result: SubmissionResult, notebook_json: str) -> None:
+def _write_graded(a: Assignment, out: Path, result: SubmissionResult, notebook_json: str,
+                  gradescope: bool = False) -> None:
     """Keep the executed notebook and render its feedback page (runs on the writer thread)."""
     import nbformat
 
@@ -451,6 +513,10 @@ def _write_graded(a: Assignment, out: Path, result: SubmissionResult, notebook_j
     target = out / "autograded" / result.student / f"{a.notebook}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(notebook_json, encoding="utf-8")
+    if gradescope:
+        from .gradescope import write_results
+
+        write_results(a, result, out, nbformat.reads(notebook_json, as_version=4))
     try:
         page = render_feedback(nbformat.reads(notebook_json, as_version=4), notebook=a.notebook,
                                scores=result.scores, max_scores=result.max_scores, status=result.status,
@@ -485,6 +551,13 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
     if options.jobs < 1:
         raise ValueError(f"`jobs` must be at least 1; got {options.jobs}.")
     found = find_submissions(Path(submissions), a.notebook, a.id)
+    if options.roster is not None:              # who should have handed in and did not
+        present = {f.student for f in found} | {f.original for f in found}
+        taken = {f.student for f in found}
+        for name in sorted(set(options.roster) - present):
+            sid = _student_id(name, taken)
+            taken.add(sid)
+            found.append(_Found(sid, None, "on the roster, no submission", original=name))
     for sub in ("feedback", "autograded"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     course = _Course(a, out, options.db_url)
@@ -505,6 +578,10 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
         result.scores = {gid: 0.0 for gid in max_scores}
         result.max_scores = dict(max_scores)
         course.save(result)
+        if options.gradescope:
+            from .gradescope import write_results
+
+            write_results(a, result, out)
         results.append(result)
         bar.update()
 
@@ -517,6 +594,7 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
         for f in found:
             result = SubmissionResult(student=f.student, status=STATUS_GRADED,
                                       source_file=str(f.path) if f.path else "", flags=[f.note] if f.note else [])
+            _apply_roster(result, f, Path(submissions), options)
             if f.path is None:
                 zero(result, STATUS_MISSING, f.note)
                 continue
@@ -534,11 +612,11 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
             job = {"notebook": nbformat.writes(nb), "workdir": str(out / "work" / f.student),
                    "files": extra_files, "env": env, "cell_timeout": options.cell_timeout,
                    "notebook_timeout": options.notebook_timeout, "retries": options.kernel_retries}
-            futures[pool.submit(_work, job)] = result
+            futures[pool.submit(_work, job)] = (result, f.original)
         cf.wait(warm)
         written = []
         for future in cf.as_completed(futures):
-            result = futures[future]
+            result, original = futures[future]
             try:
                 done = future.result()
             except Exception as exc:  # the worker itself failed: the grader's problem, not the student's
@@ -549,8 +627,9 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
             result.seconds = done["seconds"]
             result.flags += done["flags"]
             result.feedback = f"feedback/{result.student}.html"
+            _apply_late(result, options, original)
             course.save(result)
-            written.append(writer.submit(_write_graded, a, out, result, done["notebook"]))
+            written.append(writer.submit(_write_graded, a, out, result, done["notebook"], options.gradescope))
             results.append(result)
             bar.set_postfix_str(f"{result.student}: {result.status}", refresh=False)
             bar.update()

@@ -1,4 +1,5 @@
-"""What a grading run leaves behind: grades.csv, the summary (text and JSON), the terminal table."""
+"""What a grading run leaves behind: grades.csv, the summary (text, JSON, and an HTML report with a
+score histogram), the terminal table."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from .course import Assignment
 
-__all__ = ["write_outputs", "summary_text", "question_scores", "per_question"]
+__all__ = ["write_outputs", "summary_text", "question_scores", "per_question", "histogram_png", "report_html"]
 
 
 def per_question(scores: dict, max_scores: dict, questions: dict) -> dict:
@@ -32,8 +33,11 @@ def question_scores(a: Assignment, result) -> dict:
 def _rows(a: Assignment, results):
     for r in results:
         qs = question_scores(a, r)
-        row = {"student": r.student, "status": r.status, "score": f"{r.score:g}", "max_score": f"{r.max_score:g}",
-               "percent": f"{100 * r.score / r.max_score:.1f}" if r.max_score else "0.0"}
+        row = {"student": r.student, "lms_id": r.lms_id, "name": r.name, "status": r.status,
+               "score": f"{r.score:g}", "max_score": f"{r.max_score:g}",
+               "percent": f"{100 * r.score / r.max_score:.1f}" if r.max_score else "0.0",
+               "raw_score": f"{r.raw_score:g}", "late_penalty": f"{r.penalty:g}", "late_days": str(r.late_days),
+               "submitted": r.submitted}
         for q in a.questions:
             row[q] = f"{qs.get(q, (0.0, 0.0))[0]:g}"
         row.update({"flags": "; ".join(r.flags), "message": r.message, "file": r.source_file,
@@ -112,8 +116,8 @@ def gradebook_table(a: Assignment, results) -> str:
 
 def write_outputs(a: Assignment, results, out: Path) -> None:
     rows = list(_rows(a, results))
-    fields = ["student", "status", "score", "max_score", "percent", *a.questions, "flags", "message", "file",
-              "sha256", "seconds", "feedback"]
+    fields = ["student", "lms_id", "name", "status", "score", "max_score", "percent", *a.questions, "raw_score",
+              "late_penalty", "late_days", "submitted", "flags", "message", "file", "sha256", "seconds", "feedback"]
     tmp = out / "grades.csv.tmp"
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
@@ -122,3 +126,80 @@ def write_outputs(a: Assignment, results, out: Path) -> None:
     tmp.replace(out / "grades.csv")
     (out / "summary.txt").write_text(summary_text(a, results), encoding="utf-8")
     (out / "summary.json").write_text(json.dumps(summary_data(a, results), indent=2), encoding="utf-8")
+    png = histogram_png(a, results)
+    (out / "histogram.png").write_bytes(png)
+    (out / "report.html").write_text(report_html(a, results, png), encoding="utf-8")
+
+
+def histogram_png(a: Assignment, results) -> bytes:
+    """The score histogram and the per-question pass rates, side by side, as PNG bytes."""
+    import io
+
+    from matplotlib.figure import Figure      # no pyplot: safe beside other threads, no display
+    from matplotlib.ticker import MaxNLocator
+
+    d = summary_data(a, results)
+    fig = Figure(figsize=(10, 3.6), layout="constrained")
+    ax, bx = fig.subplots(1, 2, width_ratios=(3, 2))
+    max_score = d["max_score"] or 1.0
+    graded = [r.score for r in results if r.status == "graded"]
+    other = [r.score for r in results if r.status != "graded"]
+    bins = [max_score * i / 20 for i in range(21)]
+    ax.hist([graded, other], bins=bins, stacked=True, color=["#4c8bbf", "#d9822b"],
+            label=["ran to the end", "missing, malformed, timeout or crash"])
+    ax.axvline(d["score"]["mean"], color="k", ls="--", lw=1, label=f"mean {d['score']['mean']:.1f}")
+    ax.set_xlabel(f"score (out of {max_score:g})")
+    ax.set_ylabel("submissions")
+    ax.set_title(f"{a.id}: {len(results)} submissions")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize=8)
+    qs = list(d["questions"])
+    rates = [d["questions"][q]["pass_rate"] for q in qs]
+    means = [d["questions"][q]["mean_share"] for q in qs]
+    ys = range(len(qs))
+    bx.barh([y + 0.2 for y in ys], rates, height=0.4, color="#4c8bbf", label="every test passed")
+    bx.barh([y - 0.2 for y in ys], means, height=0.4, color="#9dc3e6", label="mean share of points")
+    bx.set_yticks(list(ys), [f"{q} {d['questions'][q]['title'][:22]}" for q in qs], fontsize=8)
+    bx.invert_yaxis()
+    bx.set_xlim(0, 1)
+    bx.set_xlabel("fraction of submissions / of points")
+    bx.set_title("per question")
+    bx.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    return buf.getvalue()
+
+
+def report_html(a: Assignment, results, png: bytes | None = None) -> str:
+    """A self-contained page: the histogram, per-question pass rates, and every flagged submission."""
+    import base64
+    import html
+
+    d = summary_data(a, results)
+    esc = html.escape
+    png = png if png is not None else histogram_png(a, results)
+    s = d["score"]
+    rows_q = "".join(f"<tr><td>{esc(q)}</td><td>{esc(i['title'])}</td><td>{i['points']:g}</td>"
+                     f"<td>{i['pass_rate']:.1%}</td><td>{i['mean_share']:.1%}</td></tr>"
+                     for q, i in d["questions"].items())
+    rows_f = "".join(f"<tr><td>{esc(f['student'])}</td><td>{esc(f['status'])}</td><td>{esc(f['reason'])}</td></tr>"
+                     for f in d["flagged"]) or "<tr><td colspan=3>none</td></tr>"
+    statuses = ", ".join(f"{v} {esc(k)}" for k, v in sorted(d["statuses"].items()))
+    late = [r for r in results if r.penalty]
+    late_line = (f"<p>{len(late)} late submission(s) lost {sum(r.penalty for r in late):g} points in all.</p>"
+                 if late else "")
+    return f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{esc(a.id)} grading report</title>
+<style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:3px 8px;text-align:left}}</style></head><body>
+<h1>{esc(a.title)} — grading report</h1>
+<p>{d['submissions']} submission(s): {statuses}. Scores out of {d['max_score']:g}: mean {s['mean']:.1f},
+median {s['median']:g}, min {s['min']:g}, max {s['max']:g}.</p>{late_line}
+<img alt="score histogram and per-question pass rates" src="data:image/png;base64,{base64.b64encode(png).decode()}">
+<h2>Per question</h2>
+<table><tr><th>question</th><th>title</th><th>points</th><th>every test passed</th><th>mean share</th></tr>
+{rows_q}</table>
+<h2>Flagged or failed submissions ({len(d['flagged'])})</h2>
+<table><tr><th>student</th><th>status</th><th>reason</th></tr>{rows_f}</table>
+</body></html>
+"""

@@ -1,0 +1,212 @@
+"""``elv validate NOTEBOOK``: what a student runs before submitting.
+
+Three checks, the way the grader will see the notebook:
+
+1. **Metadata intact**: a readable nbformat-4 notebook; every cell of the
+   release that the grader needs (solution cells, test cells, read-only cells)
+   is there, once, with its nbgrader metadata; test and read-only cells are
+   unchanged (an edited one is restored when grading, and the edit is lost).
+2. **Every visible test passes**: the notebook runs top to bottom in a fresh
+   kernel in the grading budget (smoke mode), with the test cells as released.
+   Hidden tests are not run here; they run when the notebook is graded.
+3. **Within the grading budget**: the whole run and the slowest cell against
+   the grader's limits.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from .course import Assignment, assignments, get_assignment
+
+__all__ = ["Validation", "validate"]
+
+
+@dataclass
+class Validation:
+    assignment: str
+    problems: list = field(default_factory=list)        # metadata problems: strings
+    notes: list = field(default_factory=list)           # metadata facts that are fine
+    tests: list = field(default_factory=list)           # (grade_id, points, "pass"|"fail"|"hidden", message)
+    seconds: float = 0.0
+    slowest: tuple = ("", 0.0)
+    status: str = ""
+    message: str = ""
+    cell_timeout: int = 120
+    notebook_timeout: int = 600
+
+    @property
+    def failed(self) -> list:
+        return [t for t in self.tests if t[2] == "fail"]
+
+    @property
+    def within_budget(self) -> bool:
+        return self.status == "graded" and self.seconds <= self.notebook_timeout and \
+            self.slowest[1] <= self.cell_timeout
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.failed and self.within_budget
+
+    def text(self) -> str:
+        ok, bad = "  ok   ", "  FAIL "
+        lines = [f"Validating against {self.assignment}", "", "Metadata"]
+        lines += [f"{ok}{n}" for n in self.notes] + [f"{bad}{p}" for p in self.problems]
+        lines += ["", f"Visible tests (run as the grader runs them: smoke mode, {self.cell_timeout} s a cell, "
+                      f"{self.notebook_timeout} s in all)"]
+        for gid, points, state, message in self.tests:
+            mark = {"pass": ok, "fail": bad, "hidden": "  ...  "}[state]
+            detail = "hidden test: runs when your notebook is graded" if state == "hidden" else message
+            lines.append(f"{mark}{gid:34s} {points:>4g} pts  {detail}".rstrip())
+        lines += ["", "Budget"]
+        if self.status != "graded":
+            lines.append(f"{bad}the run stopped: {self.message}")
+        else:
+            within = self.seconds <= self.notebook_timeout and self.slowest[1] <= self.cell_timeout
+            lines.append(f"{ok if within else bad}ran in {self.seconds:.1f} s (limit {self.notebook_timeout} s); "
+                         f"slowest cell {self.slowest[0] or '-'} {self.slowest[1]:.1f} s "
+                         f"(limit {self.cell_timeout} s)")
+        visible = [t for t in self.tests if t[2] != "hidden"]
+        passed = sum(1 for t in visible if t[2] == "pass")
+        lines += ["", f"{passed} of {len(visible)} visible test cells pass. " +
+                  ("Ready to submit." if self.ok else "Fix what is marked FAIL before you submit.")]
+        return "\n".join(lines)
+
+
+def _guess_assignment(path: Path) -> Assignment:
+    stem = path.stem
+    for a in assignments():
+        if stem == a.notebook or stem.startswith(a.notebook):
+            return a
+    names = ", ".join(f"{a.notebook}.ipynb ({a.id})" for a in assignments())
+    raise KeyError(f"{path.name} is not one of the course's notebooks ({names}); name the assignment with "
+                   "--assignment.")
+
+
+def _check_metadata(nb, release, v: Validation) -> None:
+    def cells(book):
+        out = {}
+        for c in book.cells:
+            gid = c.metadata.get("nbgrader", {}).get("grade_id")
+            if gid:
+                out.setdefault(gid, []).append(c)
+        return out
+
+    mine, theirs = cells(nb), cells(release)
+    for gid, group in theirs.items():
+        ref = group[0]
+        meta = ref.metadata["nbgrader"]
+        kind = "solution cell" if meta.get("solution") else ("test cell" if meta.get("grade") else "read-only cell")
+        got = mine.get(gid, [])
+        if not got:
+            if meta.get("solution"):
+                v.problems.append(f"the {kind} {gid} is missing (deleted, or its nbgrader metadata removed): "
+                                  "the grader cannot find your code for it")
+            else:
+                v.problems.append(f"the {kind} {gid} is missing: it is added back when graded")
+            continue
+        if len(got) > 1:
+            v.problems.append(f"the {kind} {gid} appears {len(got)} times: keep one")
+        cell = got[0]
+        if cell.metadata["nbgrader"].get("grade") != meta.get("grade") or \
+                cell.metadata["nbgrader"].get("solution") != meta.get("solution"):
+            v.problems.append(f"the nbgrader metadata of {gid} was changed: it is restored when graded")
+        if meta.get("locked") and cell.source.rstrip() != ref.source.rstrip():
+            v.problems.append(f"the {kind} {gid} was edited: it is restored from the original when graded, "
+                              "and your edits are lost")
+    if not v.problems:
+        n_sol = sum(1 for c in theirs.values() if c[0].metadata["nbgrader"].get("solution"))
+        n_test = sum(1 for c in theirs.values() if c[0].metadata["nbgrader"].get("grade"))
+        v.notes.append(f"all {n_sol} solution cells and {n_test} test cells are there, unchanged, with their "
+                       "metadata")
+
+
+def _runnable(nb, release):
+    """The notebook with its read-only cells as released (what the grader will run, hidden tests aside)."""
+    released = {c.metadata["nbgrader"]["grade_id"]: c for c in release.cells
+                if c.metadata.get("nbgrader", {}).get("grade_id")}
+    run = copy.deepcopy(nb)
+    for cell in run.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in released and released[gid].metadata["nbgrader"].get("locked"):
+            cell.source = released[gid].source
+            cell.metadata["nbgrader"] = copy.deepcopy(released[gid].metadata["nbgrader"])
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return run
+
+
+def _duration(cell) -> float:
+    timing = cell.metadata.get("execution", {})
+    try:
+        start = datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
+        end = datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
+        return (end - start).total_seconds()
+    except (KeyError, ValueError):
+        return 0.0
+
+
+def validate(path: Path, assignment_id: str | None = None, *, cell_timeout: int = 120,
+             notebook_timeout: int = 600) -> Validation:
+    """Check a student's notebook the way the grader will see it."""
+    import nbformat
+
+    from .gradescope import cell_messages
+    from .grade import STATUS_GRADED, _read_submission, _work
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no notebook at {path}")
+    a = get_assignment(assignment_id) if assignment_id else _guess_assignment(path)
+    v = Validation(assignment=f"{a.id} — {a.title}", cell_timeout=cell_timeout, notebook_timeout=notebook_timeout)
+    nb, problem = _read_submission(path)
+    if nb is None:
+        v.problems.append(f"{path.name} cannot be graded: {problem}")
+        v.status, v.message = "malformed", problem
+        return v
+    release = nbformat.read(a.release_notebook, as_version=4)
+    _check_metadata(nb, release, v)
+    run = _runnable(nb, release)
+    files = {str(p.relative_to(a.release_dir)): p.read_bytes() for p in sorted(a.release_dir.rglob("*"))
+             if p.is_file() and p.suffix != ".ipynb"}
+    files.setdefault("matplotlibrc", b"figure.dpi: 60\n")
+    with tempfile.TemporaryDirectory(prefix="elv-validate-") as tmp:
+        done = _work({"notebook": nbformat.writes(run), "workdir": str(Path(tmp) / "run"), "files": files,
+                      "env": {"ELVKIT_SMOKE": "1", "NBGRADER_EXECUTION": "autograde"},
+                      "cell_timeout": cell_timeout, "notebook_timeout": notebook_timeout, "retries": 1})
+    executed = nbformat.reads(done["notebook"], as_version=4)
+    v.status, v.message, v.seconds = done["status"], done["message"], done["seconds"]
+    messages = cell_messages(executed)
+    slowest = ("", 0.0)
+    hidden = {gid for gid, c in ((c.metadata.get("nbgrader", {}).get("grade_id"), c) for c in release.cells)
+              if gid and c.metadata["nbgrader"].get("grade")
+              and not any(line.strip() and not line.strip().startswith("#") for line in c.source.splitlines())}
+    for cell in executed.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id") or ""
+        took = _duration(cell)
+        if took > slowest[1]:
+            slowest = (gid or "(a cell without id)", took)
+        if not cell.metadata.get("nbgrader", {}).get("grade"):
+            continue
+        points = float(cell.metadata["nbgrader"].get("points", 0))
+        if gid in hidden:
+            v.tests.append((gid, points, "hidden", ""))
+        else:
+            passed = done["scores"].get(gid) is not None and done["scores"][gid] >= points - 1e-9
+            v.tests.append((gid, points, "pass" if passed else "fail",
+                            "" if passed else messages.get(gid, "did not run")))
+    v.slowest = slowest
+    if done["status"] != STATUS_GRADED:
+        v.message = done["message"]
+    return v
+
+
+def as_json(v: Validation) -> str:
+    """The validation as JSON (for scripts and course web pages)."""
+    return json.dumps({"ok": v.ok, "problems": v.problems, "tests": v.tests, "seconds": v.seconds,
+                       "slowest": v.slowest, "status": v.status, "message": v.message}, indent=2)
