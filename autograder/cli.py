@@ -61,7 +61,7 @@ def _grade_options(args):
         raise ValueError("--late-per-day needs --deadline: the penalty counts the days after it.")
     return GradeOptions(jobs=args.jobs, cell_timeout=args.cell_timeout, notebook_timeout=args.timeout,
                         db_url=args.db, progress=not args.no_progress, roster=roster, late=late,
-                        gradescope=getattr(args, "gradescope", False))
+                        gradescope=getattr(args, "gradescope", False), regrade=getattr(args, "regrade", False))
 
 
 def _print_results(a, results, out: Path, elapsed: float) -> None:
@@ -179,6 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="percent of the score lost per started day late (default 10; 100 = nbgrader's 'zero')")
     p.add_argument("--late-cap", type=float, default=100.0, help="largest late penalty in percent (default 100)")
     p.add_argument("--grace", type=float, default=0.0, help="minutes after the deadline still on time (default 0)")
+    p.add_argument("--regrade", action="store_true",
+                   help="grade every submission again (by default a rerun keeps the results of unchanged "
+                        "submissions, so an interrupted batch resumes)")
     p.add_argument("--gradescope", action="store_true",
                    help="also write Gradescope's results.json per student under RESULTS/gradescope/")
     p.set_defaults(func=_cmd_grade)

@@ -65,6 +65,7 @@ class GradeOptions:
     roster: dict | None = None       # student -> policy.RosterEntry (LMS ids, extensions)
     late: object = None              # policy.LatePolicy, or None: no late penalty
     gradescope: bool = False         # also write RESULTS/gradescope/<student>/results.json
+    regrade: bool = False            # ignore the journal of an earlier run: grade every submission again
 
 
 @dataclass
@@ -328,6 +329,53 @@ def _apply_late(result: SubmissionResult, options: GradeOptions, roster_name: st
                             f"({result.penalty:g} points)")
 
 
+# flags that come from the course's policies, not from grading: recomputed when a result is reused
+_POLICY_FLAGS = ("not on the roster", "submission time from", "late by")
+
+
+class _Journal:
+    """RESULTS/journal.jsonl: one line per finished submission, appended and flushed to disk.
+
+    A rerun after a crash (even SIGKILL) reads it and reuses every result whose submission has
+    the same sha256 and whose assignment source is unchanged, so nothing is graded twice and
+    nothing is lost. A torn last line (the crash hit mid-write) is ignored.
+    """
+
+    def __init__(self, path: Path, source_digest: str):
+        self.path, self.digest = path, source_digest
+        self.lock = threading.Lock()
+
+    def load(self) -> dict:
+        done = {}
+        if not self.path.is_file():
+            return done
+        for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if entry.get("source") == self.digest and entry.get("status") != STATUS_INFRA:
+                done[entry["student"]] = entry
+        return done
+
+    def append(self, result: SubmissionResult) -> None:
+        keep = {k: getattr(result, k) for k in ("student", "status", "message", "scores", "max_scores", "source_file",
+                                                 "sha256", "seconds", "feedback")}
+        keep["flags"] = [f for f in result.flags if not f.startswith(_POLICY_FLAGS)]
+        keep["source"] = self.digest
+        line = json.dumps(keep) + "\n"
+        with self.lock, open(self.path, "a", encoding="utf-8") as f:
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def _reused(entry: dict) -> SubmissionResult:
+    fields = {k: entry[k] for k in ("student", "status", "message", "scores", "max_scores", "flags", "source_file",
+                                   "sha256", "seconds", "feedback")}
+    return SubmissionResult(**fields)
+
+
 # ----------------------------------------------------------------------------------------------
 # the worker side: execute and score
 
@@ -496,6 +544,17 @@ def _read_submission(path: Path):
     return nb, ""
 
 
+def _worker_init() -> None:
+    """Workers die with the grader: a killed grader leaves no worker (and so no kernel) behind."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+
+
 def _warm_up() -> None:
     """Import what a worker needs while the gradebook is being prepared."""
     import nbclient  # noqa: F401
@@ -504,7 +563,15 @@ def _warm_up() -> None:
 
 
 def _write_graded(a: Assignment, out: Path, result: SubmissionResult, notebook_json: str,
-                  gradescope: bool = False) -> None:
+                  gradescope: bool = False, journal: _Journal | None = None) -> None:
+    """Keep the executed notebook, render its feedback page, then record it as done."""
+    _write_files(a, out, result, notebook_json, gradescope)
+    if journal is not None:
+        journal.append(result)
+
+
+def _write_files(a: Assignment, out: Path, result: SubmissionResult, notebook_json: str,
+                 gradescope: bool = False) -> None:
     """Keep the executed notebook and render its feedback page (runs on the writer thread)."""
     import nbformat
 
@@ -561,6 +628,10 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
     for sub in ("feedback", "autograded"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     course = _Course(a, out, options.db_url)
+    journal = _Journal(out / "journal.jsonl", hashlib.sha256(a.source.read_bytes()).hexdigest())
+    if options.regrade and journal.path.is_file():
+        journal.path.unlink()
+    finished = journal.load()
     extra_files = {str(p.relative_to(a.release_dir)): p.read_bytes() for p in sorted(a.release_dir.rglob("*"))
                    if p.is_file() and p.suffix != ".ipynb"} if a.release_dir.is_dir() else {}
     # smaller pictures in the feedback pages: matplotlib reads ./matplotlibrc from the kernel's folder
@@ -582,11 +653,14 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
             from .gradescope import write_results
 
             write_results(a, result, out)
+        if result.sha256:
+            journal.append(result)
         results.append(result)
         bar.update()
 
+    reused = 0
     ctx = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=options.jobs, mp_context=ctx) as pool, \
+    with cf.ProcessPoolExecutor(max_workers=options.jobs, mp_context=ctx, initializer=_worker_init) as pool, \
             cf.ThreadPoolExecutor(max_workers=1) as writer:
         warm = [pool.submit(_warm_up) for _ in range(options.jobs)]     # workers start meanwhile
         course.register()
@@ -599,6 +673,22 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
                 zero(result, STATUS_MISSING, f.note)
                 continue
             result.sha256 = hashlib.sha256(f.path.read_bytes()).hexdigest()
+            earlier = finished.get(f.student)
+            if earlier is not None and earlier["sha256"] == result.sha256 and \
+                    (not earlier["feedback"] or (out / earlier["feedback"]).is_file()):
+                again = _reused(earlier)            # graded before a crash or in an earlier run: keep it
+                again.flags += [x for x in result.flags if x not in again.flags]
+                again.lms_id, again.name, again.submitted = result.lms_id, result.name, result.submitted
+                _apply_late(again, options, f.original)
+                course.save(again)
+                if options.gradescope:
+                    from .gradescope import write_results
+
+                    write_results(a, again, out)
+                results.append(again)
+                reused += 1
+                bar.update()
+                continue
             nb, problem = _read_submission(f.path)
             if nb is not None:
                 try:
@@ -629,7 +719,8 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
             result.feedback = f"feedback/{result.student}.html"
             _apply_late(result, options, original)
             course.save(result)
-            written.append(writer.submit(_write_graded, a, out, result, done["notebook"], options.gradescope))
+            written.append(writer.submit(_write_graded, a, out, result, done["notebook"], options.gradescope,
+                                         journal))
             results.append(result)
             bar.set_postfix_str(f"{result.student}: {result.status}", refresh=False)
             bar.update()
@@ -639,5 +730,8 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
     shutil.rmtree(out / "work", ignore_errors=True)
     results.sort(key=lambda r: r.student)
     report.write_outputs(a, results, out)
+    if reused and options.progress:
+        print(f"{reused} submission(s) unchanged since they were graded: results kept from "
+              f"{journal.path.name} (--regrade grades everything again).", file=sys.stderr)
     return results
 

@@ -1,0 +1,91 @@
+"""Killing the grader mid-batch loses nothing: a rerun keeps what was finished and grades the rest."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _elv(*args):
+    return [str(Path(sys.executable).parent / "elv"), *args]
+
+
+def _kernels_in(folder: Path) -> list:
+    """Kernel processes whose working directory is under ``folder`` (the grader runs them there)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue
+        if "ipykernel" in cmdline and cwd.startswith(str(folder)):
+            found.append(int(proc.name))
+    return found
+
+
+def test_sigkill_mid_batch_then_rerun_resumes(tmp_path, stereo):
+    from nbgrader.api import Gradebook
+
+    from autograder.classroom import reference_submission
+    from autograder.notebooks import write_notebook
+
+    subs = tmp_path / "subs"
+    for i in range(5):
+        write_notebook(reference_submission(stereo), subs / f"student{i}" / "stereo.ipynb")
+    out = tmp_path / "elv-resume-test"
+    journal = out / "journal.jsonl"
+    proc = subprocess.Popen(_elv("grade", "01_stereo", str(subs), "--out", str(out), "--jobs", "1", "--no-progress"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        if journal.is_file() and len(journal.read_text().splitlines()) >= 2 and _kernels_in(out):
+            break                           # two finished, and a kernel is running the third
+        if proc.poll() is not None:
+            pytest.fail("the batch finished before it could be killed")
+        time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("no submission finished within 240 s")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = {json.loads(line)["student"] for line in journal.read_text().splitlines()}
+    assert 2 <= len(done_before) < 5
+    for _ in range(50):
+        if not _kernels_in(out):
+            break
+        time.sleep(0.2)
+    assert not _kernels_in(out), "a killed grader must not leave kernels running"
+
+    rerun = subprocess.run(_elv("grade", "01_stereo", str(subs), "--out", str(out), "--jobs", "1"),
+                           capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert f"{len(done_before)} submission(s) unchanged since they were graded" in rerun.stderr
+    rows = list(csv.DictReader(open(out / "grades.csv")))
+    assert sorted(r["student"] for r in rows) == [f"student{i}" for i in range(5)]
+    assert all(r["status"] == "graded" and float(r["score"]) == 100 for r in rows)
+    entries = [json.loads(line)["student"] for line in journal.read_text().splitlines()]
+    assert sorted(entries) == sorted(set(entries)) == [f"student{i}" for i in range(5)], "each graded exactly once"
+    with Gradebook(f"sqlite:///{out / 'gradebook.db'}", "elv") as gb:
+        subs_db = gb.assignment_submissions("01_stereo")
+        assert sorted(s.student_id for s in subs_db) == [f"student{i}" for i in range(5)]
+        assert all(s.score == 100 for s in subs_db)
+
+    # a changed submission is graded again; --regrade grades everything
+    write_notebook(reference_submission(stereo), subs / "student0" / "stereo.ipynb")
+    nb = json.loads((subs / "student0" / "stereo.ipynb").read_text())
+    nb["cells"][0]["source"] = ["# edited\n"] + list(nb["cells"][0]["source"])
+    (subs / "student0" / "stereo.ipynb").write_text(json.dumps(nb))
+    again = subprocess.run(_elv("grade", "01_stereo", str(subs), "--out", str(out), "--jobs", "1"),
+                           capture_output=True, text=True, timeout=300)
+    assert "4 submission(s) unchanged" in again.stderr
