@@ -59,9 +59,17 @@ def _grade_options(args):
                           cap=args.late_cap, grace_minutes=args.grace, extensions=roster or {})
     elif getattr(args, "late_per_day", None) is not None:
         raise ValueError("--late-per-day needs --deadline: the penalty counts the days after it.")
+    slurm = {}
+    for item in getattr(args, "slurm_option", None) or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--slurm-option takes KEY=VALUE (a dask-jobqueue SLURMCluster keyword); got {item!r}.")
+        slurm[key.strip()] = value.strip()
     return GradeOptions(jobs=args.jobs, cell_timeout=args.cell_timeout, notebook_timeout=args.timeout,
                         db_url=args.db, progress=not args.no_progress, roster=roster, late=late,
-                        gradescope=getattr(args, "gradescope", False), regrade=getattr(args, "regrade", False))
+                        gradescope=getattr(args, "gradescope", False), regrade=getattr(args, "regrade", False),
+                        scheduler=getattr(args, "scheduler", None), device=getattr(args, "device", None),
+                        slurm=slurm)
 
 
 def _print_results(a, results, out: Path, elapsed: float) -> None:
@@ -166,6 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--timeout", type=int, default=600, help="seconds per notebook (default 600)")
         p.add_argument("--db", default=None, help="gradebook SQLAlchemy URL (default: sqlite in the output folder)")
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
+        p.add_argument("--scheduler", help="run the notebooks on Dask: a scheduler ADDRESS (tcp://host:8786), "
+                       "'local' (a LocalCluster of --jobs worker processes) or 'slurm' (--jobs Slurm jobs "
+                       "through dask-jobqueue)")
+        p.add_argument("--slurm-option", action="append", metavar="KEY=VALUE",
+                       help="a dask-jobqueue SLURMCluster keyword, e.g. queue=gpu, account=cs123, memory=16GB")
+        p.add_argument("--device", choices=["cpu", "cuda"],
+                       help="where the notebooks' torch code runs (default: the GPU when there is one); with "
+                            "several GPUs each local worker gets its own")
 
     p = sub.add_parser("grade", help="grade a folder of submitted notebooks")
     p.add_argument("assignment", help="assignment id, e.g. 01_stereo")

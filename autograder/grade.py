@@ -23,6 +23,7 @@ a status and a score (the cells that ran keep their points); the batch goes on.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import copy
 import hashlib
 import json
@@ -32,6 +33,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -66,6 +68,9 @@ class GradeOptions:
     late: object = None              # policy.LatePolicy, or None: no late penalty
     gradescope: bool = False         # also write RESULTS/gradescope/<student>/results.json
     regrade: bool = False            # ignore the journal of an earlier run: grade every submission again
+    scheduler: str | None = None     # Dask: a scheduler address, "local" (a LocalCluster) or "slurm"
+    device: str | None = None        # "cpu" or "cuda": ELVKIT_DEVICE in the kernels; None: what is there
+    slurm: dict = field(default_factory=dict)   # dask-jobqueue SLURMCluster keywords (queue, memory, ...)
 
 
 @dataclass
@@ -477,7 +482,12 @@ def _work(job: dict) -> dict:
 
     for key, value in job["env"].items():
         os.environ[key] = value
-    workdir = Path(job["workdir"])
+    if job["workdir"]:
+        workdir = Path(job["workdir"])
+    else:                                   # a cluster worker: its own scratch space
+        import tempfile
+
+        workdir = Path(tempfile.mkdtemp(prefix="elv-grade-"))
     workdir.mkdir(parents=True, exist_ok=True)
     for name, data in job["files"].items():
         (workdir / name).parent.mkdir(parents=True, exist_ok=True)
@@ -544,8 +554,16 @@ def _read_submission(path: Path):
     return nb, ""
 
 
-def _worker_init() -> None:
-    """Workers die with the grader: a killed grader leaves no worker (and so no kernel) behind."""
+def _worker_init(gpus=None) -> None:
+    """Workers die with the grader: a killed grader leaves no worker (and so no kernel) behind.
+
+    With ``gpus`` (a queue of device indices), each worker takes one GPU for itself and its kernels.
+    """
+    if gpus is not None:
+        try:
+            os.environ["CUDA_VISIBLE_DEVICES"] = str(gpus.get(timeout=5))
+        except Exception:      # more workers than GPUs: this one shares
+            pass
     if sys.platform.startswith("linux"):
         import ctypes
 
@@ -598,6 +616,74 @@ def _write_files(a: Assignment, out: Path, result: SubmissionResult, notebook_js
         page = (f"<html><body><h1>{html.escape(a.title)}</h1><p>Score {result.score:g} / {result.max_score:g}, "
                 f"status {html.escape(result.status)}</p><table>{rows}</table></body></html>")
     (out / result.feedback).write_text(page, encoding="utf-8")
+
+
+def _gpu_count() -> int:
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return len([d for d in visible.split(",") if d.strip() and d.strip() != "-1"])
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    return sum(1 for line in out.splitlines() if line.startswith("GPU "))
+
+
+@contextlib.contextmanager
+def _executor(options: GradeOptions):
+    """Where notebooks run: local worker processes, or a Dask cluster (local, an address, or Slurm).
+
+    Every kind is used through the same ``concurrent.futures`` interface, so the grading loop, the
+    single gradebook writer and the journal do not change.
+    """
+    if not options.scheduler:
+        ctx = multiprocessing.get_context("spawn")
+        gpus = None
+        if options.device != "cpu" and _gpu_count() > 1:
+            gpus = ctx.Queue()
+            visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+            ids = [d.strip() for d in visible.split(",")] if visible else [str(i) for i in range(_gpu_count())]
+            for i in range(options.jobs):
+                gpus.put(ids[i % len(ids)])
+        with cf.ProcessPoolExecutor(max_workers=options.jobs, mp_context=ctx, initializer=_worker_init,
+                                    initargs=(gpus,)) as pool:
+            yield pool
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ImportError("--scheduler needs Dask distributed: pip install -e '.[cluster]'") from None
+    cluster = None
+    if options.scheduler == "local":
+        cluster = LocalCluster(n_workers=options.jobs, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        address = cluster
+    elif options.scheduler == "slurm":
+        cluster = slurm_cluster(options)
+        cluster.scale(jobs=options.jobs)
+        address = cluster
+    else:
+        address = options.scheduler
+    client = Client(address)
+    try:
+        yield client.get_executor(pure=False)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def slurm_cluster(options: GradeOptions):
+    """A dask-jobqueue SLURMCluster: one single-core worker per Slurm job; ``options.slurm`` overrides."""
+    try:
+        from dask_jobqueue import SLURMCluster
+    except ImportError:
+        raise ImportError("--scheduler slurm needs dask-jobqueue: pip install -e '.[cluster]'") from None
+    settings = {"cores": 1, "processes": 1, "memory": "8GB", "walltime": "02:00:00",
+                "job_name": "elv-grade", **options.slurm}
+    if options.device == "cuda":
+        settings.setdefault("job_extra_directives", ["--gres=gpu:1"])
+    return SLURMCluster(**settings)
 
 
 def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOptions | None = None):
@@ -658,10 +744,13 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
         results.append(result)
         bar.update()
 
+    if options.device == "cuda" and not options.scheduler and _gpu_count() == 0:
+        raise ValueError("--device cuda: this machine has no NVIDIA GPU (nvidia-smi finds none); grade on the "
+                         "CPU, or on GPU workers with --scheduler.")
+    if options.device:
+        env["ELVKIT_DEVICE"] = options.device
     reused = 0
-    ctx = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=options.jobs, mp_context=ctx, initializer=_worker_init) as pool, \
-            cf.ThreadPoolExecutor(max_workers=1) as writer:
+    with _executor(options) as pool, cf.ThreadPoolExecutor(max_workers=1) as writer:
         warm = [pool.submit(_warm_up) for _ in range(options.jobs)]     # workers start meanwhile
         course.register()
         futures = {}
@@ -699,7 +788,8 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
             if nb is None:
                 zero(result, STATUS_MALFORMED, problem)
                 continue
-            job = {"notebook": nbformat.writes(nb), "workdir": str(out / "work" / f.student),
+            job = {"notebook": nbformat.writes(nb),
+                   "workdir": "" if options.scheduler else str(out / "work" / f.student),
                    "files": extra_files, "env": env, "cell_timeout": options.cell_timeout,
                    "notebook_timeout": options.notebook_timeout, "retries": options.kernel_retries}
             futures[pool.submit(_work, job)] = (result, f.original)
