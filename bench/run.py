@@ -280,6 +280,116 @@ def bench_notebook_and_grading(assignment_id: str, n_mistakes: int, anchor: bool
 
 
 # ----------------------------------------------------------------------------------------------
+def _scale_class(a, folder: Path, n: int, hostile: bool) -> dict:
+    """``n`` submissions cycling through the reference, the blank release and every mistake (each copy
+    made distinct), and with ``hostile`` also broken ones: malformed JSON, no notebook, a misnamed
+    notebook, a kernel that exits, an endless loop in a solution cell. Returns student -> kind."""
+    import json as _json
+
+    from autograder.classroom import blank_submission, mistake_submission, mistakes, reference_submission
+    from autograder.notebooks import write_notebook
+
+    good = [("reference", reference_submission(a)), ("blank", blank_submission(a))]
+    good += [(f"mistake {m.name}", mistake_submission(a, m)) for m in mistakes(a)]
+    solution_ids = [c.metadata["nbgrader"]["grade_id"] for c in good[0][1].cells
+                    if c.metadata.get("nbgrader", {}).get("solution")]
+
+    def with_cell(nb, gid, source):
+        nb = nbformat_copy(nb)
+        for c in nb.cells:
+            if c.metadata.get("nbgrader", {}).get("grade_id") == gid:
+                c.source = source
+        return nb
+
+    def nbformat_copy(nb):
+        import nbformat
+
+        return nbformat.from_dict(_json.loads(_json.dumps(nb)))
+
+    broken = ["malformed", "missing", "misnamed", "exits", "endless"] if hostile else []
+    kinds = {}
+    for i in range(n):
+        student = f"s{i:03d}"
+        if broken and i % 10 == 9:                      # one in ten is broken
+            kind = broken[(i // 10) % len(broken)]
+            d = folder / student
+            d.mkdir(parents=True)
+            if kind == "malformed":
+                (d / f"{a.notebook}.ipynb").write_text('{"cells": [')
+            elif kind == "missing":
+                (d / "notes.txt").write_text("forgot")
+            elif kind == "misnamed":
+                write_notebook(good[0][1], d / f"{a.notebook} (1).ipynb")
+            elif kind == "exits":
+                write_notebook(with_cell(good[0][1], solution_ids[2], "import os\nos._exit(1)"),
+                               d / f"{a.notebook}.ipynb")
+            else:
+                write_notebook(with_cell(good[0][1], solution_ids[-1], "while True:\n    pass"),
+                               d / f"{a.notebook}.ipynb")
+        else:
+            kind, nb = good[i % len(good)]
+            nb = nbformat_copy(nb)
+            nb.cells[0].source += f"\n\n<!-- {student} -->"       # a distinct file per student
+            write_notebook(nb, folder / student / f"{a.notebook}.ipynb")
+        kinds[student] = kind
+    return kinds
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024.0
+
+
+def bench_scale(n_throughput: int, class_size: int, cell_timeout: int) -> None:
+    from autograder.course import get_assignment
+    from autograder.grade import GradeOptions, grade
+
+    a = get_assignment("01_stereo")
+    work = Path(tempfile.mkdtemp(prefix="elv-scale-"))
+    try:
+        if n_throughput:
+            _scale_class(a, work / "t", n_throughput, hostile=False)
+            times = {}
+            for jobs in (1, 2):
+                start = time.perf_counter()
+                results = grade(a.id, work / "t", work / f"t-out-{jobs}", GradeOptions(jobs=jobs, progress=False))
+                times[jobs] = time.perf_counter() - start
+                assert len(results) == n_throughput
+            part = f"grading: scale ({n_throughput} submissions of {a.id})"
+            row(part, "elv grade --jobs 1, wall", times[1], None, "", None, "s")
+            row(part, "elv grade --jobs 2, wall", times[2], None, "", None, "s")
+            row(part, "throughput with 2 workers / 1 worker", times[1] / times[2], 1.0, ">= 1.8x",
+                times[1] / times[2] >= 1.8, "x")
+        if class_size:
+            kinds = _scale_class(a, work / "c", class_size, hostile=True)
+            jobs = os.cpu_count() or 1
+            start = time.perf_counter()
+            results = grade(a.id, work / "c", work / "c-out",
+                            GradeOptions(jobs=jobs, progress=True, cell_timeout=cell_timeout))
+            wall = time.perf_counter() - start
+            part = f"grading: a class of {class_size} ({a.id}, one in ten broken)"
+            statuses = {}
+            for r in results:
+                statuses[r.status] = statuses.get(r.status, 0) + 1
+            row(part, "statuses", ", ".join(f"{v} {k}" for k, v in sorted(statuses.items())), None, "", None)
+            row(part, f"wall time, --jobs {jobs} on this machine", wall, None, "", None, "s")
+            row(part, "wall time per submission", wall / class_size, None, "", None, "s")
+            row(part, "peak memory of one process (grader, worker or kernel)", f"{_peak_rss_mb():.0f} MB", None,
+                "", None)
+            per_core = wall * jobs / class_size
+            for workers in (50, 200):
+                hours = 500 * 6 * per_core / workers / 3600
+                row(part, f"projection: 500 students x 6 assignments on {workers} single-core workers",
+                    f"{hours:.1f} h", None, "", None)
+            assert all(r.student in kinds for r in results)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------------------------
 def report(out: Path) -> str:
     lines = [f"# elvkit bench — {time.strftime('%Y-%m-%d %H:%M')}", "",
              f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
@@ -312,6 +422,11 @@ def main() -> int:
     parser.add_argument("--flow-steps", type=int, default=400, help="steps of the unsupervised optimisation")
     parser.add_argument("--only", choices=["stereo", "flow"], help="run one assignment's part")
     parser.add_argument("--skip-grading", action="store_true")
+    parser.add_argument("--throughput", type=int, default=40,
+                        help="submissions graded with 1 and then 2 workers (0: skip)")
+    parser.add_argument("--class-size", type=int, default=0,
+                        help="also grade a generated class of this many (e.g. 200), one in ten broken")
+    parser.add_argument("--cell-timeout", type=int, default=30, help="cell limit for the large class")
     parser.add_argument("--out", default=str(ROOT / "bench-results"))
     args = parser.parse_args()
     anchors = ("Anchors: OpenCV StereoSGBM (block 5, P1 = 8*25, P2 = 32*25, uniqueness 10, speckle filter) "
@@ -328,6 +443,8 @@ def main() -> int:
             bench_notebook_and_grading("01_stereo", args.mistakes)
         if args.only != "stereo":
             bench_notebook_and_grading("02_optical_flow", args.mistakes, anchor=False)
+        if args.only is None:
+            bench_scale(args.throughput, args.class_size, args.cell_timeout)
     text = report(Path(args.out))
     print(text)
     failed = [r for r in ROWS if r["ok"] is False]
