@@ -68,6 +68,8 @@ class GradeOptions:
     late: object = None              # policy.LatePolicy, or None: no late penalty
     gradescope: bool = False         # also write RESULTS/gradescope/<student>/results.json
     regrade: bool = False            # ignore the journal of an earlier run: grade every submission again
+    memory_mb: int | None = 6144     # a kernel's data segment (RLIMIT_DATA); None: no limit
+    file_mb: int | None = 512        # the largest file a kernel may write (RLIMIT_FSIZE)
     scheduler: str | None = None     # Dask: a scheduler address, "local" (a LocalCluster) or "slurm"
     device: str | None = None        # "cpu" or "cuda": ELVKIT_DEVICE in the kernels; None: what is there
     slurm: dict = field(default_factory=dict)   # dask-jobqueue SLURMCluster keywords (queue, memory, ...)
@@ -520,16 +522,22 @@ def _work(job: dict) -> dict:
 # ----------------------------------------------------------------------------------------------
 # the batch
 
-def _kernel_path(folder: Path) -> str:
+def _kernel_path(folder: Path, options: GradeOptions | None = None) -> str:
     """A Jupyter data folder whose ``python3`` kernel is this interpreter, first on JUPYTER_PATH.
 
     The notebooks must run with the Python that has elvkit and the grader installed, whatever
-    kernels the machine or the user have registered under the same name.
+    kernels the machine or the user have registered under the same name. The kernel starts under
+    the resource limits of ``options`` (see :mod:`autograder.limits`).
     """
+    from .limits import wrap
+
+    options = options or GradeOptions()
+    argv = wrap([sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                memory_mb=options.memory_mb, file_mb=options.file_mb,
+                cpu_seconds=max(options.notebook_timeout * 2, 60))
     spec = folder / "kernels" / "python3" / "kernel.json"
     spec.parent.mkdir(parents=True, exist_ok=True)
-    spec.write_text(json.dumps({"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                                "display_name": "Python 3 (elv grader)", "language": "python"}))
+    spec.write_text(json.dumps({"argv": argv, "display_name": "Python 3 (elv grader)", "language": "python"}))
     rest = os.environ.get("JUPYTER_PATH", "")
     return str(folder.resolve()) + (os.pathsep + rest if rest else "")
 
@@ -725,7 +733,7 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
     threads = max(1, (os.cpu_count() or 1) // max(1, options.jobs))
     env = {"NBGRADER_EXECUTION": "autograde", "ELVKIT_SMOKE": "1", "OMP_NUM_THREADS": str(threads),
            "MKL_NUM_THREADS": str(threads), "PYTHONHASHSEED": "0",
-           "JUPYTER_PATH": _kernel_path(out / "nbgrader" / "jupyter"), **options.env}
+           "JUPYTER_PATH": _kernel_path(out / "nbgrader" / "jupyter", options), **options.env}
     max_scores = dict(grade_cells(read_source(a.source)))   # every grade cell with its points
     results: list[SubmissionResult] = []
     bar = tqdm(total=len(found), desc=f"grading {a.id}", unit="nb", disable=not options.progress)
@@ -819,7 +827,13 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
     bar.close()
     shutil.rmtree(out / "work", ignore_errors=True)
     results.sort(key=lambda r: r.student)
-    report.write_outputs(a, results, out)
+    limits = [f"data segment {options.memory_mb} MB" if options.memory_mb else "",
+              f"files {options.file_mb} MB" if options.file_mb else "",
+              f"CPU time {max(options.notebook_timeout * 2, 60)} s",
+              f"wall time {options.cell_timeout} s a cell and {options.notebook_timeout} s a notebook"]
+    report.write_outputs(a, results, out, notes=[
+        "kernels ran under resource limits (" + ", ".join(x for x in limits if x) + "); no filesystem or "
+        "network sandbox: students' code ran with the grader's user rights."])
     if reused and options.progress:
         print(f"{reused} submission(s) unchanged since they were graded: results kept from "
               f"{journal.path.name} (--regrade grades everything again).", file=sys.stderr)

@@ -114,7 +114,9 @@ def gradebook_table(a: Assignment, results) -> str:
     return "\n".join(lines)
 
 
-def write_outputs(a: Assignment, results, out: Path) -> None:
+def write_outputs(a: Assignment, results, out: Path, notes=()) -> None:
+    """grades.csv, summary.txt/json, histogram.png and report.html; ``notes`` (how the run was
+    isolated, for example) head the summary and the report."""
     rows = list(_rows(a, results))
     fields = ["student", "lms_id", "name", "status", "score", "max_score", "percent", *a.questions, "raw_score",
               "late_penalty", "late_days", "submitted", "flags", "message", "file", "sha256", "seconds", "feedback"]
@@ -124,11 +126,15 @@ def write_outputs(a: Assignment, results, out: Path) -> None:
         writer.writeheader()
         writer.writerows(rows)
     tmp.replace(out / "grades.csv")
-    (out / "summary.txt").write_text(summary_text(a, results), encoding="utf-8")
-    (out / "summary.json").write_text(json.dumps(summary_data(a, results), indent=2), encoding="utf-8")
+    notes = list(notes)
+    head = "".join(f"Note: {n}\n" for n in notes)
+    (out / "summary.txt").write_text(head + summary_text(a, results), encoding="utf-8")
+    data = summary_data(a, results)
+    data["notes"] = notes
+    (out / "summary.json").write_text(json.dumps(data, indent=2), encoding="utf-8")
     png = histogram_png(a, results)
     (out / "histogram.png").write_bytes(png)
-    (out / "report.html").write_text(report_html(a, results, png), encoding="utf-8")
+    (out / "report.html").write_text(report_html(a, results, png, notes), encoding="utf-8")
 
 
 def histogram_png(a: Assignment, results) -> bytes:
@@ -170,7 +176,7 @@ def histogram_png(a: Assignment, results) -> bytes:
     return buf.getvalue()
 
 
-def report_html(a: Assignment, results, png: bytes | None = None) -> str:
+def report_html(a: Assignment, results, png: bytes | None = None, notes=()) -> str:
     """A self-contained page: the histogram, per-question pass rates, and every flagged submission."""
     import base64
     import html
@@ -188,6 +194,7 @@ def report_html(a: Assignment, results, png: bytes | None = None) -> str:
     late = [r for r in results if r.penalty]
     late_line = (f"<p>{len(late)} late submission(s) lost {sum(r.penalty for r in late):g} points in all.</p>"
                  if late else "")
+    late_line += "".join(f"<p><em>Note: {esc(n)}</em></p>" for n in notes)
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{esc(a.id)} grading report</title>
 <style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto}}table{{border-collapse:collapse}}

@@ -75,3 +75,22 @@ def test_reports(stereo):
     assert "ran longer than 600 s" in text and "1 graded, 1 timeout" in text
     table = gradebook_table(stereo, [ok, bad])
     assert table.splitlines()[2].split()[:2] == ["ann", "graded"]
+
+
+def test_kernel_limits_turn_a_huge_allocation_into_a_memory_error(tmp_path):
+    """A kernel started under the grader's limits: a 30 GB array fails in the cell; torch still works."""
+    import subprocess
+    import sys
+
+    from autograder.limits import wrap
+
+    code = ("import numpy as np\n"
+            "try:\n    np.ones(30 * 10**9, dtype=np.uint8)\n    print('allocated')\n"
+            "except MemoryError:\n    print('MemoryError')\n"
+            "import torch\nprint(float(torch.ones(300, 300).sum()))\n"
+            "open('big.bin', 'wb').write(b'x' * (3 * 1024 * 1024))\n")
+    argv = wrap([sys.executable, "-c", code], memory_mb=2048, file_mb=1, cpu_seconds=60)
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert "MemoryError" in done.stdout and "90000.0" in done.stdout
+    assert done.returncode != 0 and (tmp_path / "big.bin").stat().st_size <= 1024 * 1024, \
+        "a file beyond --file-mb is cut off and the writer stopped"

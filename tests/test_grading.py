@@ -42,6 +42,8 @@ def graded(tmp_path_factory, stereo):
         sleepy = _with_cell(sleepy, gid, "import time\ntime.sleep(25)")
     write_notebook(sleepy, cls / "sleeper" / "stereo.ipynb")
     write_notebook(_with_cell(ref, "q5-lr-check", "while True:\n    pass"), cls / "spinner" / "stereo.ipynb")
+    write_notebook(_with_cell(ref, "q5-right-cost", "import numpy as np\nhog = np.ones(30 * 10**9, dtype=np.uint8)"),
+                   cls / "memory-hog" / "stereo.ipynb")
     tampered = _with_cell(ref, "q2-sad-visible", "print('all good')")
     tampered.cells = [c for c in tampered.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "q3-wta-hidden"]
     write_notebook(tampered, cls / "tamperer" / "stereo.ipynb")
@@ -55,7 +57,7 @@ def graded(tmp_path_factory, stereo):
 def test_batch_finishes_and_grades_everyone(graded):
     assert graded["code"] == 0
     assert set(graded["roster"]) | {"malformed", "missing", "misnamed", "flat-file-student", "kernel-killer",
-                                    "sleeper", "spinner", "tamperer"} == set(graded["rows"])
+                                    "sleeper", "spinner", "tamperer", "memory-hog"} == set(graded["rows"])
 
 
 def test_reference_scores_full_marks(graded):
@@ -98,6 +100,15 @@ def test_broken_submissions_get_a_status_and_keep_partial_credit(graded):
     spinner = rows["spinner"]
     assert spinner["status"] == "graded" and "cells stopped after 30 s: q5-lr-check" in spinner["flags"]
     assert float(spinner["q4"]) == 22 and float(spinner["q5"]) == 5, "the LR check's tests fail, the rest stands"
+
+
+def test_a_30_gb_allocation_fails_in_its_cell_under_the_memory_limit(graded):
+    row = graded["rows"]["memory-hog"]
+    assert row["status"] == "graded", "the kernel survives: the allocation fails with MemoryError"
+    assert (float(row["q1"]), float(row["q2"]), float(row["q3"]), float(row["q4"])) == (10, 20, 12, 22)
+    assert float(row["q5"]) < 12
+    page = (graded["out"] / "feedback" / "memory-hog.html").read_text()
+    assert "MemoryError" in page
 
 
 def test_edited_and_deleted_test_cells_are_restored_and_flagged(graded):
