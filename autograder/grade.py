@@ -832,8 +832,8 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
               f"CPU time {max(options.notebook_timeout * 2, 60)} s",
               f"wall time {options.cell_timeout} s a cell and {options.notebook_timeout} s a notebook"]
     report.write_outputs(a, results, out, notes=[
-        "kernels ran under resource limits (" + ", ".join(x for x in limits if x) + "); no filesystem or "
-        "network sandbox: students' code ran with the grader's user rights."])
+        "kernels ran under resource limits (" + ", ".join(x for x in limits if x) + ") with a scrubbed "
+        "environment; no filesystem or network sandbox: students' code ran with the grader's user rights."])
     if reused and options.progress:
         print(f"{reused} submission(s) unchanged since they were graded: results kept from "
               f"{journal.path.name} (--regrade grades everything again).", file=sys.stderr)

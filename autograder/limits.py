@@ -13,6 +13,11 @@ Sets POSIX resource limits on this process and then replaces it with ``COMMAND``
 * ``--processes``: processes of the user (``RLIMIT_NPROC``); the kernel cannot
   fork without bound. Not enforced for root, which ignores this limit.
 
+The environment is scrubbed before the kernel starts: only the variables a
+notebook needs (locale, paths, thread counts, the visible GPUs, ``ELVKIT_*``,
+Jupyter's own) pass; tokens, passwords and whatever else the TA's shell holds do
+not reach the student's code.
+
 The wall-clock limits per cell and per notebook are the grader's (nbclient's
 timeout and a watchdog).
 """
@@ -24,7 +29,18 @@ import os
 import resource
 import sys
 
-__all__ = ["apply_limits", "wrap"]
+__all__ = ["apply_limits", "scrubbed_environment", "wrap"]
+
+#: variables a kernel keeps; everything else is dropped
+KEEP = {"PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "TERM", "PYTHONHASHSEED",
+        "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "CUDA_VISIBLE_DEVICES",
+        "CUDA_DEVICE_ORDER", "MPLBACKEND", "NBGRADER_EXECUTION", "VIRTUAL_ENV", "LD_LIBRARY_PATH"}
+KEEP_PREFIXES = ("ELVKIT_", "JPY_", "JUPYTER_", "IPYKERNEL_", "NVIDIA_")
+
+
+def scrubbed_environment(env: dict) -> dict:
+    """The part of ``env`` a student's kernel may see."""
+    return {k: v for k, v in env.items() if k in KEEP or k.startswith(KEEP_PREFIXES)}
 
 
 def apply_limits(*, memory_mb: int | None = None, cpu_seconds: int | None = None, file_mb: int | None = None,
@@ -69,7 +85,7 @@ def main(argv=None) -> None:
         parser.error("no command to run under the limits")
     apply_limits(memory_mb=args.memory_mb, cpu_seconds=args.cpu_seconds, file_mb=args.file_mb,
                  processes=args.processes)
-    os.execvp(command[0], command)
+    os.execvpe(command[0], command, scrubbed_environment(dict(os.environ)))
 
 
 if __name__ == "__main__":

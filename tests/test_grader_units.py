@@ -94,3 +94,18 @@ def test_kernel_limits_turn_a_huge_allocation_into_a_memory_error(tmp_path):
     assert "MemoryError" in done.stdout and "90000.0" in done.stdout
     assert done.returncode != 0 and (tmp_path / "big.bin").stat().st_size <= 1024 * 1024, \
         "a file beyond --file-mb is cut off and the writer stopped"
+
+
+def test_kernels_see_a_scrubbed_environment(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from autograder.limits import wrap
+
+    env = dict(os.environ, GITHUB_TOKEN="secret", DATABASE_URL="postgresql://ta:pw@db/grades",
+               ELVKIT_SMOKE="1", OMP_NUM_THREADS="1")
+    code = "import os; print(sorted(k for k in ('GITHUB_TOKEN', 'DATABASE_URL', 'ELVKIT_SMOKE', 'OMP_NUM_THREADS', " \
+           "'PATH') if k in os.environ))"
+    done = subprocess.run(wrap([sys.executable, "-c", code]), capture_output=True, text=True, env=env, timeout=60)
+    assert done.stdout.strip() == "['ELVKIT_SMOKE', 'OMP_NUM_THREADS', 'PATH']"
