@@ -94,12 +94,12 @@ set -uo pipefail
 AG="${{AUTOGRADER_ROOT:-/autograder}}"
 ELV="${{ELV:-$AG/venv/bin/elv}}"
 export ELVKIT_COURSE_ROOT="$AG/source"
-mkdir -p "$AG/results" "$AG/work/submissions/student"
-cp -r "$AG/submission/." "$AG/work/submissions/student/"
-"$ELV" grade {assignment} "$AG/work/submissions" --out "$AG/work/results" --jobs 1 --no-progress --gradescope \\
+mkdir -p "$AG/results" "$AG/grading/submissions/student"
+cp -r "$AG/submission/." "$AG/grading/submissions/student/"
+"$ELV" grade {assignment} "$AG/grading/submissions" --out "$AG/grading/results" --jobs 1 --no-progress --gradescope \\
     --timeout {timeout} --cell-timeout {cell_timeout}
-if [ -f "$AG/work/results/gradescope/student/results.json" ]; then
-    cp "$AG/work/results/gradescope/student/results.json" "$AG/results/results.json"
+if [ -f "$AG/grading/results/gradescope/student/results.json" ]; then
+    cp "$AG/grading/results/gradescope/student/results.json" "$AG/results/results.json"
 else
     echo '{{"score": 0, "output": "The autograder could not grade this submission; please tell the course staff."}}' \\
         > "$AG/results/results.json"
