@@ -74,6 +74,11 @@ class GradeOptions:
     device: str | None = None        # "cpu" or "cuda": ELVKIT_DEVICE in the kernels; None: what is there
     slurm: dict = field(default_factory=dict)   # dask-jobqueue SLURMCluster keywords (queue, memory, ...)
 
+    @property
+    def cpu_seconds(self) -> int:
+        """A kernel's CPU-time limit: twice the notebook's wall-clock limit, at least a minute."""
+        return max(self.notebook_timeout * 2, 60)
+
 
 @dataclass
 class SubmissionResult:
@@ -302,12 +307,17 @@ def _naive_utc(iso: str):
     return parse_time(iso).replace(tzinfo=None)      # nbgrader stores naive UTC times
 
 
+def _roster_name(student: str, original: str, roster: dict) -> str:
+    """The roster's name for a submission: its gradebook id, else the name it was submitted under."""
+    return student if student in roster else original
+
+
 def _apply_roster(result: SubmissionResult, found: _Found, submissions: Path, options: GradeOptions) -> None:
     """LMS id and name from the roster, and when the submission was handed in."""
     from .policy import submission_time
 
     roster = options.roster
-    entry = None if roster is None else roster.get(result.student) or roster.get(found.original)
+    entry = None if roster is None else roster.get(_roster_name(result.student, found.original, roster))
     if entry is not None:
         result.lms_id, result.name = entry.lms_id, entry.name
     elif roster is not None:
@@ -319,13 +329,13 @@ def _apply_roster(result: SubmissionResult, found: _Found, submissions: Path, op
             result.flags.append("submission time from the file's modification time (no timestamp.txt)")
 
 
-def _apply_late(result: SubmissionResult, options: GradeOptions, roster_name: str = "") -> None:
+def _apply_late(result: SubmissionResult, options: GradeOptions, original: str = "") -> None:
     """The late penalty: a share of the points the tests gave."""
     from .policy import parse_time
 
     if options.late is None or not result.submitted:
         return
-    who = result.student if result.student in options.late.extensions else (roster_name or result.student)
+    who = _roster_name(result.student, original, options.late.extensions)
     when = parse_time(result.submitted)
     result.late_days = options.late.late_days(who, when)
     percent = options.late.penalty_percent(who, when)
@@ -338,6 +348,9 @@ def _apply_late(result: SubmissionResult, options: GradeOptions, roster_name: st
 
 # flags that come from the course's policies, not from grading: recomputed when a result is reused
 _POLICY_FLAGS = ("not on the roster", "submission time from", "late by")
+# what the journal keeps of a result: the grading, not the policies
+_JOURNAL_FIELDS = ("student", "status", "message", "scores", "max_scores", "flags", "source_file", "sha256",
+                   "seconds", "feedback")
 
 
 class _Journal:
@@ -366,8 +379,7 @@ class _Journal:
         return done
 
     def append(self, result: SubmissionResult) -> None:
-        keep = {k: getattr(result, k) for k in ("student", "status", "message", "scores", "max_scores", "source_file",
-                                                 "sha256", "seconds", "feedback")}
+        keep = {k: getattr(result, k) for k in _JOURNAL_FIELDS}
         keep["flags"] = [f for f in result.flags if not f.startswith(_POLICY_FLAGS)]
         keep["source"] = self.digest
         line = json.dumps(keep) + "\n"
@@ -378,9 +390,7 @@ class _Journal:
 
 
 def _reused(entry: dict) -> SubmissionResult:
-    fields = {k: entry[k] for k in ("student", "status", "message", "scores", "max_scores", "flags", "source_file",
-                                   "sha256", "seconds", "feedback")}
-    return SubmissionResult(**fields)
+    return SubmissionResult(**{k: entry[k] for k in _JOURNAL_FIELDS})
 
 
 # ----------------------------------------------------------------------------------------------
@@ -534,7 +544,7 @@ def _kernel_path(folder: Path, options: GradeOptions | None = None) -> str:
     options = options or GradeOptions()
     argv = wrap([sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
                 memory_mb=options.memory_mb, file_mb=options.file_mb,
-                cpu_seconds=max(options.notebook_timeout * 2, 60))
+                cpu_seconds=options.cpu_seconds)
     spec = folder / "kernels" / "python3" / "kernel.json"
     spec.parent.mkdir(parents=True, exist_ok=True)
     spec.write_text(json.dumps({"argv": argv, "display_name": "Python 3 (elv grader)", "language": "python"}))
@@ -588,17 +598,21 @@ def _warm_up() -> None:
     from nbgrader.preprocessors import Execute  # noqa: F401
 
 
-def _write_graded(a: Assignment, out: Path, result: SubmissionResult, notebook_json: str,
-                  gradescope: bool = False, journal: _Journal | None = None) -> None:
-    """Keep the executed notebook, render its feedback page, then record it as done."""
-    _write_files(a, out, result, notebook_json, gradescope)
-    if journal is not None:
+def _publish(a: Assignment, out: Path, result: SubmissionResult, options: GradeOptions,
+             journal: _Journal | None, nb=None) -> None:
+    """The last step for every submission: Gradescope's results.json if asked for, then the journal
+    entry that marks it done (``journal`` None: it is done already)."""
+    if options.gradescope:
+        from .gradescope import write_results
+
+        write_results(a, result, out, nb)
+    if journal is not None and result.sha256:
         journal.append(result)
 
 
-def _write_files(a: Assignment, out: Path, result: SubmissionResult, notebook_json: str,
-                 gradescope: bool = False) -> None:
-    """Keep the executed notebook and render its feedback page (runs on the writer thread)."""
+def _write_graded(a: Assignment, out: Path, result: SubmissionResult, notebook_json: str,
+                  options: GradeOptions, journal: _Journal) -> None:
+    """Keep the executed notebook, render its feedback page, then publish (runs on the writer thread)."""
     import nbformat
 
     from .feedback import render_feedback
@@ -606,12 +620,9 @@ def _write_files(a: Assignment, out: Path, result: SubmissionResult, notebook_js
     target = out / "autograded" / result.student / f"{a.notebook}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(notebook_json, encoding="utf-8")
-    if gradescope:
-        from .gradescope import write_results
-
-        write_results(a, result, out, nbformat.reads(notebook_json, as_version=4))
+    executed = nbformat.reads(notebook_json, as_version=4)
     try:
-        page = render_feedback(nbformat.reads(notebook_json, as_version=4), notebook=a.notebook,
+        page = render_feedback(executed, notebook=a.notebook,
                                scores=result.scores, max_scores=result.max_scores, status=result.status,
                                message=result.message, flags=result.flags, questions=a.questions,
                                title=a.title)
@@ -624,17 +635,19 @@ def _write_files(a: Assignment, out: Path, result: SubmissionResult, notebook_js
         page = (f"<html><body><h1>{html.escape(a.title)}</h1><p>Score {result.score:g} / {result.max_score:g}, "
                 f"status {html.escape(result.status)}</p><table>{rows}</table></body></html>")
     (out / result.feedback).write_text(page, encoding="utf-8")
+    _publish(a, out, result, options, journal, executed)
 
 
-def _gpu_count() -> int:
+def _gpu_ids() -> list:
+    """The GPUs this process may use: CUDA_VISIBLE_DEVICES when set, else what nvidia-smi lists."""
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     if visible is not None:
-        return len([d for d in visible.split(",") if d.strip() and d.strip() != "-1"])
+        return [d.strip() for d in visible.split(",") if d.strip() and d.strip() != "-1"]
     try:
         out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10).stdout
     except (OSError, subprocess.SubprocessError):
-        return 0
-    return sum(1 for line in out.splitlines() if line.startswith("GPU "))
+        return []
+    return [str(i) for i, line in enumerate(l for l in out.splitlines() if l.startswith("GPU "))]
 
 
 @contextlib.contextmanager
@@ -647,10 +660,9 @@ def _executor(options: GradeOptions):
     if not options.scheduler:
         ctx = multiprocessing.get_context("spawn")
         gpus = None
-        if options.device != "cpu" and _gpu_count() > 1:
+        ids = _gpu_ids() if options.device != "cpu" else []
+        if len(ids) > 1:
             gpus = ctx.Queue()
-            visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-            ids = [d.strip() for d in visible.split(",")] if visible else [str(i) for i in range(_gpu_count())]
             for i in range(options.jobs):
                 gpus.put(ids[i % len(ids)])
         with cf.ProcessPoolExecutor(max_workers=options.jobs, mp_context=ctx, initializer=_worker_init,
@@ -743,16 +755,11 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
         result.scores = {gid: 0.0 for gid in max_scores}
         result.max_scores = dict(max_scores)
         course.save(result)
-        if options.gradescope:
-            from .gradescope import write_results
-
-            write_results(a, result, out)
-        if result.sha256:
-            journal.append(result)
+        _publish(a, out, result, options, journal)
         results.append(result)
         bar.update()
 
-    if options.device == "cuda" and not options.scheduler and _gpu_count() == 0:
+    if options.device == "cuda" and not options.scheduler and not _gpu_ids():
         raise ValueError("--device cuda: this machine has no NVIDIA GPU (nvidia-smi finds none); grade on the "
                          "CPU, or on GPU workers with --scheduler.")
     if options.device:
@@ -778,10 +785,7 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
                 again.lms_id, again.name, again.submitted = result.lms_id, result.name, result.submitted
                 _apply_late(again, options, f.original)
                 course.save(again)
-                if options.gradescope:
-                    from .gradescope import write_results
-
-                    write_results(a, again, out)
+                _publish(a, out, again, options, None)
                 results.append(again)
                 reused += 1
                 bar.update()
@@ -817,8 +821,7 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
             result.feedback = f"feedback/{result.student}.html"
             _apply_late(result, options, original)
             course.save(result)
-            written.append(writer.submit(_write_graded, a, out, result, done["notebook"], options.gradescope,
-                                         journal))
+            written.append(writer.submit(_write_graded, a, out, result, done["notebook"], options, journal))
             results.append(result)
             bar.set_postfix_str(f"{result.student}: {result.status}", refresh=False)
             bar.update()
@@ -829,7 +832,7 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
     results.sort(key=lambda r: r.student)
     limits = [f"data segment {options.memory_mb} MB" if options.memory_mb else "",
               f"files {options.file_mb} MB" if options.file_mb else "",
-              f"CPU time {max(options.notebook_timeout * 2, 60)} s",
+              f"CPU time {options.cpu_seconds} s",
               f"wall time {options.cell_timeout} s a cell and {options.notebook_timeout} s a notebook"]
     report.write_outputs(a, results, out, notes=[
         "kernels ran under resource limits (" + ", ".join(x for x in limits if x) + ") with a scrubbed "

@@ -77,8 +77,8 @@ def summary_data(a: Assignment, results) -> dict:
             "questions": per_q, "test_cells": per_cell, "flagged": flagged}
 
 
-def summary_text(a: Assignment, results) -> str:
-    d = summary_data(a, results)
+def summary_text(a: Assignment, results, data: dict | None = None) -> str:
+    d = data or summary_data(a, results)
     lines = [f"Grading {a.id} — {a.title}",
              f"{d['submissions']} submission(s): " + ", ".join(f"{v} {k}" for k, v in sorted(d["statuses"].items()))]
     if results:
@@ -127,24 +127,23 @@ def write_outputs(a: Assignment, results, out: Path, notes=()) -> None:
         writer.writerows(rows)
     tmp.replace(out / "grades.csv")
     notes = list(notes)
-    head = "".join(f"Note: {n}\n" for n in notes)
-    (out / "summary.txt").write_text(head + summary_text(a, results), encoding="utf-8")
     data = summary_data(a, results)
-    data["notes"] = notes
-    (out / "summary.json").write_text(json.dumps(data, indent=2), encoding="utf-8")
-    png = histogram_png(a, results)
+    head = "".join(f"Note: {n}\n" for n in notes)
+    (out / "summary.txt").write_text(head + summary_text(a, results, data), encoding="utf-8")
+    (out / "summary.json").write_text(json.dumps({**data, "notes": notes}, indent=2), encoding="utf-8")
+    png = histogram_png(a, results, data)
     (out / "histogram.png").write_bytes(png)
-    (out / "report.html").write_text(report_html(a, results, png, notes), encoding="utf-8")
+    (out / "report.html").write_text(report_html(a, results, png, notes, data), encoding="utf-8")
 
 
-def histogram_png(a: Assignment, results) -> bytes:
+def histogram_png(a: Assignment, results, data: dict | None = None) -> bytes:
     """The score histogram and the per-question pass rates, side by side, as PNG bytes."""
     import io
 
     from matplotlib.figure import Figure      # no pyplot: safe beside other threads, no display
     from matplotlib.ticker import MaxNLocator
 
-    d = summary_data(a, results)
+    d = data or summary_data(a, results)
     fig = Figure(figsize=(10, 3.6), layout="constrained")
     ax, bx = fig.subplots(1, 2, width_ratios=(3, 2))
     max_score = d["max_score"] or 1.0
@@ -176,14 +175,14 @@ def histogram_png(a: Assignment, results) -> bytes:
     return buf.getvalue()
 
 
-def report_html(a: Assignment, results, png: bytes | None = None, notes=()) -> str:
+def report_html(a: Assignment, results, png: bytes | None = None, notes=(), data: dict | None = None) -> str:
     """A self-contained page: the histogram, per-question pass rates, and every flagged submission."""
     import base64
     import html
 
-    d = summary_data(a, results)
+    d = data or summary_data(a, results)
     esc = html.escape
-    png = png if png is not None else histogram_png(a, results)
+    png = png if png is not None else histogram_png(a, results, d)
     s = d["score"]
     rows_q = "".join(f"<tr><td>{esc(q)}</td><td>{esc(i['title'])}</td><td>{i['points']:g}</td>"
                      f"<td>{i['pass_rate']:.1%}</td><td>{i['mean_share']:.1%}</td></tr>"

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._checks import check_array, check_number, check_same_shape
-from .synthetic import TEXTURES, _check_scene, _random_layer, _render
+from .synthetic import TEXTURES, _check_scene, _quantise, _random_layer, _render
 
 __all__ = ["FlowPair", "make_affine_flow", "make_chairs_flow", "load_motorcycle_flow"]
 
@@ -176,11 +176,7 @@ def _flow_scene(seed, shape, n_objects, background_motion, object_motion, noise,
         occluded |= sel & hidden
     flow_bw = np.stack([bx - x, by - y], axis=2)
 
-    def quantise(img, gain=1.0):
-        img = img * gain + noise * rng.standard_normal(img.shape).astype(np.float32)
-        return np.clip(np.round(img * 255.0), 0, 255).astype(np.uint8)
-
-    return FlowPair(image1=quantise(frame1), image2=quantise(frame2, 1.0 + brightness),
+    return FlowPair(image1=_quantise(frame1, noise, rng), image2=_quantise(frame2, noise, rng, 1.0 + brightness),
                     flow=flow.astype(np.float32), occlusion=occluded, flow_backward=flow_bw.astype(np.float32),
                     name=name, extra={"labels": index1, "labels2": index2, "motions": np.stack(motions)})
 

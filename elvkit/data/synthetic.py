@@ -205,6 +205,12 @@ def _render(layers, index, x, y):
     return img
 
 
+def _quantise(img, noise, rng, gain=1.0):
+    """A rendered float image times ``gain``, plus Gaussian noise, as uint8 (what a camera saves)."""
+    img = img * gain + noise * rng.standard_normal(img.shape).astype(np.float32)
+    return np.clip(np.round(img * 255.0), 0, 255).astype(np.uint8)
+
+
 def _check_scene(seed, shape, n_objects, noise, textures):
     """The arguments every scene generator shares, checked: (seed, H, W, n_objects, noise, textures)."""
     seed = check_int(seed, "seed", low=0)
@@ -281,13 +287,9 @@ def make_stereo_scene(seed: int = 0, *, shape=(300, 400), max_disp: int = 64, n_
         xl = layer.left_x(xr, y)
         occluded |= layer.covers(xl, y) & (layer.disparity(xl, y) > disp_l + 1e-6)
 
-    def quantise(img):
-        img = img + noise * rng.standard_normal(img.shape).astype(np.float32)
-        return np.clip(np.round(img * 255.0), 0, 255).astype(np.uint8)
-
     calib = StereoCalibration(focal=float(w), cx=(w - 1) / 2.0, cy=(h - 1) / 2.0, baseline=100.0,
                               doffs=0.0, units="mm")
-    return StereoPair(left=quantise(left), right=quantise(right), disparity=disp_l.astype(np.float32),
+    return StereoPair(left=_quantise(left, noise, rng), right=_quantise(right, noise, rng), disparity=disp_l.astype(np.float32),
                       calib=calib, max_disp=max_disp, occlusion=occluded,
                       name=f"generated scene {seed}",
                       extra={"disparity_right": disp_r.astype(np.float32), "labels": index_l})
