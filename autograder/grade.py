@@ -51,6 +51,8 @@ STATUS_KERNEL_DIED = "kernel-died"
 STATUS_MALFORMED = "malformed"
 STATUS_MISSING = "missing"
 STATUS_INFRA = "infrastructure-error"
+#: flags that start with this mark tampering (nbgrader's `flagged`; the kernel-judged cells score 0)
+TAMPERING = "tampering"
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.@+-]")
 
@@ -73,6 +75,8 @@ class GradeOptions:
     scheduler: str | None = None     # Dask: a scheduler address, "local" (a LocalCluster) or "slurm"
     device: str | None = None        # "cpu" or "cuda": ELVKIT_DEVICE in the kernels; None: what is there
     slurm: dict = field(default_factory=dict)   # dask-jobqueue SLURMCluster keywords (queue, memory, ...)
+    sandbox: str = "auto"            # "bwrap": kernels in bubblewrap (error if impossible); "none"; "auto"
+    processes: int | None = 256      # tasks (processes and threads) a kernel may have at once
 
     @property
     def cpu_seconds(self) -> int:
@@ -298,6 +302,7 @@ class _Course:
             for comment in nb.comments:
                 comment.auto_comment = None
             nb.late_submission_penalty = result.penalty or None     # nbgrader keeps it beside the score
+            nb.flagged = any(f.startswith(TAMPERING) for f in result.flags)
             gb.db.commit()
 
 
@@ -442,17 +447,42 @@ def _started(nb) -> bool:
     return any(c.get("execution_count") for c in nb.cells if c.cell_type == "code")
 
 
-def _execute(nb, workdir: Path, cell_timeout: int, notebook_timeout: int, retries: int):
-    """Run the notebook in place. Returns (status, message)."""
+def _connection_folder() -> Path:
+    """A short private folder for the kernel's connection file and Unix sockets (paths must stay < 108 bytes)."""
+    import tempfile
+
+    base = "/tmp" if os.path.isdir("/tmp") and os.access("/tmp", os.W_OK) else None
+    return Path(tempfile.mkdtemp(prefix="elv-", dir=base))
+
+
+def _execute(nb, workdir: Path, cell_timeout: int, notebook_timeout: int, retries: int, sandboxed: bool = False):
+    """Run the notebook in place. Returns (status, message).
+
+    Every code cell's execution reply (``ok`` or ``error``) is kept in ``cell.metadata["elv_reply"]``:
+    the kernel's own verdict, which a student who hides tracebacks cannot turn into a pass. In the
+    sandbox the kernel is reached over Unix sockets in a private connection folder (no TCP).
+    """
     from jupyter_client.kernelspec import NoSuchKernel
     from nbclient.exceptions import DeadKernelError
     from nbgrader.preprocessors import Execute
+    from traitlets.config import Config
+
+    from .limits import group_name, release_group
+
+    def keep_reply(cell, cell_index, execute_reply):
+        cell.metadata["elv_reply"] = execute_reply.get("content", {}).get("status", "")
 
     last_error = ""
     for attempt in range(retries + 1):
+        connection = _connection_folder()
+        config = Config()
+        config.KernelManager.connection_file = str(connection / "kernel.json")
+        if sandboxed:
+            config.KernelManager.transport = "ipc"
         executor = Execute(timeout=cell_timeout, kernel_name="python3", startup_timeout=60,
-                           interrupt_on_timeout=True,
-                           extra_arguments=["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"])
+                           interrupt_on_timeout=True, on_cell_executed=keep_reply, config=config,
+                           extra_arguments=["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR",
+                                            "--IPKernelApp.exec_lines=__import__('autograder.guard').guard.install()"])
         executor.log.setLevel(logging.ERROR)
         fired = threading.Event()
         done = threading.Event()
@@ -485,12 +515,78 @@ def _execute(nb, workdir: Path, cell_timeout: int, notebook_timeout: int, retrie
             time.sleep(0.5 * (attempt + 1))
         finally:
             done.set()
+            release_group(group_name(str(connection / "kernel.json")))
+            shutil.rmtree(connection, ignore_errors=True)
     return STATUS_INFRA, f"the kernel could not be started ({retries + 1} attempts): {last_error}"
+
+
+def _stream(text: str):
+    from nbformat import NotebookNode
+
+    return NotebookNode(output_type="stream", name="stdout", text=text)
+
+
+def _judge_hidden(nb, job: dict, cases: dict, folder: Path) -> None:
+    """Score every hidden-test cell here, in the grader's process, from what the kernel recorded.
+
+    The cell's outputs are replaced by the verdicts: what the kernel printed there is not trusted,
+    and a traceback from a hidden cell would show its source.
+    """
+    from nbformat import NotebookNode
+
+    from .hidden import judge_record
+
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid not in job["hidden"]:
+            continue
+        lines, failed = [], False
+        for name in job["hidden"][gid]:
+            if name not in cases:
+                message = f"`{name}`: its hidden inputs could not be made ({cases.get('!' + name, 'no spec')})."
+            else:
+                message = judge_record(job["assignment"], name, cases[name], folder)
+            failed |= message is not None
+            lines.append(f"`{name}`: passed every hidden case." if message is None else message)
+        if failed:
+            cell.outputs = [NotebookNode(output_type="error", ename="HiddenTestFailure",
+                                         evalue="\n".join(lines), traceback=["\n".join(lines)])]
+        else:
+            cell.outputs = [_stream("\n".join(lines) + "\n")]
+        cell.metadata["elv_judged"] = True
+
+
+def _tampering(nb, job: dict, folder: Path) -> list:
+    """What the static scan found, what the kernel's guard saw, and test cells whose error was hidden."""
+    found = list(job.get("tamper", []))
+    log = folder / "guard.jsonl"
+    if log.is_file() and log.stat().st_size < 1_000_000:
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                found.append(f"while running: {json.loads(line)['finding']}")
+            except (ValueError, KeyError, TypeError):
+                continue
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or cell.metadata.get("elv_reply") != "error" or cell.metadata.get("elv_judged"):
+            continue
+        if not any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            from nbformat import NotebookNode
+
+            where = meta.get("grade_id") or "a cell"
+            cell.outputs.append(NotebookNode(output_type="error", ename="HiddenError",
+                                             evalue="this cell raised an error whose traceback was suppressed",
+                                             traceback=["HiddenError: this cell raised an error whose traceback "
+                                                        "was suppressed"]))
+            found.append(f"{where}: an error was raised but its traceback was suppressed")
+    return list(dict.fromkeys(found))
 
 
 def _work(job: dict) -> dict:
     """Worker entry point: execute one sanitised notebook and score it."""
     import nbformat
+
+    from .hidden import make_cases, write_inputs
 
     for key, value in job["env"].items():
         os.environ[key] = value
@@ -504,26 +600,50 @@ def _work(job: dict) -> dict:
     for name, data in job["files"].items():
         (workdir / name).parent.mkdir(parents=True, exist_ok=True)
         (workdir / name).write_bytes(data)
+    folder = workdir / ".elv"              # the hidden inputs in, the recorded results out
+    cases = {}
+    job.setdefault("hidden", {})
+    for name in sorted({n for names in job["hidden"].values() for n in names}):
+        try:
+            cases[name] = make_cases(job["assignment"], name, job.get("seed"))
+            write_inputs(folder, name, cases[name])
+        except Exception as exc:  # a spec that fails is the grader's problem: reported, never a crash
+            cases.pop(name, None)
+            cases["!" + name] = f"{type(exc).__name__}: {exc}"
+    os.environ["ELVKIT_HIDDEN_DIR"] = str(folder)
     nb = nbformat.reads(job["notebook"], as_version=4)
     start = time.perf_counter()
-    status, message = _execute(nb, workdir, job["cell_timeout"], job["notebook_timeout"], job["retries"])
+    status, message = _execute(nb, workdir, job["cell_timeout"], job["notebook_timeout"], job["retries"],
+                               job.get("sandboxed", False))
     seconds = time.perf_counter() - start
     if status != STATUS_GRADED:
         _mark_not_run(nb, message)
     from nbgrader.preprocessors import LimitOutput
 
     nb, _ = LimitOutput().preprocess(nb, {})            # nbgrader's cap on printed lines
+    _judge_hidden(nb, job, cases, folder)
+    tampering = _tampering(nb, job, folder)
     flags = []
     slow = [c.metadata.get("nbgrader", {}).get("grade_id") or f"cell {i}" for i, c in enumerate(nb.cells)
             if any(o.get("ename") == "CellTimeoutError" for o in c.get("outputs", []))]
     if slow:
         flags.append(f"cells stopped after {job['cell_timeout']} s: {', '.join(slow)}")
+    if tampering:
+        flags.append(f"{TAMPERING} (tests that run in the student's kernel score 0; hidden tests were decided "
+                     f"by the grader): " + "; ".join(tampering))
     scores, max_scores = {}, {}
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("grade"):
             scores[meta["grade_id"]] = _cell_score(cell)
             max_scores[meta["grade_id"]] = float(meta["points"])
+            if tampering and not cell.metadata.get("elv_judged") and cell.cell_type == "code":
+                scores[meta["grade_id"]] = 0.0
+                cell.outputs.append(_stream("Not scored: tampering with the checks was detected "
+                                            "(see the summary at the top).\n"))
+        cell.metadata.pop("elv_reply", None)
+        cell.metadata.pop("elv_judged", None)
+    os.environ.pop("ELVKIT_HIDDEN_DIR", None)
     shutil.rmtree(workdir, ignore_errors=True)
     return {"status": status, "message": message, "scores": scores, "max_scores": max_scores,
             "notebook": nbformat.writes(nb), "seconds": seconds, "flags": flags}
@@ -532,19 +652,20 @@ def _work(job: dict) -> dict:
 # ----------------------------------------------------------------------------------------------
 # the batch
 
-def _kernel_path(folder: Path, options: GradeOptions | None = None) -> str:
+def _kernel_path(folder: Path, options: GradeOptions | None = None, sandboxed: bool = False) -> str:
     """A Jupyter data folder whose ``python3`` kernel is this interpreter, first on JUPYTER_PATH.
 
     The notebooks must run with the Python that has elvkit and the grader installed, whatever
     kernels the machine or the user have registered under the same name. The kernel starts under
-    the resource limits of ``options`` (see :mod:`autograder.limits`).
+    the resource limits of ``options`` (see :mod:`autograder.limits`), in the sandbox when
+    ``sandboxed`` (see :mod:`autograder.sandbox`).
     """
     from .limits import wrap
 
     options = options or GradeOptions()
     argv = wrap([sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
                 memory_mb=options.memory_mb, file_mb=options.file_mb,
-                cpu_seconds=options.cpu_seconds)
+                cpu_seconds=options.cpu_seconds, processes=options.processes, sandbox=sandboxed)
     spec = folder / "kernels" / "python3" / "kernel.json"
     spec.parent.mkdir(parents=True, exist_ok=True)
     spec.write_text(json.dumps({"argv": argv, "display_name": "Python 3 (elv grader)", "language": "python"}))
@@ -706,6 +827,63 @@ def slurm_cluster(options: GradeOptions):
     return SLURMCluster(**settings)
 
 
+def _isolation(options: GradeOptions) -> tuple[bool, str]:
+    """Whether kernels run in the sandbox, and the sentence the report says about it."""
+    from .sandbox import probe
+
+    if options.sandbox not in ("auto", "bwrap", "none"):
+        raise ValueError(f"`sandbox` must be 'auto', 'bwrap' or 'none'; got {options.sandbox!r}.")
+    if options.sandbox == "none":
+        return False, "no filesystem or network sandbox (--sandbox none): students' code ran with the grader's " \
+                      "user rights."
+    ok, why = probe()
+    if ok:
+        return True, (f"each kernel ran in a bubblewrap sandbox ({why}): its own folder writable, the grader's "
+                      "files, other submissions and the network out of reach.")
+    if options.sandbox == "bwrap":
+        raise RuntimeError(f"--sandbox bwrap: {why}")
+    return False, f"no filesystem or network sandbox ({why}): students' code ran with the grader's user rights."
+
+
+def _hidden_cells(a: Assignment, source_nb) -> dict:
+    from .hidden import checked_names
+
+    found = {}
+    for cell in source_nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and cell.cell_type == "code":
+            names = checked_names(cell.source, a.id)
+            if names:
+                found[meta["grade_id"]] = names
+    return found
+
+
+def _hidden_salt(out: Path) -> str:
+    """A secret kept with the results: hidden inputs differ per student and cannot be predicted from the
+    student's id alone, yet a rerun makes the same inputs."""
+    import secrets
+
+    path = out / "nbgrader" / ".hidden-salt"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(16))
+    return path.read_text().strip()
+
+
+def _student_seed(salt: str, student: str) -> int:
+    return int(hashlib.sha256(f"{salt}/{student}".encode()).hexdigest()[:8], 16)
+
+
+def _scan(nb) -> list:
+    """Static tampering findings in the cells the student wrote (locked cells were restored already)."""
+    from .tamper import scan
+
+    cells = [(c.metadata.get("nbgrader", {}).get("grade_id") or f"cell {i + 1}", c.source)
+             for i, c in enumerate(nb.cells)
+             if c.cell_type == "code" and not c.metadata.get("nbgrader", {}).get("locked")]
+    return scan(cells)
+
+
 def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOptions | None = None):
     """Grade every submission in ``submissions``; write the gradebook, grades.csv, feedback, summary.
 
@@ -742,11 +920,15 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
                    if p.is_file() and p.suffix != ".ipynb"} if a.release_dir.is_dir() else {}
     # smaller pictures in the feedback pages: matplotlib reads ./matplotlibrc from the kernel's folder
     extra_files.setdefault("matplotlibrc", b"figure.dpi: 60\n")
+    sandboxed, isolation = _isolation(options)
     threads = max(1, (os.cpu_count() or 1) // max(1, options.jobs))
     env = {"NBGRADER_EXECUTION": "autograde", "ELVKIT_SMOKE": "1", "OMP_NUM_THREADS": str(threads),
            "MKL_NUM_THREADS": str(threads), "PYTHONHASHSEED": "0",
-           "JUPYTER_PATH": _kernel_path(out / "nbgrader" / "jupyter", options), **options.env}
-    max_scores = dict(grade_cells(read_source(a.source)))   # every grade cell with its points
+           "JUPYTER_PATH": _kernel_path(out / "nbgrader" / "jupyter", options, sandboxed), **options.env}
+    source_nb = read_source(a.source)
+    max_scores = dict(grade_cells(source_nb))   # every grade cell with its points
+    hidden = _hidden_cells(a, source_nb)        # grade_id -> the functions its hidden test checks
+    salt = _hidden_salt(out)
     results: list[SubmissionResult] = []
     bar = tqdm(total=len(found), desc=f"grading {a.id}", unit="nb", disable=not options.progress)
 
@@ -800,7 +982,8 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
             if nb is None:
                 zero(result, STATUS_MALFORMED, problem)
                 continue
-            job = {"notebook": nbformat.writes(nb),
+            job = {"notebook": nbformat.writes(nb), "assignment": a.id, "hidden": hidden,
+                   "seed": _student_seed(salt, f.student), "tamper": _scan(nb), "sandboxed": sandboxed,
                    "workdir": "" if options.scheduler else str(out / "work" / f.student),
                    "files": extra_files, "env": env, "cell_timeout": options.cell_timeout,
                    "notebook_timeout": options.notebook_timeout, "retries": options.kernel_retries}
@@ -834,9 +1017,13 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
               f"files {options.file_mb} MB" if options.file_mb else "",
               f"CPU time {options.cpu_seconds} s",
               f"wall time {options.cell_timeout} s a cell and {options.notebook_timeout} s a notebook"]
+    if options.processes:
+        limits.append(f"{options.processes} processes/threads")
     report.write_outputs(a, results, out, notes=[
         "kernels ran under resource limits (" + ", ".join(x for x in limits if x) + ") with a scrubbed "
-        "environment; no filesystem or network sandbox: students' code ran with the grader's user rights."])
+        "environment; " + isolation,
+        "hidden tests were decided in the grader's process from the arrays each kernel recorded "
+        "(inputs seeded per student); submissions whose source or run showed tampering are flagged."])
     if reused and options.progress:
         print(f"{reused} submission(s) unchanged since they were graded: results kept from "
               f"{journal.path.name} (--regrade grades everything again).", file=sys.stderr)

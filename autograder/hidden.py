@@ -8,17 +8,27 @@ This is the one interface a notebook's hidden test cells use::
 The inputs, the comparison rules and the tolerances of each function live in
 the assignment's spec, ``autograder/specs/<assignment>.py``, which defines
 ``SPECS = {"census_cost": Spec(...), ...}``. The reference answer comes from
-:mod:`autograder.reference`. Inputs are seeded: by ``ELVKIT_HIDDEN_SEED`` when
-the grader sets it, by a fixed seed otherwise.
+:mod:`autograder.reference`.
+
+Under the grader, the score is never decided in the student's kernel: the
+grader makes the inputs (:func:`make_cases`, seeded per student) and writes them
+next to the notebook (:func:`write_inputs`); ``check`` in the kernel only
+records what the student's function returns (:mod:`autograder.capture`); the
+grader then computes the reference in its own process and compares
+(:func:`judge`): type, dtype and shape strictly first, then the tolerances.
+Run by hand (no grader), ``check`` does all of this in one process
+(:func:`self_check`), with the seed of ``ELVKIT_HIDDEN_SEED`` or 0.
 """
 
 from __future__ import annotations
 
+import ast
 import copy
 import importlib.util
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -26,9 +36,11 @@ import numpy as np
 from elvkit.testing import StudentCheckError, assert_close
 
 from . import reference
+from .capture import Other, call_cases, check, decode, encode, read_record, write_record
 from .course import get_assignment
 
-__all__ = ["Case", "Spec", "check", "HiddenTestFailure"]
+__all__ = ["Case", "Spec", "check", "HiddenTestFailure", "checked_names", "make_cases", "write_inputs",
+           "judge", "judge_record", "self_check"]
 
 
 class HiddenTestFailure(AssertionError):
@@ -74,61 +86,145 @@ def _specs(assignment_id: str) -> dict:
     return module.SPECS
 
 
-def _seed(assignment_id: str, name: str) -> int:
-    base = int(os.environ.get("ELVKIT_HIDDEN_SEED", "0"))
+def _seed(assignment_id: str, name: str, base: int | None = None) -> int:
+    if base is None:
+        base = int(os.environ.get("ELVKIT_HIDDEN_SEED", "0"))
     return (base * 1_000_003 + sum(ord(c) * 31 ** i for i, c in enumerate(f"{assignment_id}/{name}"))) % 2**32
 
 
-def _type_problem(actual, case: Case) -> str | None:
-    import torch
+def checked_names(source: str, assignment_id: str) -> list[str]:
+    """The functions a hidden test cell checks: its ``check("<assignment>", "<name>", ...)`` calls."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "check" \
+                and len(node.args) >= 2 and all(isinstance(a, ast.Constant) for a in node.args[:2]) \
+                and node.args[0].value == assignment_id:
+            names.append(node.args[1].value)
+    return names
 
-    first = case.args[0] if case.args else None
-    want = case.returns
-    if want == "same":
-        want = "torch" if torch.is_tensor(first) else "numpy"
-    if want == "numpy" and not isinstance(actual, np.ndarray):
-        return f"should return a NumPy array for NumPy input; got {type(actual).__name__}"
-    if want == "torch":
-        if not torch.is_tensor(actual):
-            return f"should return a torch tensor for tensor input; got {type(actual).__name__}"
-        if torch.is_tensor(first) and actual.device != first.device:
-            return f"should return its result on the input's device ({first.device}); got {actual.device}"
+
+def make_cases(assignment_id: str, name: str, base_seed: int | None = None) -> list:
+    """The hidden inputs of ``name``, seeded by ``base_seed`` (one per student under the grader)."""
+    specs = _specs(assignment_id)
+    if name not in specs:
+        raise KeyError(f"no hidden-test spec for {name!r} in {assignment_id}")
+    return specs[name].cases(np.random.default_rng(_seed(assignment_id, name, base_seed)))
+
+
+def _encode_cases(cases: list) -> tuple[list, dict]:
+    arrays: dict = {}
+    encoded = [{"args": [encode(a, arrays) for a in c.args],
+                "kwargs": {k: encode(v, arrays) for k, v in c.kwargs.items()}} for c in cases]
+    return encoded, arrays
+
+
+def write_inputs(folder: Path, name: str, cases: list) -> None:
+    """The inputs of ``cases`` as the kernel reads them (``folder/in/<name>.json`` and ``.npz``)."""
+    encoded, arrays = _encode_cases(cases)
+    write_record(Path(folder) / "in" / name, {"cases": encoded}, arrays)
+
+
+def _where(i: int, cases: list, case: Case) -> str:
+    return f"hidden case {i} of {len(cases)} ({case.label})" if case.label else f"hidden case {i} of {len(cases)}"
+
+
+def judge(assignment_id: str, name: str, cases: list, payload: dict, arrays: dict) -> str | None:
+    """Compare a recorded run of the student's function with the reference, in this process.
+
+    Returns None when every case matches, else the message for the student (which kind of input
+    failed and how; never the test's source).
+    """
+    spec: Spec = _specs(assignment_id)[name]
+    if "not_callable" in payload:
+        return f"`{name}` is not a function (got {payload['not_callable']})."
+    entries = payload.get("cases")
+    if not isinstance(entries, list) or len(entries) != len(cases):
+        return f"`{name}`: the record of its hidden cases is incomplete (the kernel stopped or it was altered)."
+    ref_fn = getattr(reference.load(assignment_id), name)
+    for i, (case, entry) in enumerate(zip(cases, entries), start=1):
+        where = _where(i, cases, case)
+        if not isinstance(entry, dict):
+            return f"`{name}`: the record of {where} is unreadable."
+        if "error" in entry:
+            if entry["error"] == "NotImplementedError":
+                return f"`{name}` is not implemented yet."
+            return f"`{name}` raised {entry['error']}: {entry.get('message', '')}\n(on {where})"
+        try:
+            actual = decode(entry.get("returned"), arrays)
+        except Exception as exc:  # a forged or damaged record
+            return f"`{name}`: the result of {where} could not be read ({type(exc).__name__})."
+        expected = ref_fn(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
+        problem = _type_problem(actual, entry.get("returned"), case)
+        if problem:
+            return f"`{name}` {problem}\n(on {where})"
+        try:
+            _compare(actual, expected, case, spec)
+        except StudentCheckError as exc:
+            return f"`{name}` differs from the reference on {where}:\n{exc}"
     return None
 
 
-def check(assignment_id: str, name: str, student_fn) -> None:
-    """Run the hidden cases of ``name`` on ``student_fn`` and the reference; raise on the first difference.
+def judge_record(assignment_id: str, name: str, cases: list, folder: Path) -> str | None:
+    """:func:`judge` on what the kernel wrote to ``folder/out/<name>``."""
+    target = Path(folder) / "out" / name
+    if not target.with_suffix(".json").is_file() or not target.with_suffix(".npz").is_file():
+        return f"`{name}` was not checked: its hidden test did not run to the end."
+    try:
+        payload, arrays = read_record(target)
+    except Exception as exc:
+        return f"`{name}`: its recorded results could not be read ({type(exc).__name__}: {exc})."
+    if not isinstance(payload, dict):
+        return f"`{name}`: its recorded results are not a record."
+    return judge(assignment_id, name, cases, payload, arrays)
+
+
+def self_check(assignment_id: str, name: str, student_fn) -> None:
+    """Run the hidden cases of ``name`` on ``student_fn`` and judge them, all in this process.
 
     Raises
     ------
     HiddenTestFailure
         With a message that says which kind of input failed and how.
     """
-    specs = _specs(assignment_id)
-    if name not in specs:
-        raise KeyError(f"no hidden-test spec for {name!r} in {assignment_id}")
-    spec: Spec = specs[name]
-    ref_fn = getattr(reference.load(assignment_id), name)
+    import elvkit
+
+    cases = make_cases(assignment_id, name)
     if not callable(student_fn):
         raise HiddenTestFailure(f"`{name}` is not a function (got {type(student_fn).__name__}).")
-    rng = np.random.default_rng(_seed(assignment_id, name))
-    cases = spec.cases(rng)
-    for i, case in enumerate(cases, start=1):
-        where = f"hidden case {i} of {len(cases)} ({case.label})" if case.label else f"hidden case {i} of {len(cases)}"
-        expected = ref_fn(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
-        try:
-            actual = student_fn(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
-        except NotImplementedError:
-            raise HiddenTestFailure(f"`{name}` is not implemented yet.") from None
-        except Exception as exc:  # the student's code crashed on this input
-            raise HiddenTestFailure(f"`{name}` raised {type(exc).__name__}: {exc}\n(on {where})") from None
-        problem = _type_problem(actual, case)
-        if problem:
-            raise HiddenTestFailure(f"`{name}` {problem}\n(on {where})")
-        try:
-            _compare(actual, expected, case, spec)
-        except StudentCheckError as exc:
-            raise HiddenTestFailure(f"`{name}` differs from the reference on {where}:\n{exc}") from None
+    encoded, arrays_in = _encode_cases(cases)
+    arrays_out: dict = {}
+    entries = call_cases(student_fn, encoded, arrays_in, arrays_out, device=elvkit.device())
+    message = judge(assignment_id, name, cases, {"cases": entries}, arrays_out)
+    if message:
+        raise HiddenTestFailure(message)
+
+
+def _type_label(x) -> str:
+    return x.type_name if isinstance(x, Other) else type(x).__name__
+
+
+def _type_problem(actual, record, case: Case) -> str | None:
+    import torch
+
+    if isinstance(actual, Other):
+        return f"should return numbers (an array or a tensor); got a {actual.type_name}"
+    first = case.args[0] if case.args else None
+    want = case.returns
+    if want == "same":
+        want = "torch" if torch.is_tensor(first) else "numpy"
+    if want == "numpy" and not isinstance(actual, np.ndarray):
+        return f"should return a NumPy array for NumPy input; got {_type_label(actual)}"
+    if want == "torch":
+        if not torch.is_tensor(actual):
+            return f"should return a torch tensor for tensor input; got {_type_label(actual)}"
+        got = str(record.get("device", "cpu")) if isinstance(record, dict) else "cpu"
+        if torch.is_tensor(first) and got.split(":")[0] != first.device.type:
+            return f"should return its result on the input's device ({first.device.type}); got {got}"
+    return None
 
 
 def _compare(actual, expected, case: Case, spec: Spec) -> None:
@@ -157,10 +253,15 @@ def _compare_one(actual, expected, case: Case, spec: Spec) -> None:
 
     if actual is None:
         raise StudentCheckError("it returned None (a missing `return`?)")
+    if isinstance(actual, Other):
+        raise StudentCheckError(f"the result is a {actual.type_name}, not numbers")
     a = np.asarray(to_numpy(actual))
     e = np.asarray(to_numpy(expected))
     if a.shape != e.shape:
         raise StudentCheckError(f"the result has shape {a.shape}, expected {e.shape}")
+    if _is_array(actual) and _is_array(expected) and a.dtype != e.dtype \
+            and not (a.dtype.kind in "iu" and e.dtype.kind in "iu"):     # integer widths may differ
+        raise StudentCheckError(f"the result has dtype {_dtype_name(actual)}, expected {_dtype_name(expected)}")
     if a.dtype == object:
         raise StudentCheckError("the result holds Python objects, not numbers")
     if case.region is not None and case.region.shape == a.shape:
@@ -174,3 +275,15 @@ def _compare_one(actual, expected, case: Case, spec: Spec) -> None:
         if differ.mean() <= spec.max_mismatch:
             return
     assert_close(a, e, name="the result", rtol=rtol, atol=atol, hint=spec.hint or None)
+
+
+def _is_array(x) -> bool:
+    import torch
+
+    return isinstance(x, np.ndarray) or torch.is_tensor(x)
+
+
+def _dtype_name(x) -> str:
+    import torch
+
+    return str(x.dtype).replace("torch.", "") if torch.is_tensor(x) else str(x.dtype)

@@ -10,8 +10,13 @@ Sets POSIX resource limits on this process and then replaces it with ``COMMAND``
   reservations still work on a GPU.
 * ``--cpu-seconds``: CPU time (``RLIMIT_CPU``); the kernel is killed beyond it.
 * ``--file-mb``: the largest file the kernel may write (``RLIMIT_FSIZE``).
-* ``--processes``: processes of the user (``RLIMIT_NPROC``); the kernel cannot
-  fork without bound. Not enforced for root, which ignores this limit.
+* ``--processes``: processes and threads of the kernel and everything it starts:
+  a ``pids`` control group of its own when the grader may create one (root, or
+  a delegated cgroup), else ``RLIMIT_NPROC`` (which root ignores). A fork flood
+  fails with ``BlockingIOError`` in its cell.
+* ``--sandbox``: run the kernel inside bubblewrap (:mod:`autograder.sandbox`):
+  only its own folder is writable, the grader's files and the network are out
+  of reach.
 
 The environment is scrubbed before the kernel starts: only the variables a
 notebook needs (locale, paths, thread counts, the visible GPUs, ``ELVKIT_*``,
@@ -28,8 +33,13 @@ import argparse
 import os
 import resource
 import sys
+import time
+from pathlib import Path
 
-__all__ = ["apply_limits", "scrubbed_environment", "wrap"]
+__all__ = ["apply_limits", "scrubbed_environment", "wrap", "release_group", "PIDS_ROOTS"]
+
+#: where a pids control group may be made (cgroup v1's pids hierarchy, then cgroup v2)
+PIDS_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup/unified"), Path("/sys/fs/cgroup"))
 
 #: variables a kernel keeps; everything else is dropped
 KEEP = {"PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "TERM", "PYTHONHASHSEED",
@@ -44,7 +54,7 @@ def scrubbed_environment(env: dict) -> dict:
 
 
 def apply_limits(*, memory_mb: int | None = None, cpu_seconds: int | None = None, file_mb: int | None = None,
-                 processes: int | None = None) -> None:
+                 processes: int | None = None, group: str | None = None) -> None:
     """Lower this process's limits (never raise them above the current hard limits)."""
     def lower(which, value):
         soft, hard = resource.getrlimit(which)
@@ -59,16 +69,62 @@ def apply_limits(*, memory_mb: int | None = None, cpu_seconds: int | None = None
     if file_mb:
         lower(resource.RLIMIT_FSIZE, int(file_mb) * 1024 * 1024)
     if processes:
-        lower(resource.RLIMIT_NPROC, int(processes))
+        if not _join_pids_group(int(processes), group):
+            lower(resource.RLIMIT_NPROC, int(processes))
 
 
-def wrap(argv: list, *, memory_mb=None, cpu_seconds=None, file_mb=None, processes=None) -> list:
+def _join_pids_group(limit: int, name: str | None) -> bool:
+    """Move this process into a new pids control group limited to ``limit`` tasks; False where none can be made."""
+    if not name:
+        return False
+    for root in PIDS_ROOTS:
+        if not (root / "cgroup.procs").is_file() or not os.access(root, os.W_OK):
+            continue
+        control = root / "cgroup.subtree_control"
+        if root.name != "pids" and not (control.is_file() and "pids" in control.read_text().split()):
+            continue
+        group = root / name
+        try:
+            group.mkdir(exist_ok=True)
+            (group / "pids.max").write_text(str(limit))
+            (group / "cgroup.procs").write_text(str(os.getpid()))
+            return True
+        except OSError:
+            try:
+                group.rmdir()
+            except OSError:
+                pass
+    return False
+
+
+def release_group(name: str, attempts: int = 20) -> None:
+    """Remove the kernel's pids group once its processes are gone (the grader calls this after a notebook)."""
+    for root in PIDS_ROOTS:
+        group = root / name
+        if not group.is_dir():
+            continue
+        for _ in range(attempts):
+            try:
+                group.rmdir()
+                break
+            except OSError:
+                time.sleep(0.05)
+
+
+def group_name(connection_file: str) -> str:
+    """The pids group of the kernel using ``connection_file`` (its folder is unique to one kernel)."""
+    return "elv-" + Path(connection_file).resolve().parent.name
+
+
+def wrap(argv: list, *, memory_mb=None, cpu_seconds=None, file_mb=None, processes=None, sandbox=False) -> list:
     """``argv`` run under the limits (for a kernelspec's argv)."""
     pre = [sys.executable, "-m", "autograder.limits"]
     for flag, value in (("--memory-mb", memory_mb), ("--cpu-seconds", cpu_seconds), ("--file-mb", file_mb),
                         ("--processes", processes)):
         if value:
             pre += [flag, str(int(value))]
+    if sandbox:
+        pre.append("--sandbox")
     return pre + ["--"] + list(argv)
 
 
@@ -78,14 +134,23 @@ def main(argv=None) -> None:
     parser.add_argument("--cpu-seconds", type=int)
     parser.add_argument("--file-mb", type=int)
     parser.add_argument("--processes", type=int)
+    parser.add_argument("--sandbox", action="store_true")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("no command to run under the limits")
+    connection = command[command.index("-f") + 1] if "-f" in command[:-1] else None
     apply_limits(memory_mb=args.memory_mb, cpu_seconds=args.cpu_seconds, file_mb=args.file_mb,
-                 processes=args.processes)
-    os.execvpe(command[0], command, scrubbed_environment(dict(os.environ)))
+                 processes=args.processes, group=group_name(connection) if connection else None)
+    env = scrubbed_environment(dict(os.environ))
+    if args.sandbox:
+        from .sandbox import bwrap_command
+
+        if connection is None:
+            parser.error("--sandbox needs the kernel's connection file (-f FILE) in the command")
+        command = bwrap_command(Path.cwd(), Path(connection).resolve().parent, environment=env) + command
+    os.execvpe(command[0], command, env)
 
 
 if __name__ == "__main__":

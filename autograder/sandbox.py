@@ -1,0 +1,120 @@
+"""The sandbox a student's kernel runs in: bubblewrap's mount, network, PID and user namespaces.
+
+``bwrap`` (Debian/Ubuntu: ``apt-get install bubblewrap``) starts the kernel in a
+new root file system that holds only:
+
+* the operating system's programs and libraries (``/usr`` and its links), read-only;
+* the Python installation the grader runs (its prefixes and the ``elvkit`` and
+  ``autograder`` packages), read-only, with the grader's secrets hidden: the
+  hidden-test specs and the mistakes library are empty folders in there, and the
+  course's ``solutions/`` (the reference) is not there at all;
+* the submission's own working folder (its notebook, the release files, the
+  hidden inputs) and the kernel's connection folder, writable, and a private
+  ``/tmp``;
+* a private ``/proc``, a minimal ``/dev`` (plus the NVIDIA devices when there are
+  any) and ``/sys`` read-only.
+
+Nothing else of the machine exists in there: not the gradebook, not the other
+submissions, not the TA's home. The kernel has its own network namespace (no
+interface but its own loopback: nothing outside is reachable, not even the
+machine's 127.0.0.1), its own PID namespace (everything it starts dies with it)
+and runs as ``nobody`` without capabilities. It talks to the grader over Unix
+sockets in its connection folder (Jupyter's ``ipc`` transport), not TCP.
+
+When bubblewrap is missing or user namespaces are off, :func:`probe` says why;
+the grader then runs kernels with the resource limits only and the report says so.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+__all__ = ["probe", "bwrap_command", "HIDDEN_SUBFOLDERS"]
+
+#: folders of the ``autograder`` package a kernel must not read
+HIDDEN_SUBFOLDERS = ("specs", "mistakes", "tests")
+_ETC = ("passwd", "group", "nsswitch.conf", "localtime", "ld.so.cache", "ld.so.conf", "ld.so.conf.d",
+        "alternatives", "fonts", "mime.types")
+_SYSTEM = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
+NOBODY = 65534
+
+
+@functools.lru_cache(maxsize=None)
+def probe() -> tuple[bool, str]:
+    """Whether kernels can be sandboxed here: (True, bwrap's version) or (False, the reason)."""
+    exe = shutil.which("bwrap")
+    if exe is None:
+        return False, "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    try:
+        run = subprocess.run([exe, "--unshare-all", "--unshare-user", "--die-with-parent",
+                              *_system_binds(), "--proc", "/proc", "--dev", "/dev", "true"],
+                             capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return False, f"bubblewrap could not run: {exc}"
+    if run.returncode != 0:
+        return False, f"bubblewrap cannot create namespaces here: {run.stderr.strip()[:300]}"
+    version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.strip()
+    return True, version or "bubblewrap"
+
+
+def _system_binds() -> list:
+    args = []
+    for name in _SYSTEM:
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    return args
+
+
+def _python_roots() -> list[Path]:
+    """What the kernel's Python needs: its prefixes and the packages on its path, not the course's sources."""
+    roots = {Path(p).resolve() for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}}
+    roots |= {Path(p) for p in {sys.prefix, sys.base_prefix}}
+    for package in ("elvkit", "autograder"):
+        folder = _package_dir(package)
+        if not any(folder.is_relative_to(r) for r in roots):
+            roots.add(folder)        # an editable install: only the package, not the repository around it
+    exe = Path(sys.executable)
+    roots.add(exe.resolve().parent.parent)
+    return sorted(roots, key=lambda p: (len(p.parts), str(p)))
+
+
+def _package_dir(name: str) -> Path:
+    """Where a package lives, found without importing it (the launcher must start fast)."""
+    import importlib.util
+
+    return Path(importlib.util.find_spec(name).origin).resolve().parent
+
+
+def bwrap_command(workdir: Path, connection_dir: Path, *, environment: dict) -> list:
+    """The ``bwrap`` arguments (up to and including ``--``) that run a command in the sandbox."""
+    workdir, connection_dir = Path(workdir).resolve(), Path(connection_dir).resolve()
+    args = ["bwrap", "--unshare-all", "--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY),
+            "--die-with-parent", "--hostname", "elv-sandbox", *_system_binds()]
+    for name in _ETC:
+        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    for root in _python_roots():
+        args += ["--ro-bind", str(root), str(root)]
+    package = _package_dir("autograder")
+    for sub in HIDDEN_SUBFOLDERS:
+        if (package / sub).is_dir():
+            args += ["--tmpfs", str(package / sub), "--remount-ro", str(package / sub)]
+    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm", "--tmpfs", "/tmp",
+             "--ro-bind-try", "/sys", "/sys"]
+    for dev in sorted(Path("/dev").glob("nvidia*")):
+        args += ["--dev-bind", str(dev), str(dev)]
+    args += ["--bind", str(workdir), str(workdir), "--bind", str(connection_dir), str(connection_dir),
+             "--chdir", str(workdir), "--clearenv"]
+    env = dict(environment)
+    env.pop("JPY_PARENT_PID", None)      # the kernel's parent is the sandbox's init: do not poll it
+    env.update(HOME=str(workdir), TMPDIR="/tmp")
+    for key, value in sorted(env.items()):
+        args += ["--setenv", key, value]
+    return args + ["--"]
