@@ -69,7 +69,8 @@ def _grade_options(args):
                         db_url=args.db, progress=not args.no_progress, roster=roster, late=late,
                         gradescope=getattr(args, "gradescope", False), regrade=getattr(args, "regrade", False),
                         scheduler=getattr(args, "scheduler", None), device=getattr(args, "device", None),
-                        slurm=slurm, memory_mb=getattr(args, "memory", 6144) or None)
+                        slurm=slurm, memory_mb=getattr(args, "memory", 6144) or None,
+                        sandbox=getattr(args, "sandbox", "auto"))
 
 
 def _print_results(a, results, out: Path, elapsed: float) -> None:
@@ -176,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
         p.add_argument("--memory", type=int, default=6144,
                        help="MB of memory a notebook's kernel may allocate (default 6144; 0: no limit)")
+        p.add_argument("--sandbox", choices=["auto", "bwrap", "none"], default="auto",
+                       help="run each kernel in a bubblewrap sandbox: 'auto' (default) when bubblewrap works "
+                            "here, 'bwrap' (stop if it does not), 'none'")
         p.add_argument("--scheduler", help="run the notebooks on Dask: a scheduler ADDRESS (tcp://host:8786), "
                        "'local' (a LocalCluster of --jobs worker processes) or 'slurm' (--jobs Slurm jobs "
                        "through dask-jobqueue)")

@@ -255,9 +255,16 @@ class _Course:
         released = self.released_sources()
         steps = [ClearOutput(), DeduplicateIds(), OverwriteKernelspec(), OverwriteCells(add_missing_cells=True),
                  CheckCellMetadata()]
+        copies = []
         for pp in steps:
             pp.log.setLevel(logging.ERROR)
             nb, resources = pp.preprocess(nb, resources)
+            if isinstance(pp, DeduplicateIds):  # nbgrader blanks the copies' metadata but keeps the key
+                for index, cell in enumerate(nb.cells):
+                    meta = cell.metadata.get("nbgrader")
+                    if meta is not None and "grade_id" not in meta:
+                        del cell.metadata["nbgrader"]
+                        copies.append(f"cell {index + 1}")
         for index, cell in enumerate(nb.cells):      # cells added back by nbgrader have no id
             if not cell.get("id"):
                 cell["id"] = f"restored-{index}"
@@ -276,6 +283,8 @@ class _Course:
             flags.append(f"edited read-only cells (restored): {', '.join(restored)}")
         if added:
             flags.append(f"deleted test cells (added back): {', '.join(added)}")
+        if copies:
+            flags.append(f"copies of graded cells (ignored): {', '.join(copies)}")
         return nb, flags
 
     def save(self, result: SubmissionResult) -> None:
@@ -582,6 +591,26 @@ def _tampering(nb, job: dict, folder: Path) -> list:
     return list(dict.fromkeys(found))
 
 
+#: the largest single output kept in the graded notebook and the feedback page
+MAX_OUTPUT_BYTES = 5 * 2**20
+
+
+def _limit_output_size(nb) -> list:
+    """Drop outputs larger than MAX_OUTPUT_BYTES (a 100 MB image would make the feedback unusable)."""
+    dropped = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        for j, output in enumerate(cell.outputs):
+            size = len(json.dumps(output))
+            if size > MAX_OUTPUT_BYTES:
+                cell.outputs[j] = _stream(f"[an output of {size / 2**20:.0f} MB was removed: outputs are kept up "
+                                          f"to {MAX_OUTPUT_BYTES / 2**20:.0f} MB each]\n")
+                dropped.append(cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {i + 1}")
+    return [f"outputs over {MAX_OUTPUT_BYTES // 2**20} MB removed: {', '.join(dict.fromkeys(dropped))}"] \
+        if dropped else []
+
+
 def _work(job: dict) -> dict:
     """Worker entry point: execute one sanitised notebook and score it."""
     import nbformat
@@ -621,9 +650,9 @@ def _work(job: dict) -> dict:
     from nbgrader.preprocessors import LimitOutput
 
     nb, _ = LimitOutput().preprocess(nb, {})            # nbgrader's cap on printed lines
+    flags = _limit_output_size(nb)
     _judge_hidden(nb, job, cases, folder)
     tampering = _tampering(nb, job, folder)
-    flags = []
     slow = [c.metadata.get("nbgrader", {}).get("grade_id") or f"cell {i}" for i, c in enumerate(nb.cells)
             if any(o.get("ename") == "CellTimeoutError" for o in c.get("outputs", []))]
     if slow:
@@ -668,7 +697,10 @@ def _kernel_path(folder: Path, options: GradeOptions | None = None, sandboxed: b
                 cpu_seconds=options.cpu_seconds, processes=options.processes, sandbox=sandboxed)
     spec = folder / "kernels" / "python3" / "kernel.json"
     spec.parent.mkdir(parents=True, exist_ok=True)
-    spec.write_text(json.dumps({"argv": argv, "display_name": "Python 3 (elv grader)", "language": "python"}))
+    kernel = {"argv": argv, "display_name": "Python 3 (elv grader)", "language": "python"}
+    if sandboxed:       # a signal would reach bubblewrap, not the kernel: interrupt over the control channel
+        kernel["interrupt_mode"] = "message"
+    spec.write_text(json.dumps(kernel))
     rest = os.environ.get("JUPYTER_PATH", "")
     return str(folder.resolve()) + (os.pathsep + rest if rest else "")
 
@@ -958,6 +990,10 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
             if f.path is None:
                 zero(result, STATUS_MISSING, f.note)
                 continue
+            if f.path.is_symlink():     # a link could point the grader at any file of the machine
+                zero(result, STATUS_MALFORMED, f"{f.path.name} is a symbolic link, not a file: submissions are "
+                                           "read only as plain files (upload the notebook itself)")
+                continue
             result.sha256 = hashlib.sha256(f.path.read_bytes()).hexdigest()
             earlier = finished.get(f.student)
             if earlier is not None and earlier["sha256"] == result.sha256 and \
@@ -973,6 +1009,10 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
                 bar.update()
                 continue
             nb, problem = _read_submission(f.path)
+            if nb is not None and not any(c.metadata.get("nbgrader", {}).get("grade_id") in max_scores
+                                          for c in nb.cells):
+                nb, problem = None, ("the notebook has none of the assignment's cells (empty, or another notebook): "
+                                     f"submit the {a.notebook}.ipynb you were given, with your answers in it")
             if nb is not None:
                 try:
                     nb, flags = course.sanitise(nb, f.student)

@@ -111,7 +111,7 @@ def bwrap_command(workdir: Path, connection_dir: Path, *, environment: dict) -> 
     for dev in sorted(Path("/dev").glob("nvidia*")):
         args += ["--dev-bind", str(dev), str(dev)]
     args += ["--bind", str(workdir), str(workdir), "--bind", str(connection_dir), str(connection_dir),
-             "--chdir", str(workdir), "--clearenv"]
+             "--remount-ro", "/", "--chdir", str(workdir), "--clearenv"]
     env = dict(environment)
     env.pop("JPY_PARENT_PID", None)      # the kernel's parent is the sandbox's init: do not poll it
     env.update(HOME=str(workdir), TMPDIR="/tmp")

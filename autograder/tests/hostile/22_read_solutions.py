@@ -1,0 +1,27 @@
+"""Takes its SAD cost from the solution script or the hidden-test specs: neither is readable, so it has none
+(its tests and the end-to-end evaluation, which needs SAD, fail)."""
+
+EXPECT = {"status": "graded", "score": 100 - 7 - 24, "flagged": False, "needs_sandbox": True}
+
+
+def build(kit):
+    import autograder
+
+    from pathlib import Path
+
+    spec = Path(autograder.__file__).parent / "specs" / "01_stereo.py"
+    kit.write(kit.with_cell("q2-sad", f"""
+import re
+source = ""
+for path in [{str(kit.solution)!r}, {str(spec)!r}]:
+    try:
+        source += open(path).read()
+    except OSError as exc:
+        print("cannot read", path, type(exc).__name__)
+match = re.search(r"^def sad_cost.*?(?=^# %%)", source, re.S | re.M)
+if match:
+    exec(match.group(0))
+else:
+    def sad_cost(left, right, max_disp, window=5):
+        raise NotImplementedError()
+"""))

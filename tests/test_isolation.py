@@ -1,0 +1,149 @@
+"""The pieces of grading that students cannot influence: the sandbox, the out-of-process hidden checks and the
+tamper scan (the whole chain is in test_hostile.py)."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from autograder.capture import Other, decode, encode, read_record, write_record
+from autograder.hidden import checked_names, judge, make_cases
+from autograder.reference import load
+from autograder.sandbox import bwrap_command, probe
+from autograder.tamper import scan
+from elvkit.geometry import StereoCalibration
+
+
+def test_records_round_trip_without_pickle(tmp_path):
+    calib = StereoCalibration(focal=500.0, cx=10.0, cy=8.0, baseline=100.0, doffs=2.0)
+    value = (np.arange(6, dtype=np.float32).reshape(2, 3), torch.ones(2, dtype=torch.float64), 3, 2.5, None,
+             {"calib": calib, "mask": np.array([True, False])}, [np.int64(7)], object())
+    arrays = {}
+    data = encode(value, arrays)
+    write_record(tmp_path / "r", {"value": data}, arrays)
+    payload, back_arrays = read_record(tmp_path / "r")
+    back = decode(payload["value"], back_arrays)
+    np.testing.assert_array_equal(back[0], value[0])
+    assert back[0].dtype == np.float32 and torch.is_tensor(back[1]) and back[1].dtype == torch.float64
+    assert back[2:5] == (3, 2.5, None) and back[5]["calib"] == calib
+    assert back[5]["mask"].dtype == bool and isinstance(back[7], Other) and back[7].type_name == "object"
+    assert np.asarray(torch.zeros(())).shape == () and decode(encode(torch.zeros(()), arrays), arrays).shape == ()
+
+
+def test_a_record_with_a_pickle_is_refused(tmp_path):
+    np.save(tmp_path / "x.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "r.npz", "w") as z:
+        z.write(tmp_path / "x.npy", "a0.npy")
+    (tmp_path / "r.json").write_text('{"cases": [{"returned": {"$array": "a0"}}]}')
+    with pytest.raises(ValueError, match="pickle"):
+        read_record(tmp_path / "r")
+
+
+def test_judge_is_strict_about_type_dtype_and_shape(stereo):
+    ref = load(stereo.id)
+    cases = make_cases(stereo.id, "sad_cost", 5)
+
+    def recorded(fn):
+        arrays = {}
+        entries = [{"returned": encode(fn(*c.args, **c.kwargs), arrays)} for c in cases]
+        return {"cases": entries}, arrays
+
+    assert judge(stereo.id, "sad_cost", cases, *recorded(ref.sad_cost)) is None
+    msg = judge(stereo.id, "sad_cost", cases, *recorded(lambda *a, **k: ref.sad_cost(*a, **k).astype(np.float64)))
+    assert "dtype float64, expected float32" in msg
+    msg = judge(stereo.id, "sad_cost", cases, *recorded(lambda *a, **k: ref.sad_cost(*a, **k)[1:]))
+    assert "shape" in msg
+    msg = judge(stereo.id, "sad_cost", cases, *recorded(lambda *a, **k: torch.from_numpy(ref.sad_cost(*a, **k))))
+    assert "should return a NumPy array" in msg
+    payload, arrays = recorded(ref.sad_cost)
+    payload["cases"] = payload["cases"][:-1]                # a truncated record
+    assert "incomplete" in judge(stereo.id, "sad_cost", cases, payload, arrays)
+
+
+def test_hidden_inputs_differ_per_student_seed(stereo):
+    a, b = make_cases(stereo.id, "census_cost", 1), make_cases(stereo.id, "census_cost", 2)
+    assert a[0].args[0].shape != b[0].args[0].shape or not np.array_equal(a[0].args[0], b[0].args[0])
+    assert checked_names('from autograder.hidden import check\ncheck("01_stereo", "sad_cost", sad_cost)',
+                         "01_stereo") == ["sad_cost"]
+
+
+@pytest.mark.parametrize("source, finding", [
+    ("import numpy as np\nnp.testing.assert_allclose = lambda *a, **k: None", "replaces `np.testing.assert_allclose`"),
+    ("import torch\ntorch.allclose = lambda *a: True", "replaces `torch.allclose`"),
+    ("from elvkit import testing\ntesting.assert_close = print", "replaces `testing.assert_close`"),
+    ("assert_true = lambda *a: None", "rebinds `assert_true`"),
+    ("from autograder.hidden import check", "imports the grader"),
+    ("import importlib\nimportlib.import_module('autograder.reference')", "imports the grader"),
+    ("import sys\nsys.modules['elvkit.testing'] = None", "writes `sys.modules"),
+    ("get_ipython().showtraceback = lambda *a, **k: None", "showtraceback"),
+    ("get_ipython().set_custom_exc((Exception,), None)", "set_custom_exc"),
+    ("import numpy as np\nsetattr(np, 'allclose', max)", "calls `setattr` on `np`"),
+    ("class A:\n    def __eq__(self, other):\n        return True", "`__eq__`"),
+])
+def test_scan_finds_tampering(source, finding):
+    found = scan([("q1", source)])
+    assert any(finding in f for f in found), found
+
+
+def test_scan_leaves_ordinary_code_alone():
+    source = """
+import numpy as np
+import torch
+torch.backends.cudnn.benchmark = True
+np.set_printoptions(precision=3)
+ok = np.allclose(np.ones(2), np.ones(2))
+def helper(check=None):
+    assert_close = 1
+    return assert_close
+class Pixel:
+    def __eq__(self, other):
+        return self.x == other.x
+%matplotlib inline
+"""
+    assert scan([("q1", source)]) == []
+
+
+def test_sandbox_hides_the_grader_and_the_network(tmp_path):
+    ok, why = probe()
+    if not ok:
+        pytest.skip(why)
+    work, conn = tmp_path / "work", tmp_path / "conn"
+    work.mkdir()
+    conn.mkdir()
+    secret = tmp_path / "gradebook.db"
+    secret.write_text("grades")
+    import autograder
+
+    from pathlib import Path
+
+    spec = Path(autograder.__file__).parent / "specs" / "01_stereo.py"
+    probe_code = f"""
+import os, socket
+print("secret", os.path.exists({str(secret)!r}))
+print("spec", os.path.exists({str(spec)!r}))
+print("solutions", os.path.exists({str(Path(autograder.__file__).parents[1] / 'solutions')!r}))
+open("mine.txt", "w").write("ok")
+try:
+    open("/usr/evil", "w")
+    print("usr writable")
+except OSError:
+    print("usr read-only")
+try:
+    socket.create_connection(("1.1.1.1", 80), timeout=2)
+    print("net yes")
+except OSError:
+    print("net no")
+import elvkit, numpy
+print("uid", os.getuid())
+"""
+    argv = bwrap_command(work, conn, environment={"PATH": "/usr/bin:/bin"}) + [sys.executable, "-c", probe_code]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.split("\n")
+    assert "secret False" in lines and "spec False" in lines and "solutions False" in lines
+    assert "usr read-only" in lines and "net no" in lines and "uid 65534" in lines
+    assert (work / "mine.txt").read_text() == "ok"
