@@ -280,55 +280,37 @@ def bench_notebook_and_grading(assignment_id: str, n_mistakes: int, anchor: bool
 
 
 # ----------------------------------------------------------------------------------------------
-def _scale_class(a, folder: Path, n: int, hostile: bool) -> dict:
+def _scale_class(a, folder: Path, n: int, hostile: bool, results: Path | None = None) -> dict:
     """``n`` submissions cycling through the reference, the blank release and every mistake (each copy
-    made distinct), and with ``hostile`` also broken ones: malformed JSON, no notebook, a misnamed
-    notebook, a kernel that exits, an endless loop in a solution cell. Returns student -> kind."""
+    made distinct), and with ``hostile`` one in ten taken from the hostile corpus
+    (``autograder/tests/hostile/``: malformed files, crashes, endless loops, floods, tampering...).
+    Returns student -> kind."""
     import json as _json
+    import socket
+
+    import nbformat
 
     from autograder.classroom import blank_submission, mistake_submission, mistakes, reference_submission
     from autograder.notebooks import write_notebook
+    from autograder.tests.hostile import Kit, cases
 
     good = [("reference", reference_submission(a)), ("blank", blank_submission(a))]
     good += [(f"mistake {m.name}", mistake_submission(a, m)) for m in mistakes(a)]
-    solution_ids = [c.metadata["nbgrader"]["grade_id"] for c in good[0][1].cells
-                    if c.metadata.get("nbgrader", {}).get("solution")]
-
-    def with_cell(nb, gid, source):
-        nb = nbformat_copy(nb)
-        for c in nb.cells:
-            if c.metadata.get("nbgrader", {}).get("grade_id") == gid:
-                c.source = source
-        return nb
-
-    def nbformat_copy(nb):
-        import nbformat
-
-        return nbformat.from_dict(_json.loads(_json.dumps(nb)))
-
-    broken = ["malformed", "missing", "misnamed", "exits", "endless"] if hostile else []
+    corpus = list(cases().items()) if hostile else []
+    with socket.socket() as s:          # a port nothing listens on: the network case has nowhere to go
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
     kinds = {}
     for i in range(n):
         student = f"s{i:03d}"
-        if broken and i % 10 == 9:                      # one in ten is broken
-            kind = broken[(i // 10) % len(broken)]
-            d = folder / student
-            d.mkdir(parents=True)
-            if kind == "malformed":
-                (d / f"{a.notebook}.ipynb").write_text('{"cells": [')
-            elif kind == "missing":
-                (d / "notes.txt").write_text("forgot")
-            elif kind == "misnamed":
-                write_notebook(good[0][1], d / f"{a.notebook} (1).ipynb")
-            elif kind == "exits":
-                write_notebook(with_cell(good[0][1], solution_ids[2], "import os\nos._exit(1)"),
-                               d / f"{a.notebook}.ipynb")
-            else:
-                write_notebook(with_cell(good[0][1], solution_ids[-1], "while True:\n    pass"),
-                               d / f"{a.notebook}.ipynb")
+        if corpus and i % 10 == 9:                      # one in ten is hostile or broken
+            name, case = corpus[(i // 10) % len(corpus)]
+            case.build(Kit(ref=good[0][1], release=good[1][1], folder=folder / student, submissions=folder,
+                           results=results or folder, solution=a.source, port=port))
+            kind = f"hostile {name}"
         else:
             kind, nb = good[i % len(good)]
-            nb = nbformat_copy(nb)
+            nb = nbformat.from_dict(_json.loads(_json.dumps(nb)))
             nb.cells[0].source += f"\n\n<!-- {student} -->"       # a distinct file per student
             write_notebook(nb, folder / student / f"{a.notebook}.ipynb")
         kinds[student] = kind
@@ -364,13 +346,13 @@ def bench_scale(n_throughput: int, class_size: int, cell_timeout: int) -> None:
             row(part, "throughput with 2 workers / 1 worker", times[1] / times[2], 1.0, ">= 1.8x",
                 times[1] / times[2] >= 1.8, "x")
         if class_size:
-            kinds = _scale_class(a, work / "c", class_size, hostile=True)
+            kinds = _scale_class(a, work / "c", class_size, hostile=True, results=work / "c-out")
             jobs = os.cpu_count() or 1
             start = time.perf_counter()
             results = grade(a.id, work / "c", work / "c-out",
                             GradeOptions(jobs=jobs, progress=True, cell_timeout=cell_timeout))
             wall = time.perf_counter() - start
-            part = f"grading: a class of {class_size} ({a.id}, one in ten broken)"
+            part = f"grading: a class of {class_size} ({a.id}, one in ten from the hostile corpus)"
             statuses = {}
             for r in results:
                 statuses[r.status] = statuses.get(r.status, 0) + 1
@@ -421,7 +403,8 @@ def main() -> int:
     parser.add_argument("--mistakes", type=int, default=4, help="mistakes in the graded class")
     parser.add_argument("--flow-pairs", type=int, default=3, help="generated pairs per flow set")
     parser.add_argument("--flow-steps", type=int, default=400, help="steps of the unsupervised optimisation")
-    parser.add_argument("--only", choices=["stereo", "flow"], help="run one assignment's part")
+    parser.add_argument("--only", choices=["stereo", "flow", "grading"],
+                        help="run one assignment's part, or only the grading parts")
     parser.add_argument("--skip-grading", action="store_true")
     parser.add_argument("--throughput", type=int, default=40,
                         help="submissions graded with 1 and then 2 workers (0: skip)")
@@ -435,16 +418,16 @@ def main() -> int:
                "5 levels, every pixel) and DIS (medium preset) for flow; plain nbclient execution and "
                "nbgrader's CLI for grading.")
     print(anchors, flush=True)
-    if args.only != "flow":
+    if args.only in (None, "stereo"):
         bench_sgm(args.repeats, args.scenes)
-    if args.only != "stereo":
+    if args.only in (None, "flow"):
         bench_flow(args.repeats, args.flow_pairs, args.flow_steps)
     if not args.skip_grading:
         if args.only != "flow":
             bench_notebook_and_grading("01_stereo", args.mistakes)
-        if args.only != "stereo":
+        if args.only in (None, "flow"):
             bench_notebook_and_grading("02_optical_flow", args.mistakes, anchor=False)
-        if args.only is None:
+        if args.only in (None, "grading"):
             bench_scale(args.throughput, args.class_size, args.cell_timeout)
     text = report(Path(args.out))
     print(text)
