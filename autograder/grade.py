@@ -674,8 +674,16 @@ def _work(job: dict) -> dict:
         cell.metadata.pop("elv_judged", None)
     os.environ.pop("ELVKIT_HIDDEN_DIR", None)
     shutil.rmtree(workdir, ignore_errors=True)
+    page, page_flags = None, None
+    if "page" in job:       # the feedback page is rendered here, in parallel, not by the grader's one writer
+        page_flags = job["page"]["flags"] + flags
+        page, note = _feedback_page(nb, job["page"], scores, max_scores, status, message, page_flags)
+        if note:
+            flags.append(note)
+            page_flags.append(note)
     return {"status": status, "message": message, "scores": scores, "max_scores": max_scores,
-            "notebook": nbformat.writes(nb), "seconds": seconds, "flags": flags}
+            "notebook": nbformat.writes(nb), "seconds": seconds, "flags": flags, "page": page,
+            "page_flags": page_flags}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -749,6 +757,7 @@ def _warm_up() -> None:
     import nbclient  # noqa: F401
     import nbformat  # noqa: F401
     from nbgrader.preprocessors import Execute  # noqa: F401
+    from nbconvert import HTMLExporter  # noqa: F401  (the feedback pages are rendered in the workers)
 
 
 def _publish(a: Assignment, out: Path, result: SubmissionResult, options: GradeOptions,
@@ -763,32 +772,47 @@ def _publish(a: Assignment, out: Path, result: SubmissionResult, options: GradeO
         journal.append(result)
 
 
-def _write_graded(a: Assignment, out: Path, result: SubmissionResult, notebook_json: str,
-                  options: GradeOptions, journal: _Journal) -> None:
-    """Keep the executed notebook, render its feedback page, then publish (runs on the writer thread)."""
-    import nbformat
-
+def _feedback_page(executed, page: dict, scores: dict, max_scores: dict, status: str, message: str,
+                   flags: list) -> tuple[str, str | None]:
+    """The feedback page (HTML) and, when nbconvert could not render the notebook, the flag that says so."""
     from .feedback import render_feedback
+
+    try:
+        return render_feedback(executed, notebook=page["notebook"], scores=scores, max_scores=max_scores,
+                               status=status, message=message, flags=flags, questions=page["questions"],
+                               title=page["title"]), None
+    except Exception as exc:  # an output nbconvert cannot render must not cost the batch
+        import html
+
+        total = sum(v for v in scores.values() if v is not None)
+        rows = "".join(f"<tr><td>{html.escape(g)}</td><td>{scores.get(g)} / {p:g}</td></tr>"
+                       for g, p in max_scores.items())
+        return (f"<html><body><h1>{html.escape(page['title'])}</h1><p>Score {total:g} / "
+                f"{sum(max_scores.values()):g}, status {html.escape(status)}</p><table>{rows}</table></body></html>",
+                f"feedback page reduced to the scores: {type(exc).__name__}: {exc}")
+
+
+def _write_graded(a: Assignment, out: Path, result: SubmissionResult, notebook_json: str, page: str | None,
+                  options: GradeOptions, journal: _Journal) -> None:
+    """Keep the executed notebook and its feedback page (rendered here only when the worker's page is out of
+    date, e.g. a late penalty was added), then publish (runs on the writer thread)."""
+    import nbformat
 
     target = out / "autograded" / result.student / f"{a.notebook}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(notebook_json, encoding="utf-8")
     executed = nbformat.reads(notebook_json, as_version=4)
-    try:
-        page = render_feedback(executed, notebook=a.notebook,
-                               scores=result.scores, max_scores=result.max_scores, status=result.status,
-                               message=result.message, flags=result.flags, questions=a.questions,
-                               title=a.title)
-    except Exception as exc:  # an output nbconvert cannot render must not cost the batch
-        import html
-
-        result.flags.append(f"feedback page reduced to the scores: {type(exc).__name__}: {exc}")
-        rows = "".join(f"<tr><td>{html.escape(g)}</td><td>{result.scores.get(g)} / {p:g}</td></tr>"
-                       for g, p in result.max_scores.items())
-        page = (f"<html><body><h1>{html.escape(a.title)}</h1><p>Score {result.score:g} / {result.max_score:g}, "
-                f"status {html.escape(result.status)}</p><table>{rows}</table></body></html>")
+    if page is None:
+        page, note = _feedback_page(executed, _page_info(a), result.scores, result.max_scores, result.status,
+                                    result.message, result.flags)
+        if note:
+            result.flags.append(note)
     (out / result.feedback).write_text(page, encoding="utf-8")
     _publish(a, out, result, options, journal, executed)
+
+
+def _page_info(a: Assignment, flags=()) -> dict:
+    return {"title": a.title, "notebook": a.notebook, "questions": dict(a.questions), "flags": list(flags)}
 
 
 def _gpu_ids() -> list:
@@ -1024,6 +1048,7 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
                 continue
             job = {"notebook": nbformat.writes(nb), "assignment": a.id, "hidden": hidden,
                    "seed": _student_seed(salt, f.student), "tamper": _scan(nb), "sandboxed": sandboxed,
+                   "page": _page_info(a, result.flags),
                    "workdir": "" if options.scheduler else str(out / "work" / f.student),
                    "files": extra_files, "env": env, "cell_timeout": options.cell_timeout,
                    "notebook_timeout": options.notebook_timeout, "retries": options.kernel_retries}
@@ -1044,7 +1069,8 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
             result.feedback = f"feedback/{result.student}.html"
             _apply_late(result, options, original)
             course.save(result)
-            written.append(writer.submit(_write_graded, a, out, result, done["notebook"], options, journal))
+            page = done.get("page") if done.get("page_flags") == result.flags else None
+            written.append(writer.submit(_write_graded, a, out, result, done["notebook"], page, options, journal))
             results.append(result)
             bar.set_postfix_str(f"{result.student}: {result.status}", refresh=False)
             bar.update()

@@ -96,8 +96,9 @@ def _package_dir(name: str) -> Path:
 def bwrap_command(workdir: Path, connection_dir: Path, *, environment: dict) -> list:
     """The ``bwrap`` arguments (up to and including ``--``) that run a command in the sandbox."""
     workdir, connection_dir = Path(workdir).resolve(), Path(connection_dir).resolve()
+    # the private /tmp first: what is bound later (a virtual environment, the submission's folder) may live in /tmp
     args = ["bwrap", "--unshare-all", "--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY),
-            "--die-with-parent", "--hostname", "elv-sandbox", *_system_binds()]
+            "--die-with-parent", "--hostname", "elv-sandbox", "--tmpfs", "/tmp", *_system_binds()]
     for name in _ETC:
         args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     for root in _python_roots():
@@ -106,8 +107,7 @@ def bwrap_command(workdir: Path, connection_dir: Path, *, environment: dict) -> 
     for sub in HIDDEN_SUBFOLDERS:
         if (package / sub).is_dir():
             args += ["--tmpfs", str(package / sub), "--remount-ro", str(package / sub)]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm", "--tmpfs", "/tmp",
-             "--ro-bind-try", "/sys", "/sys"]
+    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm", "--ro-bind-try", "/sys", "/sys"]
     for dev in sorted(Path("/dev").glob("nvidia*")):
         args += ["--dev-bind", str(dev), str(dev)]
     args += ["--bind", str(workdir), str(workdir), "--bind", str(connection_dir), str(connection_dir),
