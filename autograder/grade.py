@@ -158,7 +158,10 @@ def find_submissions(folder: Path, notebook: str, assignment_id: str = "") -> li
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith("."):
             continue
-        if entry.is_file() and entry.suffix == ".ipynb":
+        if entry.is_symlink() and (entry.suffix == ".ipynb" or entry.is_dir()):
+            # refused when graded: a link could point the grader at any file of the machine
+            name, path, note = (entry.stem if entry.suffix == ".ipynb" else entry.name), entry, ""
+        elif entry.is_file() and entry.suffix == ".ipynb":
             name, path, note = entry.stem, entry, ""
         elif entry.is_dir():
             name = entry.name
@@ -167,7 +170,7 @@ def find_submissions(folder: Path, notebook: str, assignment_id: str = "") -> li
                 candidates.append(entry / assignment_id / f"{notebook}.ipynb")
             others = sorted(p for p in entry.rglob("*.ipynb")
                             if not any(part.startswith(".") for part in p.relative_to(entry).parts))
-            path = next((c for c in candidates if c.is_file()), None)
+            path = next((c for c in candidates if c.is_file() or c.is_symlink()), None)
             note = ""
             if path is None and len(others) == 1:
                 path, note = others[0], f"notebook named {others[0].relative_to(entry)}, expected {notebook}.ipynb"
@@ -1010,49 +1013,52 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
         for f in found:
             result = SubmissionResult(student=f.student, status=STATUS_GRADED,
                                       source_file=str(f.path) if f.path else "", flags=[f.note] if f.note else [])
-            _apply_roster(result, f, Path(submissions), options)
-            if f.path is None:
-                zero(result, STATUS_MISSING, f.note)
-                continue
-            if f.path.is_symlink():     # a link could point the grader at any file of the machine
-                zero(result, STATUS_MALFORMED, f"{f.path.name} is a symbolic link, not a file: submissions are "
-                                           "read only as plain files (upload the notebook itself)")
-                continue
-            result.sha256 = hashlib.sha256(f.path.read_bytes()).hexdigest()
-            earlier = finished.get(f.student)
-            if earlier is not None and earlier["sha256"] == result.sha256 and \
-                    (not earlier["feedback"] or (out / earlier["feedback"]).is_file()):
-                again = _reused(earlier)            # graded before a crash or in an earlier run: keep it
-                again.flags += [x for x in result.flags if x not in again.flags]
-                again.lms_id, again.name, again.submitted = result.lms_id, result.name, result.submitted
-                _apply_late(again, options, f.original)
-                course.save(again)
-                _publish(a, out, again, options, None)
-                results.append(again)
-                reused += 1
-                bar.update()
-                continue
-            nb, problem = _read_submission(f.path)
-            if nb is not None and not any(c.metadata.get("nbgrader", {}).get("grade_id") in max_scores
-                                          for c in nb.cells):
-                nb, problem = None, ("the notebook has none of the assignment's cells (empty, or another notebook): "
-                                     f"submit the {a.notebook}.ipynb you were given, with your answers in it")
-            if nb is not None:
-                try:
-                    nb, flags = course.sanitise(nb, f.student)
-                    result.flags += flags
-                except Exception as exc:
-                    nb, problem = None, f"nbgrader could not restore its cells: {type(exc).__name__}: {exc}"
-            if nb is None:
-                zero(result, STATUS_MALFORMED, problem)
-                continue
-            job = {"notebook": nbformat.writes(nb), "assignment": a.id, "hidden": hidden,
-                   "seed": _student_seed(salt, f.student), "tamper": _scan(nb), "sandboxed": sandboxed,
-                   "page": _page_info(a, result.flags),
-                   "workdir": "" if options.scheduler else str(out / "work" / f.student),
-                   "files": extra_files, "env": env, "cell_timeout": options.cell_timeout,
-                   "notebook_timeout": options.notebook_timeout, "retries": options.kernel_retries}
-            futures[pool.submit(_work, job)] = (result, f.original)
+            try:
+                _apply_roster(result, f, Path(submissions), options)
+                if f.path is None:
+                    zero(result, STATUS_MISSING, f.note)
+                    continue
+                if f.path.is_symlink():     # a link could point the grader at any file of the machine
+                    zero(result, STATUS_MALFORMED, f"{f.path.name} is a symbolic link, not a file: submissions are "
+                                               "read only as plain files (upload the notebook itself)")
+                    continue
+                result.sha256 = hashlib.sha256(f.path.read_bytes()).hexdigest()
+                earlier = finished.get(f.student)
+                if earlier is not None and earlier["sha256"] == result.sha256 and \
+                        (not earlier["feedback"] or (out / earlier["feedback"]).is_file()):
+                    again = _reused(earlier)            # graded before a crash or in an earlier run: keep it
+                    again.flags += [x for x in result.flags if x not in again.flags]
+                    again.lms_id, again.name, again.submitted = result.lms_id, result.name, result.submitted
+                    _apply_late(again, options, f.original)
+                    course.save(again)
+                    _publish(a, out, again, options, None)
+                    results.append(again)
+                    reused += 1
+                    bar.update()
+                    continue
+                nb, problem = _read_submission(f.path)
+                if nb is not None and not any(c.metadata.get("nbgrader", {}).get("grade_id") in max_scores
+                                              for c in nb.cells):
+                    nb, problem = None, ("the notebook has none of the assignment's cells (empty, or another notebook): "
+                                         f"submit the {a.notebook}.ipynb you were given, with your answers in it")
+                if nb is not None:
+                    try:
+                        nb, flags = course.sanitise(nb, f.student)
+                        result.flags += flags
+                    except Exception as exc:
+                        nb, problem = None, f"nbgrader could not restore its cells: {type(exc).__name__}: {exc}"
+                if nb is None:
+                    zero(result, STATUS_MALFORMED, problem)
+                    continue
+                job = {"notebook": nbformat.writes(nb), "assignment": a.id, "hidden": hidden,
+                       "seed": _student_seed(salt, f.student), "tamper": _scan(nb), "sandboxed": sandboxed,
+                       "page": _page_info(a, result.flags),
+                       "workdir": "" if options.scheduler else str(out / "work" / f.student),
+                       "files": extra_files, "env": env, "cell_timeout": options.cell_timeout,
+                       "notebook_timeout": options.notebook_timeout, "retries": options.kernel_retries}
+                futures[pool.submit(_work, job)] = (result, f.original)
+            except Exception as exc:  # the grader's own failure on this submission: reported, the batch goes on
+                zero(result, STATUS_INFRA, f"grader error while preparing it: {type(exc).__name__}: {exc}")
         cf.wait(warm)
         written = []
         for future in cf.as_completed(futures):

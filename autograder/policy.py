@@ -139,7 +139,8 @@ def submission_time(notebook: Path, submissions: Path) -> tuple[datetime, str]:
     folder (the student's folder, nbgrader's ``<student>/<assignment>/``), never in the
     submissions folder itself.
     """
-    notebook, submissions = Path(notebook).resolve(), Path(submissions).resolve()
+    notebook = Path(notebook).parent.resolve() / Path(notebook).name     # the file itself, not a link's target
+    submissions = Path(submissions).resolve()
     folders = []
     folder = notebook.parent
     while folder != submissions and submissions in folder.parents:
@@ -153,4 +154,4 @@ def submission_time(notebook: Path, submissions: Path) -> tuple[datetime, str]:
                 return parse_time(text, f"{stamp}"), "timestamp.txt"
             except ValueError:
                 pass
-    return datetime.fromtimestamp(notebook.stat().st_mtime, tz=timezone.utc), "mtime"
+    return datetime.fromtimestamp(notebook.lstat().st_mtime, tz=timezone.utc), "mtime"

@@ -113,7 +113,7 @@ def bwrap_command(workdir: Path, connection_dir: Path, *, environment: dict) -> 
     args += ["--bind", str(workdir), str(workdir), "--bind", str(connection_dir), str(connection_dir),
              "--remount-ro", "/", "--chdir", str(workdir), "--clearenv"]
     env = dict(environment)
-    env.pop("JPY_PARENT_PID", None)      # the kernel's parent is the sandbox's init: do not poll it
+    env["JPY_PARENT_PID"] = "1"        # its parent is the sandbox's init: ipykernel then neither polls nor prints
     env.update(HOME=str(workdir), TMPDIR="/tmp")
     for key, value in sorted(env.items()):
         args += ["--setenv", key, value]

@@ -5,4 +5,4 @@ EXPECT = {"status": "malformed", "score": 0, "flagged": False}
 
 def build(kit):
     kit.folder.mkdir(parents=True)
-    (kit.folder / "stereo.ipynb").symlink_to(kit.solution.parent / "stereo.ipynb")
+    (kit.folder / "stereo.ipynb").symlink_to(kit.solution)
