@@ -147,3 +147,31 @@ print("uid", os.getuid())
     assert "secret False" in lines and "spec False" in lines and "solutions False" in lines
     assert "usr read-only" in lines and "net no" in lines and "uid 65534" in lines
     assert (work / "mine.txt").read_text() == "ok"
+
+
+@pytest.mark.gpu
+@pytest.mark.slow
+def test_the_reference_grades_on_the_gpu_inside_the_sandbox(tmp_path, stereo):
+    """CUDA inside bubblewrap: the NVIDIA devices are bound into the sandbox and the kernels use them."""
+    import csv
+
+    from autograder.classroom import reference_submission
+    from autograder.cli import main
+    from autograder.notebooks import write_notebook
+
+    if not torch.cuda.is_available():
+        pytest.skip("grading with --device cuda needs an NVIDIA GPU")
+    ok, why = probe()
+    if not ok:
+        pytest.skip(why)
+    nb = reference_submission(stereo)
+    nb.cells.append(__import__("nbformat").v4.new_code_cell(
+        "import torch\nassert torch.cuda.is_available()\nprint('DEVICE', elvkit.device())"))
+    write_notebook(nb, tmp_path / "subs" / "gpu-student" / "stereo.ipynb")
+    out = tmp_path / "out"
+    assert main(["grade", "01_stereo", str(tmp_path / "subs"), "--out", str(out), "--jobs", "1", "--device", "cuda",
+                 "--sandbox", "bwrap", "--no-progress"]) == 0
+    row = next(csv.DictReader(open(out / "grades.csv")))
+    assert (row["status"], float(row["score"])) == ("graded", 100.0), row["message"]
+    executed = (out / "autograded" / "gpu-student" / "stereo.ipynb").read_text()
+    assert "DEVICE cuda" in executed
