@@ -12,8 +12,9 @@ Sets POSIX resource limits on this process and then replaces it with ``COMMAND``
 * ``--file-mb``: the largest file the kernel may write (``RLIMIT_FSIZE``).
 * ``--processes``: processes and threads of the kernel and everything it starts:
   a ``pids`` control group of its own when the grader may create one (root, or
-  a delegated cgroup), else ``RLIMIT_NPROC`` (which root ignores). A fork flood
-  fails with ``BlockingIOError`` in its cell.
+  a delegated cgroup), else ``RLIMIT_NPROC`` set to that many more tasks than
+  the user runs at the kernel's start (root ignores it). A fork flood fails
+  with ``BlockingIOError`` in its cell.
 * ``--sandbox``: run the kernel inside bubblewrap (:mod:`autograder.sandbox`):
   only its own folder is writable, the grader's files and the network are out
   of reach.
@@ -70,7 +71,22 @@ def apply_limits(*, memory_mb: int | None = None, cpu_seconds: int | None = None
         lower(resource.RLIMIT_FSIZE, int(file_mb) * 1024 * 1024)
     if processes:
         if not _join_pids_group(int(processes), group):
-            lower(resource.RLIMIT_NPROC, int(processes))
+            # RLIMIT_NPROC counts every task of the user, the TA's own and the other kernels' included:
+            # allow this kernel ``processes`` more than the user runs now
+            lower(resource.RLIMIT_NPROC, _user_tasks() + int(processes))
+
+
+def _user_tasks() -> int:
+    """Processes and threads that this process's real user runs now (from /proc; 0 where there is none)."""
+    uid, total = str(os.getuid()), 0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+        except OSError:
+            continue
+        if fields.get("Uid", "").split()[:1] == [uid]:
+            total += int(fields.get("Threads", "1").strip() or 1)
+    return total
 
 
 def _join_pids_group(limit: int, name: str | None) -> bool:

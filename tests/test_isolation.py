@@ -175,3 +175,11 @@ def test_the_reference_grades_on_the_gpu_inside_the_sandbox(tmp_path, stereo):
     assert (row["status"], float(row["score"])) == ("graded", 100.0), row["message"]
     executed = (out / "autograded" / "gpu-student" / "stereo.ipynb").read_text()
     assert "DEVICE cuda" in executed
+
+
+def test_process_limit_without_a_cgroup_counts_from_what_the_user_runs():
+    code = ("import resource\nfrom autograder.limits import _user_tasks, apply_limits\nbefore = _user_tasks()\n"
+            "apply_limits(processes=7)\nsoft, hard = resource.getrlimit(resource.RLIMIT_NPROC)\n"
+            "print(hard != resource.RLIM_INFINITY or before + 7 <= soft <= before + 7 + 50)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "True", out.stderr
