@@ -623,7 +623,7 @@ def _work(job: dict) -> dict:
     for key, value in job["env"].items():
         os.environ[key] = value
     if job["workdir"]:
-        workdir = Path(job["workdir"])
+        workdir = Path(job["workdir"]).resolve()     # the kernel runs there: every path it gets is absolute
     else:                                   # a cluster worker: its own scratch space
         import tempfile
 
@@ -957,7 +957,7 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
 
     options = options or GradeOptions()
     a = get_assignment(assignment_id)
-    out = Path(out)
+    out = Path(out).resolve()
     if options.jobs < 1:
         raise ValueError(f"`jobs` must be at least 1; got {options.jobs}.")
     found = find_submissions(Path(submissions), a.notebook, a.id)

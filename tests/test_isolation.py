@@ -183,3 +183,19 @@ def test_process_limit_without_a_cgroup_counts_from_what_the_user_runs():
             "print(hard != resource.RLIM_INFINITY or before + 7 <= soft <= before + 7 + 50)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "True", out.stderr
+
+
+@pytest.mark.slow
+def test_hidden_tests_are_judged_with_relative_folders(tmp_path, monkeypatch, stereo):
+    """`elv grade A subs --out results` from the course folder: the kernel still finds its hidden inputs."""
+    import csv
+
+    from autograder.classroom import reference_submission
+    from autograder.cli import main
+    from autograder.notebooks import write_notebook
+
+    monkeypatch.chdir(tmp_path)
+    write_notebook(reference_submission(stereo), tmp_path / "subs" / "alice" / "stereo.ipynb")
+    assert main(["grade", "01_stereo", "subs", "--out", "results", "--jobs", "1", "--no-progress"]) == 0
+    row = next(csv.DictReader(open(tmp_path / "results" / "grades.csv")))
+    assert (row["status"], float(row["score"])) == ("graded", 100.0), row["flags"]
