@@ -428,13 +428,24 @@ def _cell_score(cell):
     return None if score is None else float(score)
 
 
-def _mark_not_run(nb, reason: str) -> None:
+def _error_output(ename: str, text: str, traceback: str | None = None):
+    """An error output written by the grader (it makes nbgrader's rule score the cell 0)."""
     from nbformat import NotebookNode
 
+    return NotebookNode(output_type="error", ename=ename, evalue=text,
+                        traceback=[f"{ename}: {text}" if traceback is None else traceback])
+
+
+def _stream(text: str):
+    from nbformat import NotebookNode
+
+    return NotebookNode(output_type="stream", name="stdout", text=text)
+
+
+def _mark_not_run(nb, reason: str) -> None:
     for cell in nb.cells:
         if cell.cell_type == "code" and cell.get("execution_count") is None and cell.source.strip():
-            cell.outputs = [NotebookNode(output_type="error", ename="NotRun", evalue=reason,
-                                         traceback=[f"NotRun: {reason}"])]
+            cell.outputs = [_error_output("NotRun", reason)]
 
 
 def _kill_kernel(executor) -> bool:
@@ -532,20 +543,13 @@ def _execute(nb, workdir: Path, cell_timeout: int, notebook_timeout: int, retrie
     return STATUS_INFRA, f"the kernel could not be started ({retries + 1} attempts): {last_error}"
 
 
-def _stream(text: str):
-    from nbformat import NotebookNode
-
-    return NotebookNode(output_type="stream", name="stdout", text=text)
-
-
-def _judge_hidden(nb, job: dict, cases: dict, folder: Path) -> None:
+def _judge_hidden(nb, job: dict, cases: dict, problems: dict, folder: Path) -> None:
     """Score every hidden-test cell here, in the grader's process, from what the kernel recorded.
 
     The cell's outputs are replaced by the verdicts: what the kernel printed there is not trusted,
-    and a traceback from a hidden cell would show its source.
+    and a traceback from a hidden cell would show its source. ``problems``: name -> why its inputs
+    could not be made.
     """
-    from nbformat import NotebookNode
-
     from .hidden import judge_record
 
     for cell in nb.cells:
@@ -555,14 +559,13 @@ def _judge_hidden(nb, job: dict, cases: dict, folder: Path) -> None:
         lines, failed = [], False
         for name in job["hidden"][gid]:
             if name not in cases:
-                message = f"`{name}`: its hidden inputs could not be made ({cases.get('!' + name, 'no spec')})."
+                message = f"`{name}`: its hidden inputs could not be made ({problems.get(name, 'no spec')})."
             else:
                 message = judge_record(job["assignment"], name, cases[name], folder)
             failed |= message is not None
             lines.append(f"`{name}`: passed every hidden case." if message is None else message)
         if failed:
-            cell.outputs = [NotebookNode(output_type="error", ename="HiddenTestFailure",
-                                         evalue="\n".join(lines), traceback=["\n".join(lines)])]
+            cell.outputs = [_error_output("HiddenTestFailure", "\n".join(lines), traceback="\n".join(lines))]
         else:
             cell.outputs = [_stream("\n".join(lines) + "\n")]
         cell.metadata["elv_judged"] = True
@@ -583,13 +586,8 @@ def _tampering(nb, job: dict, folder: Path) -> list:
         if cell.cell_type != "code" or cell.metadata.get("elv_reply") != "error" or cell.metadata.get("elv_judged"):
             continue
         if not any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-            from nbformat import NotebookNode
-
             where = meta.get("grade_id") or "a cell"
-            cell.outputs.append(NotebookNode(output_type="error", ename="HiddenError",
-                                             evalue="this cell raised an error whose traceback was suppressed",
-                                             traceback=["HiddenError: this cell raised an error whose traceback "
-                                                        "was suppressed"]))
+            cell.outputs.append(_error_output("HiddenError", "this cell raised an error whose traceback was suppressed"))
             found.append(f"{where}: an error was raised but its traceback was suppressed")
     return list(dict.fromkeys(found))
 
@@ -633,7 +631,7 @@ def _work(job: dict) -> dict:
         (workdir / name).parent.mkdir(parents=True, exist_ok=True)
         (workdir / name).write_bytes(data)
     folder = workdir / ".elv"              # the hidden inputs in, the recorded results out
-    cases = {}
+    cases, problems = {}, {}
     job.setdefault("hidden", {})
     for name in sorted({n for names in job["hidden"].values() for n in names}):
         try:
@@ -641,7 +639,7 @@ def _work(job: dict) -> dict:
             write_inputs(folder, name, cases[name])
         except Exception as exc:  # a spec that fails is the grader's problem: reported, never a crash
             cases.pop(name, None)
-            cases["!" + name] = f"{type(exc).__name__}: {exc}"
+            problems[name] = f"{type(exc).__name__}: {exc}"
     os.environ["ELVKIT_HIDDEN_DIR"] = str(folder)
     nb = nbformat.reads(job["notebook"], as_version=4)
     start = time.perf_counter()
@@ -654,7 +652,7 @@ def _work(job: dict) -> dict:
 
     nb, _ = LimitOutput().preprocess(nb, {})            # nbgrader's cap on printed lines
     flags = _limit_output_size(nb)
-    _judge_hidden(nb, job, cases, folder)
+    _judge_hidden(nb, job, cases, problems, folder)
     tampering = _tampering(nb, job, folder)
     slow = [c.metadata.get("nbgrader", {}).get("grade_id") or f"cell {i}" for i, c in enumerate(nb.cells)
             if any(o.get("ename") == "CellTimeoutError" for o in c.get("outputs", []))]
