@@ -80,8 +80,9 @@ def _print_results(a, results, out: Path, elapsed: float) -> None:
     print(summary_text(a, results))
     print(gradebook_table(a, results))
     print()
-    n = max(1, len(results))
-    print(f"Graded {len(results)} submission(s) in {elapsed:.1f} s ({elapsed / n:.1f} s each).")
+    count = sum(1 for r in results if r.status != "ignored")
+    n = max(1, count)
+    print(f"Graded {count} submission(s) in {elapsed:.1f} s ({elapsed / n:.1f} s each).")
     print(f"Gradebook, grades.csv, summary and feedback/ are in {out}/")
 
 
@@ -92,9 +93,11 @@ def _cmd_grade(args) -> int:
     from .grade import find_submissions
 
     a = get_assignment(args.assignment)
-    if not find_submissions(Path(args.submissions), a.notebook, a.id):
+    found = find_submissions(Path(args.submissions), a.notebook, a.id)
+    if not [f for f in found if not f.ignored]:
+        others = "".join(f"\n  {f.original}: {f.note}" for f in found)
         print(f"elv: no submissions in {args.submissions}: expected <student>.ipynb files or <student>/ "
-              f"folders holding {a.notebook}.ipynb.", file=sys.stderr)
+              f"folders holding {a.notebook}.ipynb.{others}", file=sys.stderr)
         return 1
     start = time.perf_counter()
     results = grade(a.id, Path(args.submissions), Path(args.out), _grade_options(args))

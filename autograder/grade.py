@@ -25,6 +25,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import copy
+import functools
 import hashlib
 import json
 import logging
@@ -41,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .course import Assignment, get_assignment
+from .judge import TAMPERING, CellWatch, plan, score
 from .notebooks import grade_cells, read_source, write_notebook
 
 __all__ = ["GradeOptions", "SubmissionResult", "find_submissions", "grade"]
@@ -51,8 +53,7 @@ STATUS_KERNEL_DIED = "kernel-died"
 STATUS_MALFORMED = "malformed"
 STATUS_MISSING = "missing"
 STATUS_INFRA = "infrastructure-error"
-#: flags that start with this mark tampering (nbgrader's `flagged`; the kernel-judged cells score 0)
-TAMPERING = "tampering"
+STATUS_IGNORED = "ignored"           # an entry of the submissions folder that is not a submission
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.@+-]")
 
@@ -126,14 +127,22 @@ class _Found:
     path: Path | None
     note: str = ""
     original: str = ""       # the name as submitted, when the gradebook id had to differ
+    ignored: bool = False    # an entry of the submissions folder that is not a submission (note: why)
+
+
+#: characters a spreadsheet takes as the start of a formula (never the first of a gradebook id)
+_FORMULA_START = "=+-@"
 
 
 def _student_id(name: str, taken: set) -> str:
-    """A gradebook id for a submission's name: unsafe characters become '_', clashes get a suffix."""
+    """A gradebook id for a submission's name: unsafe characters become '_', clashes get a suffix.
+
+    An id never starts with a dot or with a character that a spreadsheet reads as a formula.
+    """
     import unicodedata
 
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    sid = re.sub("_+", "_", _UNSAFE.sub("_", ascii_name)).strip("._") or "student"
+    sid = re.sub("_+", "_", _UNSAFE.sub("_", ascii_name)).strip("._" + _FORMULA_START) or "student"
     sid = sid[:120]
     base, n = sid, 2
     while sid in taken:
@@ -141,14 +150,48 @@ def _student_id(name: str, taken: set) -> str:
     return sid
 
 
-def find_submissions(folder: Path, notebook: str, assignment_id: str = "") -> list[_Found]:
-    """Submissions in ``folder``, one per student.
+def _is_notebook(path: Path) -> bool:
+    return path.suffix.lower() == ".ipynb"
 
-    Accepted layouts: ``<student>.ipynb``; ``<student>/<notebook>.ipynb``; and
-    nbgrader's ``<student>/<assignment_id>/<notebook>.ipynb``. A student folder
-    with a single notebook of another name is accepted with a note; a folder
-    with none gives "missing". Names that cannot be gradebook ids (spaces,
-    accents) are made safe, and the original name is kept in a note.
+
+def _folder_notebook(entry: Path, notebook: str, assignment_id: str) -> tuple[Path | None, str]:
+    """The notebook in a student's folder and a note; hidden files and Jupyter's checkpoints are the last resort."""
+    wanted = [f"{notebook}.ipynb".lower()]
+    inside = sorted(p for p in entry.rglob("*") if _is_notebook(p) and (p.is_file() or p.is_symlink()))
+    checkpoints = [p for p in inside if ".ipynb_checkpoints" in p.relative_to(entry).parts]
+    visible = [p for p in inside if p not in checkpoints
+               and not any(part.startswith(".") for part in p.relative_to(entry).parts)]
+    hidden = [p for p in inside if p not in checkpoints and p not in visible]
+    for group, how in ((visible, ""), (hidden, "a hidden file")):
+        exact = [p for p in group if p.name.lower() in wanted and
+                 (p.parent == entry or (assignment_id and p.parent == entry / assignment_id))]
+        if exact:
+            note = "" if exact[0].name == f"{notebook}.ipynb" else f"notebook named {exact[0].relative_to(entry)}"
+            if how:
+                note = "; ".join(x for x in (note, f"{how}: {exact[0].relative_to(entry)}") if x)
+            return exact[0], note
+        if len(group) == 1:
+            return group[0], (f"notebook named {group[0].relative_to(entry)}, expected {notebook}.ipynb"
+                              + (f" ({how})" if how else ""))
+        if group:
+            return None, (f"{len(group)} notebooks, none named {notebook}.ipynb: "
+                          + ", ".join(str(p.relative_to(entry)) for p in group[:5]))
+    if checkpoints:
+        return None, (f"no {notebook}.ipynb in the folder, only Jupyter's automatic checkpoint copies "
+                      f"({', '.join(str(p.relative_to(entry)) for p in checkpoints[:3])})")
+    return None, f"no {notebook}.ipynb in the folder"
+
+
+def find_submissions(folder: Path, notebook: str, assignment_id: str = "") -> list[_Found]:
+    """Every entry of ``folder``: one submission per student, or the reason an entry is not one.
+
+    Accepted layouts: ``<student>.ipynb`` (any case of the extension); ``<student>/<notebook>.ipynb``;
+    and nbgrader's ``<student>/<assignment_id>/<notebook>.ipynb``. A student folder with a single
+    notebook of another name is accepted with a note; a folder with none gives "missing". Names
+    that cannot be gradebook ids (spaces, accents, a leading dot or formula character) are made
+    safe, and the original name is kept in a note. Entries that are not submissions -- other files,
+    Jupyter's checkpoint folder, macOS's ``._`` companions -- are returned with ``ignored`` set and
+    the reason, so that every entry of the folder is accounted for.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -156,31 +199,29 @@ def find_submissions(folder: Path, notebook: str, assignment_id: str = "") -> li
     found: list[_Found] = []
     taken: set = set()
     for entry in sorted(folder.iterdir()):
-        if entry.name.startswith("."):
-            continue
-        if entry.is_symlink() and (entry.suffix == ".ipynb" or entry.is_dir()):
+        ignored = ""
+        if entry.name.startswith("._"):
+            ignored = "macOS metadata file (made when the folder was copied from a Mac), not a submission"
+        elif entry.is_symlink() and (_is_notebook(entry) or entry.is_dir()):
             # refused when graded: a link could point the grader at any file of the machine
-            name, path, note = (entry.stem if entry.suffix == ".ipynb" else entry.name), entry, ""
-        elif entry.is_file() and entry.suffix == ".ipynb":
+            name, path, note = (entry.stem if _is_notebook(entry) else entry.name), entry, ""
+        elif entry.is_file() and _is_notebook(entry):
             name, path, note = entry.stem, entry, ""
+            if entry.suffix != ".ipynb":
+                note = f"file extension {entry.suffix}"
+        elif entry.is_dir() and entry.name in (".ipynb_checkpoints", "__MACOSX", ".git"):
+            ignored = "a folder of Jupyter's, macOS's or git's own, not a submission"
         elif entry.is_dir():
             name = entry.name
-            candidates = [entry / f"{notebook}.ipynb"]
-            if assignment_id:
-                candidates.append(entry / assignment_id / f"{notebook}.ipynb")
-            others = sorted(p for p in entry.rglob("*.ipynb")
-                            if not any(part.startswith(".") for part in p.relative_to(entry).parts))
-            path = next((c for c in candidates if c.is_file() or c.is_symlink()), None)
-            note = ""
-            if path is None and len(others) == 1:
-                path, note = others[0], f"notebook named {others[0].relative_to(entry)}, expected {notebook}.ipynb"
-            elif path is None and others:
-                note = (f"{len(others)} notebooks, none named {notebook}.ipynb: "
-                        + ", ".join(str(p.relative_to(entry)) for p in others[:5]))
-            elif path is None:
-                note = f"no {notebook}.ipynb in the folder"
+            path, note = _folder_notebook(entry, notebook, assignment_id)
         else:
+            ignored = "not a notebook (submissions are .ipynb files or one folder per student)"
+        if ignored:
+            found.append(_Found(_UNSAFE.sub("_", entry.name)[:120] or "entry", None, ignored, original=entry.name,
+                                ignored=True))
             continue
+        if entry.name.startswith("."):
+            note = "; ".join(x for x in (note, "a hidden name (starting with a dot)") if x)
         sid = _student_id(name, taken)
         taken.add(sid)
         if sid != name:
@@ -246,49 +287,115 @@ class _Course:
                               if c.metadata.get("nbgrader", {}).get("grade_id")}
         return self._released
 
-    def sanitise(self, nb, student: str):
-        """nbgrader's sanitising preprocessors; returns (notebook, flags)."""
-        from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds,
-                                            OverwriteCells, OverwriteKernelspec)
+    def source_cells(self) -> dict:
+        """grade_id -> the source notebook's cell (complete nbgrader metadata, hidden tests included)."""
+        if not hasattr(self, "_source_cells"):
+            self._source_cells = {c.metadata["nbgrader"]["grade_id"]: c for c in read_source(self.a.source).cells
+                                  if c.metadata.get("nbgrader", {}).get("grade_id")}
+        return self._source_cells
 
+    def sanitise(self, nb, student: str):
+        """The submission as it will run; returns (notebook, flags that say what was changed, tampering found).
+
+        Metadata that only the release may set is taken from the release: a cell's nbgrader metadata
+        (grade id, grade, points, locked, solution) is the release's for the cells the release has,
+        and removed from every other cell (pasted from another assignment, invented, or a second copy),
+        which then count for nothing. Keys the grader uses for itself are removed. Then nbgrader's own
+        preprocessors restore read-only cells, and any test or read-only cell the submission lacks is
+        put back where the release has it.
+        """
+        from nbgrader.preprocessors import ClearOutput, OverwriteCells, OverwriteKernelspec
+
+        flags, findings = self._normalise_metadata(nb)
         resources = {"nbgrader": {"notebook": self.a.notebook, "assignment": self.a.id,
                                   "student": student, "db_url": self.db_url}}
-        before = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in nb.cells
-                  if c.metadata.get("nbgrader", {}).get("grade_id")}
+        before = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells if "nbgrader" in c.metadata}
         released = self.released_sources()
-        steps = [ClearOutput(), DeduplicateIds(), OverwriteKernelspec(), OverwriteCells(add_missing_cells=True),
-                 CheckCellMetadata()]
-        copies = []
-        for pp in steps:
+        for pp in (ClearOutput(), OverwriteKernelspec(), OverwriteCells(add_missing_cells=False)):
             pp.log.setLevel(logging.ERROR)
             nb, resources = pp.preprocess(nb, resources)
-            if isinstance(pp, DeduplicateIds):  # nbgrader blanks the copies' metadata but keeps the key
-                for index, cell in enumerate(nb.cells):
-                    meta = cell.metadata.get("nbgrader")
-                    if meta is not None and "grade_id" not in meta:
-                        del cell.metadata["nbgrader"]
-                        copies.append(f"cell {index + 1}")
-        for index, cell in enumerate(nb.cells):      # cells added back by nbgrader have no id
+        added = self._restore_missing(nb)
+        for index, cell in enumerate(nb.cells):      # cells added back have no id
             if not cell.get("id"):
                 cell["id"] = f"restored-{index}"
-        flags = []
-        restored, added = [], []
-        for cell in nb.cells:
-            meta = cell.metadata.get("nbgrader", {})
-            gid = meta.get("grade_id")
-            if not gid or not meta.get("locked"):
-                continue
-            if gid not in before:
-                added.append(gid)
-            elif before[gid].rstrip() != released.get(gid, cell.source).rstrip():
-                restored.append(gid)
+        restored = [gid for gid, src in before.items() if self.source_cells()[gid].metadata["nbgrader"]["locked"]
+                    and src.rstrip() != released.get(gid, src).rstrip()]
         if restored:
             flags.append(f"edited read-only cells (restored): {', '.join(restored)}")
         if added:
-            flags.append(f"deleted test cells (added back): {', '.join(added)}")
+            flags.append(f"deleted test or read-only cells (added back): {', '.join(added)}")
+        return nb, flags, findings
+
+    def _normalise_metadata(self, nb) -> tuple[list, list]:
+        """Release metadata on the release's cells, none on any other cell; returns (notes, tampering)."""
+        source = self.source_cells()
+        seen, foreign, claims, copies, changed, owned = set(), [], [], [], [], []
+        for index, cell in enumerate(nb.cells):
+            where = f"cell {index + 1}"
+            mine = [k for k in cell.metadata if str(k).lower().startswith("elv")]
+            for key in mine:
+                del cell.metadata[key]                      # the grader's own keys are never the student's
+            if mine:
+                owned.append(where)
+            if "nbgrader" not in cell.metadata:
+                continue
+            meta = cell.metadata["nbgrader"]
+            gid = meta.get("grade_id") if isinstance(meta, dict) else None
+            if not isinstance(gid, str) or gid not in source or cell.cell_type != source[gid].cell_type:
+                del cell.metadata["nbgrader"]
+                label = f"{where} ({gid!r})" if isinstance(gid, str) else where
+                (claims if isinstance(meta, dict) and meta.get("grade") and gid not in source else foreign).append(label)
+                continue
+            if gid in seen:
+                del cell.metadata["nbgrader"]
+                copies.append(f"{where} ({gid})")
+                continue
+            seen.add(gid)
+            release = source[gid].metadata["nbgrader"]
+            if any(meta.get(k) != release.get(k) for k in ("grade", "solution", "locked", "task", "points")
+                   if k in meta or k in release):
+                changed.append(gid)
+            cell.metadata["nbgrader"] = copy.deepcopy(dict(release))
+        notes, found = [], []
+        if foreign:
+            notes.append(f"cells with grading metadata the release does not have (not graded): {', '.join(foreign)}")
         if copies:
-            flags.append(f"copies of graded cells (ignored): {', '.join(copies)}")
-        return nb, flags
+            notes.append(f"copies of graded cells (ignored): {', '.join(copies)}")
+        if claims:
+            found.append(f"cells claiming points the release does not give (not graded): {', '.join(claims)}")
+        if changed:
+            found.append(f"grading metadata changed (the release's restored): {', '.join(changed)}")
+        if owned:
+            found.append(f"the grader's own metadata keys in the submission (removed): {', '.join(owned)}")
+        return notes, found
+
+    def _restore_missing(self, nb) -> list:
+        """Put back every test and read-only cell of the release that the submission lacks, after the
+        nearest release cell before it that the submission has. Returns their grade ids."""
+        import nbformat
+
+        present = {c.metadata["nbgrader"]["grade_id"] for c in nb.cells if "nbgrader" in c.metadata}
+        order = list(self.source_cells())
+        added = []
+        for position, gid in enumerate(order):
+            cell = self.source_cells()[gid]
+            meta = cell.metadata["nbgrader"]
+            if gid in present or not (meta.get("locked") or meta.get("grade")) or meta.get("solution"):
+                continue
+            new = nbformat.from_dict(copy.deepcopy(dict(cell)))
+            if new.cell_type == "code":
+                new.outputs, new.execution_count = [], None
+            new["id"] = f"restored-{gid}"[:64]
+            at = 0
+            for earlier in reversed(order[:position]):
+                if earlier in present:
+                    at = next(i for i, c in enumerate(nb.cells)
+                              if c.metadata.get("nbgrader", {}).get("grade_id") == earlier) + 1
+                    break
+            nb.cells.insert(at, new)
+            present.add(gid)
+            added.append(gid)
+        return added
 
     def save(self, result: SubmissionResult) -> None:
         """Write one submission's scores to the gradebook."""
@@ -413,21 +520,6 @@ def _reused(entry: dict) -> SubmissionResult:
 # ----------------------------------------------------------------------------------------------
 # the worker side: execute and score
 
-def _cell_score(cell):
-    """nbgrader's rule, except that warnings on stderr do not cost points and a cell that never
-    ran (the notebook stopped before it) scores 0."""
-    from nbgrader import utils
-
-    meta = cell.metadata["nbgrader"]
-    if cell.cell_type == "code" and not meta.get("solution") and cell.get("execution_count") is None:
-        return 0.0
-    probe = copy.deepcopy(cell)
-    if probe.cell_type == "code":
-        probe.outputs = [o for o in probe.outputs if not (o.output_type == "stream" and o.name == "stderr")]
-    score, _ = utils.determine_grade(probe)
-    return None if score is None else float(score)
-
-
 def _error_output(ename: str, text: str, traceback: str | None = None):
     """An error output written by the grader (it makes nbgrader's rule score the cell 0)."""
     from nbformat import NotebookNode
@@ -478,22 +570,20 @@ def _connection_folder() -> Path:
     return Path(tempfile.mkdtemp(prefix="elv-", dir=base))
 
 
-def _execute(nb, workdir: Path, cell_timeout: int, notebook_timeout: int, retries: int, sandboxed: bool = False):
+def _execute(nb, workdir: Path, cell_timeout: int, notebook_timeout: int, retries: int, sandboxed: bool = False,
+             watch=None):
     """Run the notebook in place. Returns (status, message).
 
-    Every code cell's execution reply (``ok`` or ``error``) is kept in ``cell.metadata["elv_reply"]``:
-    the kernel's own verdict, which a student who hides tracebacks cannot turn into a pass. In the
-    sandbox the kernel is reached over Unix sockets in a private connection folder (no TCP).
+    ``watch`` (a :class:`autograder.judge.CellWatch`) sees every code cell before and after it runs: the
+    kernel's own execution reply (``ok`` or ``error``, which a student who hides tracebacks cannot turn
+    into a pass), and the records each graded cell leaves. In the sandbox the kernel is reached over
+    Unix sockets in a private connection folder (no TCP).
     """
     from jupyter_client.kernelspec import NoSuchKernel
     from nbclient.exceptions import DeadKernelError
-    from nbgrader.preprocessors import Execute
     from traitlets.config import Config
 
     from .limits import group_name, release_group
-
-    def keep_reply(cell, cell_index, execute_reply):
-        cell.metadata["elv_reply"] = execute_reply.get("content", {}).get("status", "")
 
     last_error = ""
     for attempt in range(retries + 1):
@@ -502,10 +592,12 @@ def _execute(nb, workdir: Path, cell_timeout: int, notebook_timeout: int, retrie
         config.KernelManager.connection_file = str(connection / "kernel.json")
         if sandboxed:
             config.KernelManager.transport = "ipc"
-        executor = Execute(timeout=cell_timeout, kernel_name="python3", startup_timeout=60,
-                           interrupt_on_timeout=True, on_cell_executed=keep_reply, config=config,
+        hooks = {} if watch is None else {"on_cell_execute": watch.before}
+        executor = _Watched(timeout=cell_timeout, kernel_name="python3", startup_timeout=60,
+                            interrupt_on_timeout=True, config=config, **hooks,
                            extra_arguments=["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR",
-                                            "--IPKernelApp.exec_lines=__import__('autograder.guard').guard.install()"])
+                                            f"--IPKernelApp.exec_lines={_KERNEL_START}"])
+        executor.watch = watch
         executor.log.setLevel(logging.ERROR)
         fired = threading.Event()
         done = threading.Event()
@@ -543,53 +635,44 @@ def _execute(nb, workdir: Path, cell_timeout: int, notebook_timeout: int, retrie
     return STATUS_INFRA, f"the kernel could not be started ({retries + 1} attempts): {last_error}"
 
 
-def _judge_hidden(nb, job: dict, cases: dict, problems: dict, folder: Path) -> None:
-    """Score every hidden-test cell here, in the grader's process, from what the kernel recorded.
+@functools.lru_cache(maxsize=None)
+def _watched_class():
+    from nbgrader.preprocessors import Execute
 
-    The cell's outputs are replaced by the verdicts: what the kernel printed there is not trusted,
-    and a traceback from a hidden cell would show its source. ``problems``: name -> why its inputs
-    could not be made.
-    """
-    from .hidden import judge_record
+    class Watched(Execute):
+        """nbgrader's executor, which also hands each finished cell to a :class:`CellWatch` (nbgrader defines
+        ``on_cell_executed`` as a method, so the hook cannot be passed as an option)."""
 
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid not in job["hidden"]:
-            continue
-        lines, failed = [], False
-        for name in job["hidden"][gid]:
-            if name not in cases:
-                message = f"`{name}`: its hidden inputs could not be made ({problems.get(name, 'no spec')})."
-            else:
-                message = judge_record(job["assignment"], name, cases[name], folder)
-            failed |= message is not None
-            lines.append(f"`{name}`: passed every hidden case." if message is None else message)
-        if failed:
-            cell.outputs = [_error_output("HiddenTestFailure", "\n".join(lines), traceback="\n".join(lines))]
-        else:
-            cell.outputs = [_stream("\n".join(lines) + "\n")]
-        cell.metadata["elv_judged"] = True
+        watch = None
+
+        def on_cell_executed(self, **kwargs):
+            super().on_cell_executed(**kwargs)
+            if self.watch is not None:
+                self.watch.after(**kwargs)
+
+    return Watched
 
 
-def _tampering(nb, job: dict, folder: Path) -> list:
-    """What the static scan found, what the kernel's guard saw, and test cells whose error was hidden."""
-    found = list(job.get("tamper", []))
-    log = folder / "guard.jsonl"
-    if log.is_file() and log.stat().st_size < 1_000_000:
-        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                found.append(f"while running: {json.loads(line)['finding']}")
-            except (ValueError, KeyError, TypeError):
-                continue
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or cell.metadata.get("elv_reply") != "error" or cell.metadata.get("elv_judged"):
+def _Watched(**kwargs):
+    return _watched_class()(**kwargs)
+
+
+#: what every graded kernel runs before the notebook: the recorder of test-cell calls, then the guard
+_KERNEL_START = ("__import__('autograder.capture').capture.install(); "
+                 "__import__('autograder.guard').guard.install()")
+
+
+def _hidden_errors(nb, watch) -> list:
+    """Cells whose error the kernel reported but whose traceback was suppressed (the outputs show none)."""
+    found = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or watch.replies.get(index) != "error":
             continue
         if not any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-            where = meta.get("grade_id") or "a cell"
+            where = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
             cell.outputs.append(_error_output("HiddenError", "this cell raised an error whose traceback was suppressed"))
             found.append(f"{where}: an error was raised but its traceback was suppressed")
-    return list(dict.fromkeys(found))
+    return found
 
 
 #: the largest single output kept in the graded notebook and the feedback page
@@ -631,20 +714,22 @@ def _work(job: dict) -> dict:
         (workdir / name).parent.mkdir(parents=True, exist_ok=True)
         (workdir / name).write_bytes(data)
     folder = workdir / ".elv"              # the hidden inputs in, the recorded results out
+    p = job["plan"]
     cases, problems = {}, {}
-    job.setdefault("hidden", {})
-    for name in sorted({n for names in job["hidden"].values() for n in names}):
+    for name in sorted({n for names in p.hidden.values() for n in names}):
         try:
-            cases[name] = make_cases(job["assignment"], name, job.get("seed"))
+            cases[name] = make_cases(p.assignment, name, job.get("seed"))
             write_inputs(folder, name, cases[name])
         except Exception as exc:  # a spec that fails is the grader's problem: reported, never a crash
             cases.pop(name, None)
             problems[name] = f"{type(exc).__name__}: {exc}"
-    os.environ["ELVKIT_HIDDEN_DIR"] = str(folder)
     nb = nbformat.reads(job["notebook"], as_version=4)
+    watch = CellWatch(folder, p)
+    watch.cells_file(nb, p)
+    os.environ["ELVKIT_HIDDEN_DIR"] = str(folder)
     start = time.perf_counter()
     status, message = _execute(nb, workdir, job["cell_timeout"], job["notebook_timeout"], job["retries"],
-                               job.get("sandboxed", False))
+                               job.get("sandboxed", False), watch)
     seconds = time.perf_counter() - start
     if status != STATUS_GRADED:
         _mark_not_run(nb, message)
@@ -652,27 +737,18 @@ def _work(job: dict) -> dict:
 
     nb, _ = LimitOutput().preprocess(nb, {})            # nbgrader's cap on printed lines
     flags = _limit_output_size(nb)
-    _judge_hidden(nb, job, cases, problems, folder)
-    tampering = _tampering(nb, job, folder)
+    verdicts = score(nb, p, watch, cases, problems)
+    scores = {gid: verdicts.scores.get(gid, None if gid in p.manual else 0.0) for gid in p.points}
+    max_scores = dict(p.points)
+    findings = list(dict.fromkeys(list(job.get("tamper", [])) + watch.findings + verdicts.findings
+                                  + _hidden_errors(nb, watch)))
     slow = [c.metadata.get("nbgrader", {}).get("grade_id") or f"cell {i}" for i, c in enumerate(nb.cells)
             if any(o.get("ename") == "CellTimeoutError" for o in c.get("outputs", []))]
     if slow:
         flags.append(f"cells stopped after {job['cell_timeout']} s: {', '.join(slow)}")
-    if tampering:
-        flags.append(f"{TAMPERING} (tests that run in the student's kernel score 0; hidden tests were decided "
-                     f"by the grader): " + "; ".join(tampering))
-    scores, max_scores = {}, {}
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade"):
-            scores[meta["grade_id"]] = _cell_score(cell)
-            max_scores[meta["grade_id"]] = float(meta["points"])
-            if tampering and not cell.metadata.get("elv_judged") and cell.cell_type == "code":
-                scores[meta["grade_id"]] = 0.0
-                cell.outputs.append(_stream("Not scored: tampering with the checks was detected "
-                                            "(see the summary at the top).\n"))
-        cell.metadata.pop("elv_reply", None)
-        cell.metadata.pop("elv_judged", None)
+    if findings:
+        flags.append(f"{TAMPERING} (for review; every score was decided by the grader, not in the kernel): "
+                     + "; ".join(findings))
     os.environ.pop("ELVKIT_HIDDEN_DIR", None)
     shutil.rmtree(workdir, ignore_errors=True)
     page, page_flags = None, None
@@ -712,6 +788,13 @@ def _kernel_path(folder: Path, options: GradeOptions | None = None, sandboxed: b
     spec.write_text(json.dumps(kernel))
     rest = os.environ.get("JUPYTER_PATH", "")
     return str(folder.resolve()) + (os.pathsep + rest if rest else "")
+
+
+def _cell_grade_id(cell):
+    """A submitted cell's grade id, whatever its metadata holds (None when it has none)."""
+    meta = cell.get("metadata", {}).get("nbgrader")
+    gid = meta.get("grade_id") if isinstance(meta, dict) else None
+    return gid if isinstance(gid, str) else None
 
 
 def _read_submission(path: Path):
@@ -902,19 +985,6 @@ def _isolation(options: GradeOptions) -> tuple[bool, str]:
     return False, f"no filesystem or network sandbox ({why}): students' code ran with the grader's user rights."
 
 
-def _hidden_cells(a: Assignment, source_nb) -> dict:
-    from .hidden import checked_names
-
-    found = {}
-    for cell in source_nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade") and cell.cell_type == "code":
-            names = checked_names(cell.source, a.id)
-            if names:
-                found[meta["grade_id"]] = names
-    return found
-
-
 def _hidden_salt(out: Path) -> str:
     """A secret kept with the results: hidden inputs differ per student and cannot be predicted from the
     student's id alone, yet a rerun makes the same inputs."""
@@ -960,8 +1030,8 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
         raise ValueError(f"`jobs` must be at least 1; got {options.jobs}.")
     found = find_submissions(Path(submissions), a.notebook, a.id)
     if options.roster is not None:              # who should have handed in and did not
-        present = {f.student for f in found} | {f.original for f in found}
-        taken = {f.student for f in found}
+        present = {f.student for f in found if not f.ignored} | {f.original for f in found if not f.ignored}
+        taken = {f.student for f in found if not f.ignored}
         for name in sorted(set(options.roster) - present):
             sid = _student_id(name, taken)
             taken.add(sid)
@@ -984,7 +1054,7 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
            "JUPYTER_PATH": _kernel_path(out / "nbgrader" / "jupyter", options, sandboxed), **options.env}
     source_nb = read_source(a.source)
     max_scores = dict(grade_cells(source_nb))   # every grade cell with its points
-    hidden = _hidden_cells(a, source_nb)        # grade_id -> the functions its hidden test checks
+    judging = plan(a.id, source_nb)             # how the grader judges each of them
     salt = _hidden_salt(out)
     results: list[SubmissionResult] = []
     bar = tqdm(total=len(found), desc=f"grading {a.id}", unit="nb", disable=not options.progress)
@@ -1009,6 +1079,11 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
         course.register()
         futures = {}
         for f in found:
+            if f.ignored:               # accounted for in grades.csv and the summary, not in the gradebook
+                results.append(SubmissionResult(student=f.student, status=STATUS_IGNORED, message=f.note,
+                                                source_file=str(Path(submissions) / f.original)))
+                bar.update()
+                continue
             result = SubmissionResult(student=f.student, status=STATUS_GRADED,
                                       source_file=str(f.path) if f.path else "", flags=[f.note] if f.note else [])
             try:
@@ -1035,21 +1110,22 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
                     bar.update()
                     continue
                 nb, problem = _read_submission(f.path)
-                if nb is not None and not any(c.metadata.get("nbgrader", {}).get("grade_id") in max_scores
-                                              for c in nb.cells):
+                if nb is not None and not any(_cell_grade_id(c) in max_scores for c in nb.cells):
                     nb, problem = None, ("the notebook has none of the assignment's cells (empty, or another notebook): "
                                          f"submit the {a.notebook}.ipynb you were given, with your answers in it")
+                found_in_metadata = []
                 if nb is not None:
                     try:
-                        nb, flags = course.sanitise(nb, f.student)
+                        nb, flags, found_in_metadata = course.sanitise(nb, f.student)
                         result.flags += flags
                     except Exception as exc:
                         nb, problem = None, f"nbgrader could not restore its cells: {type(exc).__name__}: {exc}"
                 if nb is None:
                     zero(result, STATUS_MALFORMED, problem)
                     continue
-                job = {"notebook": nbformat.writes(nb), "assignment": a.id, "hidden": hidden,
-                       "seed": _student_seed(salt, f.student), "tamper": _scan(nb), "sandboxed": sandboxed,
+                job = {"notebook": nbformat.writes(nb), "plan": judging,
+                       "seed": _student_seed(salt, f.student), "tamper": found_in_metadata + _scan(nb),
+                       "sandboxed": sandboxed,
                        "page": _page_info(a, result.flags),
                        "workdir": "" if options.scheduler else str(out / "work" / f.student),
                        "files": extra_files, "env": env, "cell_timeout": options.cell_timeout,
@@ -1092,8 +1168,9 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
     report.write_outputs(a, results, out, notes=[
         "kernels ran under resource limits (" + ", ".join(x for x in limits if x) + ") with a scrubbed "
         "environment; " + isolation,
-        "hidden tests were decided in the grader's process from the arrays each kernel recorded "
-        "(inputs seeded per student); submissions whose source or run showed tampering are flagged."])
+        "every test was judged in the grader's process: hidden and end-to-end checks on what each kernel "
+        "returned for inputs seeded per student, visible tests by running their code again on the values the "
+        "student's functions returned; submissions whose source or run showed tampering are flagged."])
     if reused and options.progress:
         print(f"{reused} submission(s) unchanged since they were graded: results kept from "
               f"{journal.path.name} (--regrade grades everything again).", file=sys.stderr)

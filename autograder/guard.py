@@ -1,18 +1,17 @@
-"""Tamper watch inside a graded kernel: notices when the checking machinery is replaced.
+"""Tamper watch inside a graded kernel: notices when the checking machinery is changed. Flags only.
 
-Installed before the notebook's first cell (the grader starts the kernel with
-``exec_lines``). Before every cell it compares the functions that tests rely on
-(NumPy's and torch's comparisons, ``elvkit.testing``, the hidden-test recorder,
-the traceback display) with what they were when the kernel started, and notices
-the test helpers a notebook imported (``assert_close``...) being rebound. What
-it finds goes to ``$ELVKIT_HIDDEN_DIR/guard.jsonl``; the grader reads it after
-the run.
+Installed before the notebook's first cell (the grader starts the kernel with ``exec_lines``).
+Before and after every cell it compares the objects tests rely on -- NumPy's and torch's
+comparisons, every function of ``elvkit.testing``, the recorder, the traceback display -- with
+what they were when the kernel started: the object itself **and** its code, defaults and
+module-level names, so a helper changed in place (``assert_close.__code__ = ...``) is noticed
+as well as one replaced. It also notices test helpers the notebook imported being rebound.
 
-This is one of three layers and the weakest: code in the same process can
-defeat it. The grader also reads the notebook's source for tampering before it
-runs (:mod:`autograder.tamper`), judges test cells by the kernel's execution
-replies rather than by what the cell printed, and decides hidden tests in its
-own process (:mod:`autograder.hidden`). Findings only ever add a flag.
+Each cell it sees leaves a heartbeat in ``$ELVKIT_HIDDEN_DIR/guard.jsonl``, findings go to the
+same log, and the grader reads the log after every cell (:class:`autograder.judge.CellWatch`): a
+log that shrinks or changes, or a cell without a heartbeat (the guard's callbacks removed), is a
+finding too. Findings only ever add a flag for a person: no point depends on this guard, since
+every test is judged again in the grader's process (:mod:`autograder.judge`).
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ import json
 import os
 import sys
 
-__all__ = ["install", "WATCHED", "WATCHED_NAMES"]
+__all__ = ["install", "WATCHED", "WATCHED_MODULES", "WATCHED_NAMES"]
 
 #: module -> functions whose replacement would let a wrong answer pass a test
 WATCHED = {
@@ -31,19 +30,28 @@ WATCHED = {
                       "assert_array_almost_equal", "assert_array_less"),
     "torch": ("allclose", "equal", "isclose", "is_tensor"),
     "torch.testing": ("assert_close",),
-    "elvkit.testing": ("assert_close", "assert_shape", "assert_true", "tolerance", "_close"),
-    "autograder.capture": ("check", "call_cases", "encode", "write_record"),
     "autograder.hidden": ("check",),
-    "builtins": ("isinstance", "len", "abs", "all", "any", "float", "print", "AssertionError", "__import__"),
+    "builtins": ("isinstance", "len", "abs", "all", "any", "float", "print", "AssertionError", "__import__",
+                 "bool", "getattr"),
 }
+#: modules all of whose names are watched (helpers that the test helpers call included)
+WATCHED_MODULES = ("elvkit.testing", "elvkit.device", "autograder.capture", "autograder.guard")
 #: names that the notebook's locked cells bind and that test cells call
 WATCHED_NAMES = ("assert_close", "assert_shape", "assert_true", "check", "np", "torch", "elvkit")
 _SHELL = ("showtraceback", "_showtraceback", "showsyntaxerror", "CustomTB")
 
 
-def _lookup(module: str, name: str):
-    mod = sys.modules.get(module)
-    return getattr(mod, name, None) if mod is not None else None
+def _fingerprint(obj):
+    """What must stay the same about a watched object: itself, and for a function its code and defaults."""
+    code = getattr(obj, "__code__", None)
+    return (id(obj), id(code), getattr(code, "co_code", None), repr(getattr(obj, "__defaults__", None))[:200],
+            repr(getattr(obj, "__kwdefaults__", None))[:200])
+
+
+def _beat(source: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
 
 
 class _Guard:
@@ -57,33 +65,42 @@ class _Guard:
 
     def _snapshot(self) -> None:
         for module, names in WATCHED.items():
+            mod = sys.modules.get(module)
+            if mod is None:
+                continue
             for name in names:
                 key = f"{module}.{name}"
-                if key not in self.seen and module in sys.modules:
-                    self.seen[key] = _lookup(module, name)
+                if key not in self.seen:
+                    self.seen[key] = (mod, name, _fingerprint(getattr(mod, name, None)))
+        for module in WATCHED_MODULES:
+            mod = sys.modules.get(module)
+            if mod is None:
+                continue
+            for name, value in list(vars(mod).items()):
+                key = f"{module}.{name}"
+                if key not in self.seen and callable(value):
+                    self.seen[key] = (mod, name, _fingerprint(value))
         for name in _SHELL:
-            self.seen.setdefault(f"shell.{name}", self.shell.__dict__.get(name))
+            self.seen.setdefault(f"shell.{name}", (None, name, _fingerprint(self.shell.__dict__.get(name))))
 
-    def _report(self, what: str) -> None:
-        if what in self.reported:
-            return
-        self.reported.add(what)
+    def _write(self, entry: dict) -> None:
         if self.log:
             try:
                 with open(self.log, "a", encoding="utf-8") as fh:
-                    fh.write(json.dumps({"finding": what}) + "\n")
+                    fh.write(json.dumps(entry) + "\n")
             except OSError:
                 pass
 
+    def _report(self, what: str) -> None:
+        if what not in self.reported:
+            self.reported.add(what)
+            self._write({"finding": what})
+
     def check(self, *_args) -> None:
-        for key, original in list(self.seen.items()):
-            if key.startswith("shell."):
-                now = self.shell.__dict__.get(key[len("shell."):])
-            else:
-                module, _, name = key.rpartition(".")
-                now = _lookup(module, name)
-            if now is not original:
-                self._report(f"replaced {key}")
+        for key, (mod, name, print_) in list(self.seen.items()):
+            now = self.shell.__dict__.get(name) if mod is None else getattr(mod, name, None)
+            if _fingerprint(now) != print_:
+                self._report(f"changed {key}")
         user = self.shell.user_ns
         for name in WATCHED_NAMES:
             if name in user:
@@ -91,6 +108,10 @@ class _Guard:
                 if user[name] is not first:
                     self._report(f"rebound `{name}`")
         self._snapshot()        # modules imported since the last cell are watched from now on
+
+    def before(self, info=None) -> None:
+        self._write({"beat": _beat(getattr(info, "raw_cell", "") or "")})
+        self.check()
 
 
 def install() -> None:
@@ -107,5 +128,5 @@ def install() -> None:
             pass
     folder = os.environ.get("ELVKIT_HIDDEN_DIR")
     guard = _Guard(shell, os.path.join(folder, "guard.jsonl") if folder else None)
-    shell.events.register("pre_run_cell", guard.check)
+    shell.events.register("pre_run_cell", guard.before)
     shell.events.register("post_execute", guard.check)

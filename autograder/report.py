@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import statistics
 from pathlib import Path
 
@@ -30,8 +31,33 @@ def question_scores(a: Assignment, result) -> dict:
     return per_question(result.scores, result.max_scores, a.questions)
 
 
+_IGNORED = "ignored"
+
+
+def _graded(results) -> list:
+    """The submissions (every student's row), without the folder entries that were not submissions."""
+    return [r for r in results if r.status != _IGNORED]
+
+
+#: what a spreadsheet reads as the start of a formula in a cell
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def neutralise(value) -> str:
+    """A CSV cell that no spreadsheet will run: text starting like a formula gets a leading apostrophe
+    (OWASP's advice for CSV injection); numbers are left as they are."""
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA) and not _NUMBER.match(text):
+        return "'" + text
+    return text
+
+
 def _rows(a: Assignment, results):
     for r in results:
+        if r.status == _IGNORED:
+            yield {"student": r.student, "status": r.status, "message": r.message, "file": r.source_file}
+            continue
         qs = question_scores(a, r)
         row = {"student": r.student, "lms_id": r.lms_id, "name": r.name, "status": r.status,
                "score": f"{r.score:g}", "max_score": f"{r.max_score:g}",
@@ -46,6 +72,8 @@ def _rows(a: Assignment, results):
 
 
 def summary_data(a: Assignment, results) -> dict:
+    ignored = [{"entry": r.source_file, "reason": r.message} for r in results if r.status == _IGNORED]
+    results = _graded(results)
     n = len(results)
     statuses: dict[str, int] = {}
     for r in results:
@@ -74,7 +102,7 @@ def summary_data(a: Assignment, results) -> dict:
             "score": {"mean": statistics.fmean(scores) if scores else 0.0,
                       "median": statistics.median(scores) if scores else 0.0,
                       "min": min(scores, default=0.0), "max": max(scores, default=0.0)},
-            "questions": per_q, "test_cells": per_cell, "flagged": flagged}
+            "questions": per_q, "test_cells": per_cell, "flagged": flagged, "ignored": ignored}
 
 
 def summary_text(a: Assignment, results, data: dict | None = None) -> str:
@@ -95,11 +123,15 @@ def summary_text(a: Assignment, results, data: dict | None = None) -> str:
     lines += ["", f"Flagged submissions ({len(d['flagged'])})"]
     for f in d["flagged"] or [{"student": "none", "status": "", "reason": ""}]:
         lines.append(f"  {f['student']:20s} {f['status']:20s} {f['reason']}")
+    if d.get("ignored"):
+        lines += ["", f"Entries of the submissions folder that are not submissions ({len(d['ignored'])})"]
+        lines += [f"  {Path(i['entry']).name:30s} {i['reason']}" for i in d["ignored"]]
     return "\n".join(lines) + "\n"
 
 
 def gradebook_table(a: Assignment, results) -> str:
     """One line per student: status, score per question, total."""
+    results = _graded(results)
     qs = list(a.questions)
     width = max([len("student"), len("(points)")] + [len(r.student) for r in results])
     head = f"{'student':{width}s} {'status':20s} " + " ".join(f"{q:>5s}" for q in qs) + f" {'total':>7s}"
@@ -124,7 +156,7 @@ def write_outputs(a: Assignment, results, out: Path, notes=()) -> None:
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: neutralise(v) for k, v in row.items()} for row in rows)
     tmp.replace(out / "grades.csv")
     notes = list(notes)
     data = summary_data(a, results)
@@ -144,6 +176,7 @@ def histogram_png(a: Assignment, results, data: dict | None = None) -> bytes:
     from matplotlib.ticker import MaxNLocator
 
     d = data or summary_data(a, results)
+    results = _graded(results)
     fig = Figure(figsize=(10, 3.6), layout="constrained")
     ax, bx = fig.subplots(1, 2, width_ratios=(3, 2))
     max_score = d["max_score"] or 1.0
@@ -190,7 +223,11 @@ def report_html(a: Assignment, results, png: bytes | None = None, notes=(), data
     rows_f = "".join(f"<tr><td>{esc(f['student'])}</td><td>{esc(f['status'])}</td><td>{esc(f['reason'])}</td></tr>"
                      for f in d["flagged"]) or "<tr><td colspan=3>none</td></tr>"
     statuses = ", ".join(f"{v} {esc(k)}" for k, v in sorted(d["statuses"].items()))
-    late = [r for r in results if r.penalty]
+    rows_i = "".join(f"<tr><td>{esc(Path(i['entry']).name)}</td><td>{esc(i['reason'])}</td></tr>" for i in d["ignored"])
+    if rows_i:
+        rows_i = (f"<h2>Entries of the submissions folder that are not submissions ({len(d['ignored'])})</h2>"
+                  f"<table><tr><th>entry</th><th>why it was not graded</th></tr>{rows_i}</table>")
+    late = [r for r in _graded(results) if r.penalty]
     late_line = (f"<p>{len(late)} late submission(s) lost {sum(r.penalty for r in late):g} points in all.</p>"
                  if late else "")
     late_line += "".join(f"<p><em>Note: {esc(n)}</em></p>" for n in notes)
@@ -206,6 +243,6 @@ median {s['median']:g}, min {s['min']:g}, max {s['max']:g}.</p>{late_line}
 <table><tr><th>question</th><th>title</th><th>points</th><th>every test passed</th><th>mean share</th></tr>
 {rows_q}</table>
 <h2>Flagged or failed submissions ({len(d['flagged'])})</h2>
-<table><tr><th>student</th><th>status</th><th>reason</th></tr>{rows_f}</table>
+<table><tr><th>student</th><th>status</th><th>reason</th></tr>{rows_f}</table>{rows_i}
 </body></html>
 """

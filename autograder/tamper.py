@@ -10,10 +10,15 @@ checked. :func:`scan` reports, per cell, code that
   ``elvkit.testing.*``, ``builtins``, ``sys.excepthook``, IPython's traceback
   display (``showtraceback``, ``set_custom_exc``) and the like;
 * rebinds a name the test cells call (``assert_close = ...``, ``check = ...``);
+* changes a function in place (assigning its ``__code__``, ``__globals__`` or defaults);
+* reaches objects behind the code's back: ``sys.modules``, ``gc``, ``ctypes``, stack frames,
+  IPython's event callbacks, attributes or modules named by strings built at run time;
+* names the grader's folder or files (``ELVKIT_HIDDEN_DIR``, ``.elv``, ``guard.jsonl``);
 * defines an ``__eq__`` that answers True whatever it is compared with.
 
 Ordinary code that merely uses these (``np.allclose(a, b)``,
-``torch.backends.cudnn.benchmark = True``) is not reported.
+``torch.backends.cudnn.benchmark = True``) is not reported. Findings only flag a
+submission for a person: every score is decided by the grader (:mod:`autograder.judge`).
 """
 
 from __future__ import annotations
@@ -35,6 +40,15 @@ PROTECTED_MODULES = {"builtins", "autograder", "nbgrader", "elvkit", "sys", "IPy
 PROTECTED_NAMES = {"assert_close", "assert_shape", "assert_true", "check", "np", "torch", "elvkit", "metrics"}
 _GRADER = {"autograder", "nbgrader"}
 _DYNAMIC_SETTERS = {"setattr", "delattr"}
+#: attributes that change a function or an object in place when assigned
+_IN_PLACE = {"__code__", "__globals__", "__defaults__", "__kwdefaults__", "__dict__", "__class__", "__closure__"}
+#: modules and calls that reach objects behind the code's back
+_BACKDOORS = {"sys.modules": "`sys.modules`", "gc": "the garbage collector (`gc`)", "ctypes": "`ctypes`",
+              "sys._getframe": "stack frames", "inspect.currentframe": "stack frames",
+              "inspect.stack": "stack frames", "sys.settrace": "`sys.settrace`", "sys.setprofile": "`sys.setprofile`",
+              "threading.settrace": "`threading.settrace`"}
+#: strings that name the grader's folder or files
+_GRADER_STRINGS = ("ELVKIT_HIDDEN_DIR", ".elv", "guard.jsonl", "cells.json")
 
 
 def _root_name(node) -> str | None:
@@ -52,6 +66,7 @@ def _dotted(node) -> str:
 
 class _Scanner(ast.NodeVisitor):
     def __init__(self, aliases: dict):
+        self._imported: set = set()
         self.aliases = aliases          # local name -> module it stands for
         self.found: list[str] = []
         self.depth = 0                  # function nesting: rebinding a name inside a function is local
@@ -66,7 +81,9 @@ class _Scanner(ast.NodeVisitor):
                 self._target(t)
         elif isinstance(target, ast.Attribute):
             module = self._module_of(target.value).split(".")[0]
-            if target.attr in PROTECTED_ATTRIBUTES or module in PROTECTED_MODULES:
+            if target.attr in _IN_PLACE:
+                self.found.append(f"changes `{_dotted(target.value)}` in place (assigns `{target.attr}`)")
+            elif target.attr in PROTECTED_ATTRIBUTES or module in PROTECTED_MODULES:
                 self.found.append(f"replaces `{_dotted(target)}`")
         elif isinstance(target, ast.Subscript):
             if _dotted(target.value) in ("sys.modules", "__builtins__") or \
@@ -96,6 +113,9 @@ class _Scanner(ast.NodeVisitor):
     def _imports(self, names, module: str | None = None):
         for alias in names:
             full = f"{module}.{alias.name}" if module else alias.name
+            if full.split(".")[0] in ("gc", "ctypes"):
+                self._imported.add(full.split(".")[0])
+                self.found.append(f"imports `{full}`, which reaches objects behind the code's back")
             if full.split(".")[0] in _GRADER:
                 self.found.append(f"imports the grader (`{full}`)")
             bound = alias.asname or (alias.name if module else alias.name.split(".")[0])
@@ -109,13 +129,38 @@ class _Scanner(ast.NodeVisitor):
     def visit_ImportFrom(self, node):
         self._imports(node.names, node.module or "")
 
+    def visit_Attribute(self, node):
+        full = self._full_name(node)
+        if full in _BACKDOORS or full.split(".")[0] in ("gc", "ctypes") and full.split(".")[0] in self._imported:
+            what = _BACKDOORS.get(full) or _BACKDOORS[full.split(".")[0]]
+            self.found.append(f"reaches objects through {what}")
+        elif node.attr == "callbacks" and _dotted(node.value).endswith("events"):
+            self.found.append("touches IPython's event callbacks")
+        self.generic_visit(node)
+
+    def visit_Constant(self, node):
+        if isinstance(node.value, str) and any(s in node.value for s in _GRADER_STRINGS):
+            self.found.append(f"names the grader's files ({node.value[:40]!r})")
+
+    def _full_name(self, node) -> str:
+        dotted = _dotted(node)
+        root, _, rest = dotted.partition(".")
+        module = self.aliases.get(root, root)
+        return f"{module}.{rest}" if rest else module
+
     def visit_Call(self, node):
         func = _dotted(node.func)
         if func in _DYNAMIC_SETTERS and node.args:
             module = self._module_of(node.args[0]).split(".")[0]
-            attr = node.args[1].value if len(node.args) > 1 and isinstance(node.args[1], ast.Constant) else None
-            if module in PROTECTED_MODULES | {"numpy", "torch"} or attr in PROTECTED_ATTRIBUTES:
+            name = node.args[1] if len(node.args) > 1 else None
+            attr = name.value if isinstance(name, ast.Constant) else None
+            if module in PROTECTED_MODULES | {"numpy", "torch"} or attr in PROTECTED_ATTRIBUTES | _IN_PLACE:
                 self.found.append(f"calls `{func}` on `{_dotted(node.args[0])}`")
+            elif name is not None and not isinstance(name, ast.Constant):
+                self.found.append(f"calls `{func}` with an attribute name built at run time")
+        elif func in ("__import__", "importlib.import_module") and node.args and \
+                not isinstance(node.args[0], ast.Constant):
+            self.found.append(f"imports a module whose name is built at run time (`{func}`)")
         elif func.endswith("set_custom_exc") or func.endswith("events.unregister"):
             self.found.append(f"calls `{func}`")
         elif func in ("__import__", "importlib.import_module") and node.args and \

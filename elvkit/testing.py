@@ -67,9 +67,27 @@ def _close(a: np.ndarray, e: np.ndarray, rtol: float, atol: float, equal_nan: bo
     return ok
 
 
+def _constant(x: np.ndarray):
+    """The one value every element of ``x`` holds (all zeros, all NaN...), or None."""
+    if x.size == 0 or x.dtype.kind not in "biuf":
+        return None
+    flat = x.reshape(-1)
+    first = flat[0]
+    if x.dtype.kind == "f" and np.isnan(first):
+        return first if np.isnan(flat).all() else None
+    return first if (flat == first).all() else None
+
+
+def _position(index: tuple, axes) -> str:
+    """``(2, 5, 7)`` as the reader calls it: ``disparity d=2, row y=5, column x=7`` when the axes are named."""
+    if axes and len(axes) == len(index):
+        return ", ".join(f"{axis}={i}" if axis else str(i) for axis, i in zip(axes, index))
+    return f"index {index}"
+
+
 def assert_close(actual, expected, *, name: str = "the result", rtol: float | None = None,
                  atol: float | None = None, equal_nan: bool = True, check_dtype: bool = False,
-                 mistakes: dict | None = None, hint: str | None = None) -> None:
+                 mistakes: dict | None = None, hint: str | None = None, where=None, axes=None) -> None:
     """Assert that ``actual`` equals ``expected`` within tolerances, explaining any difference.
 
     Parameters
@@ -89,9 +107,17 @@ def assert_close(actual, expected, *, name: str = "the result", rtol: float | No
         Also require the same dtype kind (float / integer / bool).
     mistakes : dict, optional
         Known wrong answers: ``{"explanation of the mistake": wrong_value}``.
-        When ``actual`` matches one of them, its explanation is the message.
+        When ``actual`` matches one of them, its explanation is the message -- unless ``actual``
+        holds a single value everywhere (all zeros, say) and so does the wrong answer: that is no
+        evidence of the mistake, and the message says what the values are instead.
     hint : str, optional
         A sentence added to any failure message.
+    where : bool array_like, optional
+        Compare only where True (broadcast to the shape); positions in messages stay those of
+        the whole array.
+    axes : sequence of str, optional
+        Names of the axes, for messages: ``("disparity d", "row y", "column x")`` reports the
+        first difference as ``disparity d=2, row y=5, column x=7``.
 
     Raises
     ------
@@ -123,34 +149,45 @@ def assert_close(actual, expected, *, name: str = "the result", rtol: float | No
         d_rtol, d_atol = max(d_rtol, tolerance(a)[0]), max(d_atol, tolerance(a)[1])
     rtol = d_rtol if rtol is None else rtol
     atol = d_atol if atol is None else atol
-    ok = _close(a, e, rtol, atol, equal_nan)
+    compared = np.ones(a.shape, bool) if where is None else np.broadcast_to(np.asarray(to_numpy(where), bool), a.shape)
+    ok = _close(a, e, rtol, atol, equal_nan) | ~compared
     if ok.all():
         return
+    constant = _constant(a[compared])
     for explanation, wrong in (mistakes or {}).items():
         w = to_numpy(wrong)
-        if w.shape == a.shape and _close(a, w, rtol, atol, equal_nan).all():
-            raise StudentCheckError(f"{name} is wrong in a recognisable way: {explanation}{extra}")
+        if w.shape != a.shape or not (_close(a, w, rtol, atol, equal_nan) | ~compared).all():
+            continue
+        if constant is not None and _constant(w[compared]) is not None:
+            continue            # a placeholder answer matches any constant wrong answer: no evidence
+        raise StudentCheckError(f"{name} is wrong in a recognisable way: {explanation}{extra}")
     bad = np.argwhere(~ok)
     first = tuple(int(i) for i in bad[0]) if a.ndim else ()
     a_v, e_v = (a[first].item(), e[first].item()) if a.ndim else (a.item(), e.item())
-    msg = [f"{name} differs from the expected value at {len(bad)} of {a.size} position(s) "
-           f"(tolerance rtol={rtol:g}, atol={atol:g})."]
+    n = int(compared.sum())
+    msg = [f"{name} differs from the expected value at {len(bad)} of {n} {'compared ' if where is not None else ''}"
+           f"position(s) (tolerance rtol={rtol:g}, atol={atol:g})."]
     if a.ndim:
-        msg.append(f"First at index {first}: got {a_v!r}, expected {e_v!r}.")
+        msg.append(f"First at {_position(first, axes)}: got {a_v!r}, expected {e_v!r}.")
     else:
         msg.append(f"Got {a_v!r}, expected {e_v!r}.")
+    if constant is not None and n > 1:
+        placeholder = bool(np.isnan(constant) or constant == 0)
+        value = "NaN" if np.isnan(constant) else repr(constant.item())
+        msg.append(f"Every compared value is {value}" + (": is the function still a placeholder, or does it return "
+                                                         "before computing anything?" if placeholder else "."))
     if a.dtype.kind in "fiu" and e.dtype.kind in "fiu":
-        diff = np.abs(a.astype(np.float64) - e.astype(np.float64))
+        af, ef = a.astype(np.float64)[compared], e.astype(np.float64)[compared]
+        diff = np.abs(af - ef)
         both = np.isfinite(diff)
         if both.any():
             msg.append(f"Largest absolute difference: {diff[both].max():.6g}.")
-        nan_a, nan_e = np.isnan(a.astype(np.float64)), np.isnan(e.astype(np.float64))
+        nan_a, nan_e = np.isnan(af), np.isnan(ef)
         if (nan_a & ~nan_e).any():
             msg.append(f"{int((nan_a & ~nan_e).sum())} value(s) are NaN where a number was expected.")
         if (nan_e & ~nan_a).any():
             msg.append(f"{int((nan_e & ~nan_a).sum())} value(s) should be NaN (unknown) but are numbers.")
-        if a.size > 1 and np.allclose(a.astype(np.float64), -e.astype(np.float64), rtol=rtol, atol=atol,
-                                      equal_nan=True):
+        if af.size > 1 and constant is None and np.allclose(af, -ef, rtol=rtol, atol=atol, equal_nan=True):
             msg.append("Your values are the expected ones with the opposite sign.")
     raise StudentCheckError("\n".join(msg) + extra)
 

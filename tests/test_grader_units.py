@@ -5,8 +5,8 @@ import pytest
 from nbformat import v4
 
 from autograder.feedback import render_feedback, strip_hidden_tests, without_hidden_region
-from autograder.grade import SubmissionResult, _cell_score, find_submissions
-from autograder.report import gradebook_table, summary_data, summary_text
+from autograder.grade import SubmissionResult, find_submissions
+from autograder.report import gradebook_table, neutralise, summary_data, summary_text
 
 
 def test_find_submissions_accepts_the_usual_layouts(tmp_path):
@@ -20,14 +20,44 @@ def test_find_submissions_accepts_the_usual_layouts(tmp_path):
     (tmp_path / "eve").mkdir()
     (tmp_path / "eve" / "a.ipynb").write_text("{}")
     (tmp_path / "eve" / "b.ipynb").write_text("{}")
+    (tmp_path / "fay").mkdir()
+    (tmp_path / "fay" / "STEREO.IPYNB").write_text("{}")
+    (tmp_path / "gus").mkdir()
+    (tmp_path / "gus" / ".ipynb_checkpoints").mkdir()
+    (tmp_path / "gus" / ".ipynb_checkpoints" / "stereo-checkpoint.ipynb").write_text("{}")
     (tmp_path / ".ipynb_checkpoints").mkdir()
     (tmp_path / "notes.txt").write_text("not a submission")
-    found = {f.student: f for f in find_submissions(tmp_path, "stereo", "01_stereo")}
-    assert set(found) == {"alice", "bob", "Chloe_Dupont", "dan", "eve"}
+    found = {f.student: f for f in find_submissions(tmp_path, "stereo", "01_stereo") if not f.ignored}
+    assert set(found) == {"alice", "bob", "Chloe_Dupont", "dan", "eve", "fay", "gus"}
     assert found["bob"].path.name == "stereo.ipynb"
     assert "submitted as 'Chloé Dupont'" in found["Chloe_Dupont"].note
     assert "Untitled.ipynb" in found["dan"].note and found["dan"].path is not None
     assert found["eve"].path is None and "2 notebooks" in found["eve"].note
+    assert found["fay"].path.name == "STEREO.IPYNB"
+    assert found["gus"].path is None and "checkpoint" in found["gus"].note
+
+
+def test_every_entry_of_the_submissions_folder_is_accounted_for(tmp_path):
+    """Hidden names, upper-case extensions and names a spreadsheet would run are graded under safe ids;
+    everything else is listed with the reason it is not a submission."""
+    for name in (".sneaky.ipynb", "LOUD.IPYNB", "=HYPERLINK(1).ipynb", "-rm.ipynb", "+x.ipynb", "@y.ipynb",
+                 "._mac.ipynb", "notes.txt", ".DS_Store"):
+        (tmp_path / name).write_text("{}")
+    (tmp_path / "__MACOSX").mkdir()
+    found = find_submissions(tmp_path, "stereo", "01_stereo")
+    assert len(found) == len(list(tmp_path.iterdir()))
+    graded = {f.original: f for f in found if not f.ignored}
+    assert set(graded) == {".sneaky", "LOUD", "=HYPERLINK(1)", "-rm", "+x", "@y"}
+    assert graded[".sneaky"].student == "sneaky" and "hidden name" in graded[".sneaky"].note
+    assert all(not f.student.startswith(("=", "+", "-", "@", ".")) for f in graded.values())
+    ignored = {f.original: f.note for f in found if f.ignored}
+    assert set(ignored) == {"._mac.ipynb", "notes.txt", ".DS_Store", "__MACOSX"} and all(ignored.values())
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised():
+    assert neutralise("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert [neutralise(v) for v in ("+1+1", "-cmd", "@SUM(A1)", "\tx")] == ["'+1+1", "'-cmd", "'@SUM(A1)", "'\tx"]
+    assert [neutralise(v) for v in ("-3.5", "12", "alice", "", None)] == ["-3.5", "12", "alice", "", ""]
 
 
 def _grade_cell(outputs, executed=True, points=3):
@@ -36,15 +66,6 @@ def _grade_cell(outputs, executed=True, points=3):
     cell.outputs = outputs
     cell.execution_count = 1 if executed else None
     return cell
-
-
-def test_cell_scores_follow_nbgrader_but_ignore_warnings_and_unrun_cells():
-    assert _cell_score(_grade_cell([])) == 3
-    assert _cell_score(_grade_cell([v4.new_output("stream", name="stderr", text="RuntimeWarning: ...")])) == 3
-    assert _cell_score(_grade_cell([v4.new_output("error", ename="E", evalue="", traceback=[])])) == 0
-    assert _cell_score(_grade_cell([], executed=False)) == 0
-    partial = v4.new_output("execute_result", data={"text/plain": "1.5"}, execution_count=1)
-    assert _cell_score(_grade_cell([partial])) == 1.5
 
 
 def test_hidden_region_and_its_traceback_are_removed():

@@ -3,12 +3,23 @@
 Each entry of ``SPECS`` makes seeded random inputs for one graded function.
 Border conventions that the notebook leaves open (how windows are extended
 past the image edge) are excluded from the comparison with ``region``.
+
+The ``e2e_*`` entries judge the end-to-end cells: the student's own pipeline
+(census cost, SGM, winner-take-all, sub-pixel, left-right check, depth) runs on
+a scene generated for this grading only (``make_stereo_scene`` with a seed drawn
+from the student's secret seed), and the grader scores what came back against
+the scene's exact disparity, in its own process. The limits leave a wide margin
+over what the reference reaches on such scenes (96 x 128, 24 disparities;
+measured on 60 seeds: SGM bad-2.0 on non-occluded pixels 1.4-5.1 %, MAE
+0.31-0.78 px, SGM/WTA bad-2.0 ratio at most 0.31, left-right density
+84-96 %, mean relative depth error 0.6-1.5 %).
 """
 
 import numpy as np
 
 from autograder.hidden import Case, Spec
 from elvkit.geometry import StereoCalibration
+from elvkit.testing import StudentCheckError
 
 
 def _size(rng, lo=6, hi=24):
@@ -201,19 +212,135 @@ def _lr_cases(rng):
     return cases
 
 
+# ----------------------------------------------------------------------------------------------
+# end-to-end: the student's pipeline on a scene nobody has seen
+
+E2E_SHAPE, E2E_MAX_DISP = (96, 128), 24
+
+
+def _scene_cases(rng, calibrated=False):
+    from elvkit.data import make_stereo_scene
+
+    seed = int(rng.integers(0, 2**31 - 1))
+    scene = make_stereo_scene(seed, shape=E2E_SHAPE, max_disp=E2E_MAX_DISP)
+    h, w = E2E_SHAPE
+    args = (scene.gray("left"), scene.gray("right"), scene.max_disp)
+    truth = {"disparity": scene.disparity, "region": scene.nonoccluded}
+    label = f"a {h}x{w} scene generated for this grading, max_disp={scene.max_disp}"
+    if calibrated:          # a rig with a large doffs: depth without it is far off
+        calib = StereoCalibration(focal=float(rng.uniform(500, 1500)), cx=float(rng.uniform(0.4, 0.6) * w),
+                                  cy=float(rng.uniform(0.4, 0.6) * h), baseline=float(rng.uniform(100, 300)),
+                                  doffs=float(rng.uniform(20, 80)))
+        args += (calib,)
+        truth["calib"] = calib
+        label += f", baseline {calib.baseline:.0f} mm, f {calib.focal:.0f} px, doffs {calib.doffs:.1f} px"
+    return [Case(args, label=label, truth=truth)]
+
+
+def _maps(actual, n: int, what: str, shape) -> list:
+    """The ``n`` (H, W) maps a pipeline returned, as float arrays; StudentCheckError if they are not that."""
+    from elvkit import to_numpy
+
+    items = list(actual) if isinstance(actual, (tuple, list)) else [actual]
+    if len(items) != n:
+        raise StudentCheckError(f"the pipeline should give {what}; got {len(items)} result(s)")
+    out = []
+    for item in items:
+        try:
+            a = np.asarray(to_numpy(item), dtype=np.float64)
+        except (TypeError, ValueError):
+            raise StudentCheckError(f"the pipeline gave a {type(item).__name__}, not a disparity map") from None
+        if a.shape != tuple(shape):
+            raise StudentCheckError(f"a map of shape {a.shape}, expected {tuple(shape)}")
+        out.append(a)
+    return out
+
+
+def _bad2(d, truth) -> float:
+    from elvkit import metrics
+
+    return metrics.bad_pixel_rate(d, truth["disparity"], 2.0, mask=truth["region"])
+
+
+def _mae(d, truth) -> float:
+    from elvkit import metrics
+
+    return metrics.mean_absolute_error(d, truth["disparity"], mask=truth["region"])
+
+
+def _judge_sgm_beats_wta(actual, expected, case):
+    t = case.truth
+    wta, sgm = _maps(actual, 2, "(winner-take-all disparity, SGM disparity)", t["disparity"].shape)
+    bad_wta, bad_sgm = _bad2(wta, t), _bad2(sgm, t)
+    if not bad_sgm < 0.8 * bad_wta:
+        raise StudentCheckError(f"SGM leaves {bad_sgm:.1%} bad pixels (bad-2.0, non-occluded) and "
+                                f"winner-take-all {bad_wta:.1%}: SGM should make clearly fewer (under 80% of "
+                                "winner-take-all's). Check sgm_step and aggregate_sgm.")
+
+
+def _judge_accuracy(actual, expected, case):
+    t = case.truth
+    (sgm,) = _maps(actual, 1, "the SGM disparity", t["disparity"].shape)
+    bad, mae = _bad2(sgm, t), _mae(sgm, t)
+    if not (bad <= 0.12 and mae <= 1.5):
+        raise StudentCheckError(f"your census + SGM pipeline reaches bad-2.0 = {bad:.1%} and an MAE "
+                                f"of {mae:.2f} px on the non-occluded pixels; a correct one stays below 12% and 1.5 px "
+                                "(typically 3% and 0.5 px).")
+
+
+def _judge_lr(actual, expected, case):
+    t = case.truth
+    sgm, kept = _maps(actual, 2, "(SGM disparity, left-right consistency mask)", t["disparity"].shape)
+    mask = kept > 0.5
+    density = float(mask.mean())
+    if not 0.7 <= density < 0.99:
+        raise StudentCheckError(f"the left-right check keeps {density:.1%} of the pixels; a correct "
+                                "check keeps between 70% and 99% (occlusions and the left border go).")
+    mae_all, mae_kept = _mae(sgm, t), _mae(np.where(mask, sgm, np.nan), t)
+    if not mae_kept < mae_all:
+        raise StudentCheckError(f"the pixels the left-right check keeps have an MAE of {mae_kept:.2f} "
+                                f"px against {mae_all:.2f} px for all of them: removing inconsistent pixels should "
+                                "lower it.")
+
+
+def _judge_depth(actual, expected, case):
+    t = case.truth
+    (depth,) = _maps(actual, 1, "the depth map", t["disparity"].shape)
+    c = t["calib"]
+    true = c.baseline * c.focal / (t["disparity"] + c.doffs)         # the grader's own triangulation
+    both = t["region"] & np.isfinite(depth) & np.isfinite(true)
+    if both.sum() < 0.5 * t["region"].sum():
+        raise StudentCheckError(f"the depth map is finite at only {both.sum()} of the "
+                                f"{int(t['region'].sum())} non-occluded pixels.")
+    rel = float(np.mean(np.abs(depth[both] - true[both]) / true[both]))
+    if not rel <= 0.05:
+        ratio = float(np.median(depth[both] / true[both]))
+        raise StudentCheckError(f"the depth of your consistent SGM disparities is off by "
+                                f"{rel:.1%} on average (median ratio to the true depth {ratio:.3g}); a correct "
+                                "pipeline stays within 5%. Check disparity_to_depth: Z = B f / (d + doffs), in the "
+                                "unit of the baseline.")
+
+
+_YX = ("row y", "column x")
+_DYX = ("disparity d", "row y", "column x")
+
 SPECS = {
-    "disparity_to_depth": Spec(_disparity_to_depth_cases, rtol=1e-5, atol=1e-6,
+    "disparity_to_depth": Spec(_disparity_to_depth_cases, rtol=1e-5, atol=1e-6, axes=_YX,
                                hint="NaN where the disparity is unknown, +inf where d + doffs <= 0."),
-    "depth_to_disparity": Spec(_depth_to_disparity_cases, rtol=1e-5, atol=1e-6,
+    "depth_to_disparity": Spec(_depth_to_disparity_cases, rtol=1e-5, atol=1e-6, axes=_YX,
                                hint="NaN where the depth is NaN or <= 0; an infinite depth gives -doffs."),
-    "reproject_to_3d": Spec(_reproject_cases, rtol=1e-5, atol=1e-6),
-    "sad_cost": Spec(lambda rng: _cost_cases(rng, (3, 5, 3)), rtol=1e-4, atol=1e-4),
-    "census_transform": Spec(_census_transform_cases),
-    "census_cost": Spec(lambda rng: _cost_cases(rng, (3, 5, 7)), rtol=0, atol=1e-6),
-    "winner_take_all": Spec(_wta_cases),
-    "refine_subpixel": Spec(_subpixel_cases, rtol=1e-4, atol=1e-4),
-    "sgm_step": Spec(_sgm_step_cases, rtol=1e-5, atol=1e-5),
-    "aggregate_sgm": Spec(_aggregate_cases, rtol=1e-4, atol=1e-4),
-    "right_cost_volume": Spec(_right_cost_cases, rtol=0, atol=0),
-    "left_right_check": Spec(_lr_cases),
+    "reproject_to_3d": Spec(_reproject_cases, rtol=1e-5, atol=1e-6, axes=_YX + ("coordinate (0 X, 1 Y, 2 Z)",)),
+    "sad_cost": Spec(lambda rng: _cost_cases(rng, (3, 5, 3)), rtol=1e-4, atol=1e-4, axes=_DYX),
+    "census_transform": Spec(_census_transform_cases, axes=_YX),
+    "census_cost": Spec(lambda rng: _cost_cases(rng, (3, 5, 7)), rtol=0, atol=1e-6, axes=_DYX),
+    "winner_take_all": Spec(_wta_cases, axes=_YX),
+    "refine_subpixel": Spec(_subpixel_cases, rtol=1e-4, atol=1e-4, axes=_YX),
+    "sgm_step": Spec(_sgm_step_cases, rtol=1e-5, atol=1e-5, axes=(..., "disparity d")),
+    "aggregate_sgm": Spec(_aggregate_cases, rtol=1e-4, atol=1e-4, axes=_DYX),
+    "right_cost_volume": Spec(_right_cost_cases, rtol=0, atol=0, axes=_DYX),
+    "left_right_check": Spec(_lr_cases, axes=_YX),
+    "e2e_sgm_beats_wta": Spec(_scene_cases, compare=_judge_sgm_beats_wta, reference=None),
+    "e2e_accuracy": Spec(_scene_cases, compare=_judge_accuracy, reference=None),
+    "e2e_lr": Spec(_scene_cases, compare=_judge_lr, reference=None),
+    "e2e_depth": Spec(lambda rng: _scene_cases(rng, calibrated=True), compare=_judge_depth, reference=None),
 }

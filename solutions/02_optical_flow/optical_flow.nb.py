@@ -876,7 +876,8 @@ assert_close(hard, [[[1.0, 0.0], [0.0, -1.0]], [[-1.0, 1.0], [0.0, 0.0]]], name=
              mistakes={"(dx, dy) are swapped: the flow is (u, v) = (dx, dy); the offset index is dy major.":
                        [[[0.0, 1.0], [-1.0, 0.0]], [[1.0, -1.0], [0.0, 0.0]]]})
 soft = soft_argmax_flow(100.0 * peak, 1, temperature=1.0)
-assert_close(soft, hard, atol=1e-4, name="soft_argmax_flow of very sharp peaks", hint="It should approach the arg-max.")
+assert_close(soft, [[[1.0, 0.0], [0.0, -1.0]], [[-1.0, 1.0], [0.0, 0.0]]], atol=1e-4,
+             name="soft_argmax_flow of very sharp peaks", hint="It should approach the arg-max.")
 flat = soft_argmax_flow(torch.zeros(1, 1, 9), 1)
 assert_close(flat, [[[0.0, 0.0]]], atol=1e-6, name="soft_argmax_flow of a flat correlation",
              hint="Equal correlations: every offset is equally likely, and their mean is (0, 0).")
@@ -1068,7 +1069,24 @@ A = torch.rand(12, 14, generator=g)
 assert_close(ssim(A, A), torch.ones(12, 14), atol=1e-5, name="ssim(A, A)", hint="An image is perfectly similar to itself.")
 assert_close(photometric_loss(A, A), 0.0, atol=1e-6, name="photometric_loss(A, A)")
 B = torch.rand(12, 14, generator=g)
-s_ab = ssim(A, B)
+
+
+def slow_ssim(a, b, C1=0.01 ** 2, C2=0.03 ** 2):
+    """SSIM by a loop over the 3x3 windows (reflect padding): slow, obvious, independent of yours."""
+    pa, pb = (np.pad(t.numpy().astype(np.float64), 1, mode="reflect") for t in (a, b))
+    out = np.zeros(tuple(a.shape))
+    for y in range(out.shape[0]):
+        for x in range(out.shape[1]):
+            wa, wb = pa[y: y + 3, x: x + 3], pb[y: y + 3, x: x + 3]
+            ma, mb = wa.mean(), wb.mean()
+            cov = ((wa - ma) * (wb - mb)).mean()
+            out[y, x] = (2 * ma * mb + C1) * (2 * cov + C2) / ((ma ** 2 + mb ** 2 + C1) * (wa.var() + wb.var() + C2))
+    return torch.as_tensor(out, dtype=torch.float32)
+
+
+s_ab = slow_ssim(A, B)
+assert_close(ssim(A, B), s_ab, atol=1e-4, name="ssim(A, B) against a loop over the 3x3 windows",
+             hint="Means, variances and the covariance over each 3x3 window, with reflect padding.")
 l1 = (A - B).abs()
 assert_close(photometric_loss(A, B), (0.85 * (1 - s_ab) / 2 + 0.15 * l1).mean(), atol=1e-5,
              name="photometric_loss(A, B)",
@@ -1288,6 +1306,19 @@ viz.show_flow(unsup.flow, ax=axes[2], title="true flow", max_flow=unsup.max_moti
 viz.show_mask(unsup.image1, ~fb, ax=axes[3], title="forward-backward inconsistent")
 
 # %% nbgrader={"grade_id": "q6-e2e-optimise", "grade": true, "points": 5}
+# Graded on new data too: the same method runs on a pair generated for your grading only, and the
+# grader scores the result against its exact flow.
+### BEGIN HIDDEN TESTS
+from autograder.hidden import check
+
+
+def _e2e(I1, I2):
+    flow, losses = optimise_flow(torch.as_tensor(I1, device=DEVICE), torch.as_tensor(I2, device=DEVICE), steps=200)
+    return elvkit.to_numpy(flow), [float(loss) for loss in losses]
+
+
+check("02_optical_flow", "e2e_optimise", _e2e)
+### END HIDDEN TESTS
 assert_true(len(losses) >= 0.9 * elvkit.budget(400, 200), f"optimise_flow should record one loss per step; got {len(losses)}.")
 assert_true(np.isfinite(losses).all(), "The loss became NaN or inf: check the masks (an empty mask divides by 0).")
 assert_true(aee_end < 0.6 * aee_start,
@@ -1344,6 +1375,14 @@ p = eval_pairs["Motorcycle"]
 fig = viz.compare_flows(p.image1, p.flow, {k: m["flow"] for k, m in table["Motorcycle"].items()}, max_error=10.0)
 
 # %% nbgrader={"grade_id": "q7-e2e-accuracy", "grade": true, "points": 8}
+# Graded on new data too: the same method runs on pairs generated for your grading only, and the
+# grader scores the result against their exact flow.
+### BEGIN HIDDEN TESTS
+from autograder.hidden import check
+
+
+check("02_optical_flow", "e2e_accuracy", pyramidal_lk)
+### END HIDDEN TESTS
 aee = {name: row["your pyramidal LK"]["AEE"] for name, row in table.items()}
 limits = {"affine": 0.5, "chairs-style": 3.5, "Motorcycle": 6.0}
 for name, limit in limits.items():
@@ -1355,6 +1394,14 @@ assert_true(all(table[name]["your pyramidal LK"]["density"] == 1.0 for name in t
 print("AEE: " + ", ".join(f"{k} {v:.2f} px" for k, v in aee.items()))
 
 # %% nbgrader={"grade_id": "q7-e2e-baselines", "grade": true, "points": 6}
+# Graded on new data too: the same method runs on pairs generated for your grading only, and the
+# grader scores the result against their exact flow.
+### BEGIN HIDDEN TESTS
+from autograder.hidden import check
+
+
+check("02_optical_flow", "e2e_baselines", pyramidal_lk)
+### END HIDDEN TESTS
 for name, row in table.items():
     mine, farneback = row["your pyramidal LK"]["AEE"], row["OpenCV Farneback"]["AEE"]
     assert_true(mine < farneback, f"On the {name} pair your pyramidal LK (AEE {mine:.2f} px) should beat OpenCV's "
