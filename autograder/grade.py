@@ -128,6 +128,7 @@ class _Found:
     note: str = ""
     original: str = ""       # the name as submitted, when the gradebook id had to differ
     ignored: bool = False    # an entry of the submissions folder that is not a submission (note: why)
+    entry: Path | None = None  # the entry of the submissions folder it comes from
 
 
 #: characters a spreadsheet takes as the start of a formula (never the first of a gradebook id)
@@ -218,7 +219,7 @@ def find_submissions(folder: Path, notebook: str, assignment_id: str = "") -> li
             ignored = "not a notebook (submissions are .ipynb files or one folder per student)"
         if ignored:
             found.append(_Found(_UNSAFE.sub("_", entry.name)[:120] or "entry", None, ignored, original=entry.name,
-                                ignored=True))
+                                ignored=True, entry=entry))
             continue
         if entry.name.startswith("."):
             note = "; ".join(x for x in (note, "a hidden name (starting with a dot)") if x)
@@ -226,7 +227,7 @@ def find_submissions(folder: Path, notebook: str, assignment_id: str = "") -> li
         taken.add(sid)
         if sid != name:
             note = "; ".join(x for x in (note, f"submitted as {name!r}") if x)
-        found.append(_Found(sid, path, note, original=name))
+        found.append(_Found(sid, path, note, original=name, entry=entry))
     return found
 
 
@@ -329,7 +330,7 @@ class _Course:
     def _normalise_metadata(self, nb) -> tuple[list, list]:
         """Release metadata on the release's cells, none on any other cell; returns (notes, tampering)."""
         source = self.source_cells()
-        seen, foreign, claims, copies, changed, owned = set(), [], [], [], [], []
+        seen, foreign, copies, changed, owned = set(), [], [], [], []
         for index, cell in enumerate(nb.cells):
             where = f"cell {index + 1}"
             mine = [k for k in cell.metadata if str(k).lower().startswith("elv")]
@@ -343,8 +344,7 @@ class _Course:
             gid = meta.get("grade_id") if isinstance(meta, dict) else None
             if not isinstance(gid, str) or gid not in source or cell.cell_type != source[gid].cell_type:
                 del cell.metadata["nbgrader"]
-                label = f"{where} ({gid!r})" if isinstance(gid, str) else where
-                (claims if isinstance(meta, dict) and meta.get("grade") and gid not in source else foreign).append(label)
+                foreign.append(f"{where} ({gid!r})" if isinstance(gid, str) else where)
                 continue
             if gid in seen:
                 del cell.metadata["nbgrader"]
@@ -361,8 +361,6 @@ class _Course:
             notes.append(f"cells with grading metadata the release does not have (not graded): {', '.join(foreign)}")
         if copies:
             notes.append(f"copies of graded cells (ignored): {', '.join(copies)}")
-        if claims:
-            found.append(f"cells claiming points the release does not give (not graded): {', '.join(claims)}")
         if changed:
             found.append(f"grading metadata changed (the release's restored): {', '.join(changed)}")
         if owned:
@@ -1081,11 +1079,11 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
         for f in found:
             if f.ignored:               # accounted for in grades.csv and the summary, not in the gradebook
                 results.append(SubmissionResult(student=f.student, status=STATUS_IGNORED, message=f.note,
-                                                source_file=str(Path(submissions) / f.original)))
+                                                source_file=str(f.entry)))
                 bar.update()
                 continue
-            result = SubmissionResult(student=f.student, status=STATUS_GRADED,
-                                      source_file=str(f.path) if f.path else "", flags=[f.note] if f.note else [])
+            result = SubmissionResult(student=f.student, status=STATUS_GRADED, source_file=str(f.path or f.entry or ""),
+                                      flags=[f.note] if f.note else [])
             try:
                 _apply_roster(result, f, Path(submissions), options)
                 if f.path is None:

@@ -42,10 +42,15 @@ _SHELL = ("showtraceback", "_showtraceback", "showsyntaxerror", "CustomTB")
 
 
 def _fingerprint(obj):
-    """What must stay the same about a watched object: itself, and for a function its code and defaults."""
+    """What must stay the same about a watched object: itself; for a function its code and defaults; for a
+    class the functions it holds."""
     code = getattr(obj, "__code__", None)
+    members = ()
+    if isinstance(obj, type):
+        members = tuple((k, id(v), id(getattr(v, "__code__", None))) for k, v in sorted(vars(obj).items())
+                        if callable(v) or isinstance(v, (staticmethod, classmethod, property)))
     return (id(obj), id(code), getattr(code, "co_code", None), repr(getattr(obj, "__defaults__", None))[:200],
-            repr(getattr(obj, "__kwdefaults__", None))[:200])
+            repr(getattr(obj, "__kwdefaults__", None))[:200], members)
 
 
 def _beat(source: str) -> str:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from .capture import MAX_JSON_BYTES, MAX_RECORD_BYTES, RecordError, cell_key, parse_record
 
-__all__ = ["Plan", "plan", "CellWatch", "score", "TAMPERING"]
+__all__ = ["Plan", "plan", "validation_plan", "CellWatch", "score", "TAMPERING"]
 
 #: flags that start with this mark something for a person to review (nbgrader's `flagged`)
 TAMPERING = "tampering"
@@ -49,6 +49,9 @@ class Plan:
     imports: str                      # the notebook's imports cell (the replay starts from it)
     hidden_only: list = field(default_factory=list)   # hidden cells with no test code of their own
     manual: list = field(default_factory=list)        # cells graded by a person
+    #: judge by the kernel's replies alone: ``elv validate`` on a student's own machine, where the student's
+    #: code decides nothing but what the student is told (never used to grade)
+    kernel_only: bool = False
 
 
 def plan(assignment_id: str, source_nb) -> Plan:
@@ -76,6 +79,13 @@ def plan(assignment_id: str, source_nb) -> Plan:
                 hidden_only.append(gid)
     visible = [(c.grade_id, c.source, list(c.names)) for c in visible_cells(source_nb) if c.grade_id not in hidden]
     return Plan(assignment_id, points, hidden, visible, _imports_source(source_nb), hidden_only, manual)
+
+
+def validation_plan(release_nb) -> Plan:
+    """The plan of ``elv validate``: every autograded cell of the release judged by the kernel's reply."""
+    points = {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"].get("points", 0))
+              for c in release_nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
+    return Plan("", points, {}, [], "", kernel_only=True)
 
 
 def _grade_id(cell) -> str | None:
@@ -249,7 +259,9 @@ def score(nb, p: Plan, watch: CellWatch, cases: dict, problems: dict) -> Verdict
             continue
         ran = index in watch.replies
         kernel_ok = watch.replies.get(index) == "ok"
-        if gid in p.hidden:
+        if p.kernel_only:
+            verdict = None
+        elif gid in p.hidden:
             verdict = _judge_hidden(p, gid, watch, cases, problems, findings, kernel_ok)
             _show_hidden(cell, verdict, gid in p.hidden_only)
         elif gid in visible:

@@ -161,6 +161,8 @@ class _Scanner(ast.NodeVisitor):
         elif func in ("__import__", "importlib.import_module") and node.args and \
                 not isinstance(node.args[0], ast.Constant):
             self.found.append(f"imports a module whose name is built at run time (`{func}`)")
+        elif func in ("exec", "eval", "compile") and node.args and not isinstance(node.args[0], ast.Constant):
+            self.found.append(f"runs code built at run time (`{func}`)")
         elif func.endswith("set_custom_exc") or func.endswith("events.unregister"):
             self.found.append(f"calls `{func}`")
         elif func in ("__import__", "importlib.import_module") and node.args and \

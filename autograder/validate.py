@@ -158,6 +158,7 @@ def validate(path: Path, assignment_id: str | None = None, *, cell_timeout: int 
 
     from .gradescope import cell_messages
     from .grade import STATUS_GRADED, _read_submission, _work
+    from .judge import validation_plan
 
     path = Path(path)
     if not path.is_file():
@@ -176,7 +177,8 @@ def validate(path: Path, assignment_id: str | None = None, *, cell_timeout: int 
              if p.is_file() and p.suffix != ".ipynb"}
     files.setdefault("matplotlibrc", b"figure.dpi: 60\n")
     with tempfile.TemporaryDirectory(prefix="elv-validate-") as tmp:
-        done = _work({"notebook": nbformat.writes(run), "workdir": str(Path(tmp) / "run"), "files": files,
+        done = _work({"notebook": nbformat.writes(run), "plan": validation_plan(release),
+                      "workdir": str(Path(tmp) / "run"), "files": files,
                       "env": {"ELVKIT_SMOKE": "1", "NBGRADER_EXECUTION": "autograde"},
                       "cell_timeout": cell_timeout, "notebook_timeout": notebook_timeout, "retries": 1})
     executed = nbformat.reads(done["notebook"], as_version=4)

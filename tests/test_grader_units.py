@@ -130,3 +130,20 @@ def test_kernels_see_a_scrubbed_environment(tmp_path):
            "'PATH') if k in os.environ))"
     done = subprocess.run(wrap([sys.executable, "-c", code]), capture_output=True, text=True, env=env, timeout=60)
     assert done.stdout.strip() == "['ELVKIT_SMOKE', 'OMP_NUM_THREADS', 'PATH']"
+
+
+def test_a_notebook_past_its_time_limit_is_stopped_and_its_cells_keep_their_replies(tmp_path):
+    """The watchdog of a whole notebook: each cell within its own limit, the notebook not."""
+    import nbformat
+
+    from autograder.grade import STATUS_TIMEOUT, _execute
+    from autograder.judge import CellWatch, Plan
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"),
+                                         nbformat.v4.new_code_cell("import time\ntime.sleep(4)"),
+                                         nbformat.v4.new_code_cell("time.sleep(4)"),
+                                         nbformat.v4.new_code_cell("y = 2")])
+    watch = CellWatch(tmp_path / ".elv", Plan("none", {}, {}, [], ""))
+    status, message = _execute(nb, tmp_path, cell_timeout=30, notebook_timeout=6, retries=0, watch=watch)
+    assert status == STATUS_TIMEOUT and "6 s" in message
+    assert watch.replies[0] == "ok" and 3 not in watch.replies

@@ -1,85 +1,37 @@
-"""The hostile corpus (autograder/tests/hostile/): every case graded in one batch beside the reference, each
-ending with its expected status, score and flag; the batch never aborts and no other submission is affected."""
+"""The hostile corpus (autograder/tests/hostile/): every case graded in one batch beside the demo class (the
+shared ``stereo_batch``), each ending with its expected status, score and flag; no tampering scores above its
+twin; the batch never aborts and no other submission is affected."""
 
-import csv
-import socket
-import threading
-
-import nbformat
 import pytest
 
-from autograder.classroom import reference_submission
-from autograder.cli import main
 from autograder.sandbox import probe
-from autograder.tests.hostile import Kit, cases
+from autograder.tests.hostile import cases
 
 pytestmark = pytest.mark.slow
 
 CASES = cases()
 
 
-class Listener:
-    """A TCP listener on 127.0.0.1 that records whoever reaches it."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen()
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.reached = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self):
-        while not self.stop.is_set():
-            try:
-                conn, addr = self.sock.accept()
-            except OSError:
-                continue
-            self.reached.append(addr)
-            conn.close()
-
-    def close(self):
-        self.stop.set()
-        self.thread.join()
-        self.sock.close()
-
-
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory, stereo):
-    base = tmp_path_factory.mktemp("hostile")
-    subs, out = base / "submissions", base / "results"
-    listener = Listener()
-    ref = reference_submission(stereo)
-    release = nbformat.read(stereo.release_notebook, as_version=4)
-    kits = {}
-    for name, case in CASES.items():
-        kit = Kit(ref=ref, release=release, folder=subs / name, submissions=subs, results=out,
-                  solution=stereo.source, port=listener.port)
-        case.build(kit)
-        kits[name] = kit
-    Kit(ref=ref, release=None, folder=subs / "reference", submissions=subs, results=out, solution=stereo.source,
-        port=listener.port).write(ref)
-    try:
-        code = main(["grade", "01_stereo", str(subs), "--out", str(out), "--jobs", "2", "--timeout", "150",
-                     "--cell-timeout", "20", "--no-progress"])
-    finally:
-        listener.close()
-    rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv"))}
-    return {"code": code, "rows": rows, "out": out, "kits": kits, "listener": listener}
+def batch(stereo_batch):
+    return stereo_batch
+
+
+def _student(name):
+    return CASES[name].EXPECT.get("student", name)
 
 
 def test_corpus_is_complete():
-    assert len(CASES) >= 25
+    assert len(CASES) >= 45
     for name, case in CASES.items():
         assert case.__doc__ and {"status", "score", "flagged"} <= set(case.EXPECT), name
+        assert case.EXPECT.get("twin", "reference") in set(CASES) | {"reference"}, name
+    assert sum(1 for c in CASES.values() if "twin" in c.EXPECT) >= 15
 
 
 def test_batch_finishes_and_the_reference_is_untouched(batch):
     assert batch["code"] == 0
-    assert set(batch["rows"]) == set(CASES) | {"reference"}
+    assert {_student(n) for n in CASES} | {"reference"} <= set(batch["rows"])
     row = batch["rows"]["reference"]
     assert (row["status"], float(row["score"])) == ("graded", 100.0)
 
@@ -89,12 +41,43 @@ def test_case_ends_as_expected(batch, name):
     expect = CASES[name].EXPECT
     if expect.get("needs_sandbox") and not probe()[0]:
         pytest.skip(f"needs the bubblewrap sandbox: {probe()[1]}")
-    row = batch["rows"][name]
-    got = {"status": row["status"], "score": float(row["score"]), "flagged": "tampering" in row["flags"]}
-    want = {"status": expect["status"], "score": float(expect["score"]), "flagged": expect["flagged"]}
+    row = batch["rows"][_student(name)]
+    got = {"status": row["status"], "flagged": "tampering" in row["flags"]}
+    want = {"status": expect["status"], "flagged": expect["flagged"]}
+    if expect["score"] is not None:
+        got["score"], want["score"] = float(row["score"]), float(expect["score"])
     assert got == want, f"{name}: {row['message']} | {row['flags']}"
     if hasattr(CASES[name], "verify"):
         CASES[name].verify(batch["kits"][name], row, batch["out"])
+
+
+@pytest.mark.parametrize("name", [n for n, c in CASES.items() if "twin" in c.EXPECT])
+def test_tampering_never_pays_and_is_flagged(batch, name):
+    """The score of a tampering case is never above its twin's (the same submission without the trick)."""
+    row, twin = batch["rows"][_student(name)], batch["rows"][_student(CASES[name].EXPECT["twin"])] \
+        if CASES[name].EXPECT["twin"] != "reference" else batch["rows"]["reference"]
+    assert float(row["score"]) <= float(twin["score"]), f"{name}: {row['score']} > twin {twin['score']}"
+    assert "tampering" in row["flags"], f"{name}: not flagged ({row['flags']})"
+
+
+def test_every_entry_of_the_submissions_folder_has_a_row(batch):
+    entries = {p.name for p in batch["submissions"].iterdir()}
+    files = {row["file"] for row in batch["rows"].values()}
+    for entry in entries:
+        assert any(f == str(batch["submissions"] / entry) or f.startswith(str(batch["submissions"] / entry) + "/")
+                   for f in files), f"no row for {entry}"
+
+
+def test_nothing_is_written_outside_the_grader_s_own_outputs(batch):
+    """The results folder holds only what the grader writes (no kernel wrote into it through a link or a
+    forged record)."""
+    import re
+
+    allowed = re.compile(r"^(gradebook\.db|grades\.csv|journal\.jsonl|summary\.(txt|json)|report\.html|"
+                         r"histogram\.png|feedback/[^/]+\.html|autograded/[^/]+/stereo\.ipynb|nbgrader/.*)$")
+    stray = [str(p.relative_to(batch["out"])) for p in batch["out"].rglob("*")
+             if p.is_file() and not allowed.match(str(p.relative_to(batch["out"])))]
+    assert stray == []
 
 
 def test_nothing_reached_the_listener(batch):
@@ -106,10 +89,10 @@ def test_nothing_reached_the_listener(batch):
 def test_tampering_is_in_the_gradebook_and_the_report(batch, stereo):
     from nbgrader.api import Gradebook
 
-    flagged = {n for n, c in CASES.items() if c.EXPECT["flagged"]}
+    flagged = {_student(n) for n, c in CASES.items() if c.EXPECT["flagged"]}
     with Gradebook(f"sqlite:///{batch['out'] / 'gradebook.db'}", "elv") as gb:
-        marked = {n for n in CASES if batch["rows"][n]["status"] == "graded"
-                  and gb.find_submission_notebook("stereo", stereo.id, n).flagged}
+        marked = {_student(n) for n in CASES if batch["rows"][_student(n)]["status"] == "graded"
+                  and gb.find_submission_notebook("stereo", stereo.id, _student(n)).flagged}
     assert marked == flagged
     report = (batch["out"] / "report.html").read_text()
     assert all(n in report for n in flagged)

@@ -1,6 +1,6 @@
-"""A visible test cell's points raised from 2 to 50 in its metadata: the release's points count."""
+"""A visible test cell's points raised from 2 to 50 in its metadata: the release's points count; flagged."""
 
-EXPECT = {"status": "graded", "score": 100, "flagged": False}
+EXPECT = {"status": "graded", "score": 100, "flagged": True, "twin": "reference"}
 
 
 def build(kit):

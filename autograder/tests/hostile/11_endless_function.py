@@ -1,6 +1,8 @@
-"""`refine_subpixel` never returns: the cells that call it are stopped at the cell limit, the rest count."""
+"""`refine_subpixel` never returns: each cell that calls it is stopped at the cell limit, until the notebook
+runs out of its own time; the tests that ran before keep their points, the rest (the sub-pixel tests and the
+end-to-end checks, which need it) score nothing."""
 
-EXPECT = {"status": "graded", "score": 100 - 7 - 24, "flagged": False}
+EXPECT = {"status": "timeout", "score": 100 - 7 - 24, "flagged": False}
 
 
 def build(kit):

@@ -1,7 +1,9 @@
 """Takes its SAD cost from the solution script or the hidden-test specs: neither is readable, so it has none
-(its tests and the end-to-end evaluation, which needs SAD, fail)."""
+(its tests and the end-to-end evaluation, which needs SAD, fail); running code built at run time is flagged.
+Its twin is the reference without its SAD cell."""
 
-EXPECT = {"status": "graded", "score": 100 - 7 - 24, "flagged": False, "needs_sandbox": True}
+EXPECT = {"status": "graded", "score": 100 - 7 - 24, "flagged": True, "needs_sandbox": True,
+          "twin": "solution_cell_deleted"}
 
 
 def build(kit):

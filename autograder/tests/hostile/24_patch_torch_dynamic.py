@@ -1,9 +1,7 @@
-"""`torch.allclose` replaced through names built at run time (no source scan can see it): the kernel's guard
-notices; flagged."""
+"""`torch.allclose` replaced through names built at run time (no source scan can see it) in a correct
+submission: the kernel's guard notices; flagged; nothing changes in the score."""
 
-from autograder.tests.hostile import HIDDEN_POINTS
-
-EXPECT = {"status": "graded", "score": HIDDEN_POINTS, "flagged": True}
+EXPECT = {"status": "graded", "score": 100, "flagged": True, "twin": "reference"}
 
 
 def build(kit):

@@ -1,13 +1,11 @@
 """`sad_cost` returns an object whose `__eq__` is always True (and with the right shape): it fails the grader's
 strict type check; flagged."""
 
-from autograder.tests.hostile import HIDDEN_POINTS
-
-EXPECT = {"status": "graded", "score": HIDDEN_POINTS - 4, "flagged": True}
+EXPECT = {"status": "graded", "score": 0, "flagged": True, "twin": "zeros"}
 
 
 def build(kit):
-    kit.write(kit.with_cell("q2-sad", """
+    kit.write(kit.zeros({"q2-sad": """
 class Anything:
     def __init__(self, shape):
         self.shape = shape
@@ -19,4 +17,4 @@ class Anything:
 
 def sad_cost(left, right, max_disp, window=5):
     return Anything((max_disp,) + left.shape)
-"""))
+"""}))

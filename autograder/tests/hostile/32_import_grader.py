@@ -1,8 +1,7 @@
-"""A student's cell imports the grader's hidden-test module: flagged; the hidden tests still pass on merit."""
+"""A correct submission whose cell imports the grader's hidden-test module: flagged; every test still passes on
+merit."""
 
-from autograder.tests.hostile import HIDDEN_POINTS
-
-EXPECT = {"status": "graded", "score": HIDDEN_POINTS, "flagged": True}
+EXPECT = {"status": "graded", "score": 100, "flagged": True, "twin": "reference"}
 
 
 def build(kit):

@@ -1,0 +1,13 @@
+"""The reference saved as `.hidden_name.ipynb` (a name starting with a dot, hidden by most file browsers): it
+is graded under the id `hidden_name`, with a note, not skipped."""
+
+EXPECT = {"status": "graded", "score": 100, "flagged": False}
+
+
+def build(kit):
+    kit.submissions.mkdir(parents=True, exist_ok=True)
+    (kit.submissions / ".hidden_name.ipynb").write_text(__import__("nbformat").writes(kit.ref), encoding="utf-8")
+
+
+def verify(kit, row, out):
+    assert "hidden name" in row["flags"]
