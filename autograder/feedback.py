@@ -9,6 +9,7 @@ A summary cell on top gives the status, the score per question and any flags.
 from __future__ import annotations
 
 import copy
+import functools
 import html
 import os
 
@@ -64,16 +65,34 @@ def _summary_markdown(title, notebook, status, message, scores, max_scores, ques
     return "\n".join(lines)
 
 
-def render_feedback(nb, *, notebook: str, scores: dict, max_scores: dict, status: str = "graded",
-                    message: str = "", flags=(), questions=None, title: str = "") -> str:
-    """The feedback page of one executed notebook, as HTML."""
-    import nbformat
+@functools.lru_cache(maxsize=None)
+def exporter():
+    """nbconvert's HTML exporter with nbgrader's feedback template, made once per process (its templates are
+    compiled on first use)."""
     import nbgrader
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from traitlets.config import Config
 
-    nb = copy.deepcopy(nb)
+    base = os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader")
+    config = Config()
+    config.HTMLExporter.template_name = "feedback"
+    config.HTMLExporter.extra_template_basedirs = [os.path.join(base, "templates")]
+    config.HTMLExporter.extra_template_paths = [os.path.join(base, "static", "node_modules", "bootstrap",
+                                                             "dist", "css")]
+    html_exporter = HTMLExporter(config=config)
+    html_exporter.register_preprocessor(CSSHTMLHeaderPreprocessor(), enabled=True)
+    return html_exporter
+
+
+def render_feedback(nb, *, notebook: str, scores: dict, max_scores: dict, status: str = "graded",
+                    message: str = "", flags=(), questions=None, title: str = "", copy_notebook: bool = True) -> str:
+    """The feedback page of one executed notebook, as HTML (``copy_notebook=False``: ``nb`` is changed in place,
+    for a caller that is done with it)."""
+    import nbformat
+
+    if copy_notebook:
+        nb = copy.deepcopy(nb)
     strip_hidden_tests(nb)
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -86,15 +105,7 @@ def render_feedback(nb, *, notebook: str, scores: dict, max_scores: dict, status
                                                               scores, max_scores, questions or {}, list(flags)))
     nb.cells.insert(0, summary)
 
-    base = os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader")
-    config = Config()
-    config.HTMLExporter.template_name = "feedback"
-    config.HTMLExporter.extra_template_basedirs = [os.path.join(base, "templates")]
-    config.HTMLExporter.extra_template_paths = [os.path.join(base, "static", "node_modules", "bootstrap",
-                                                             "dist", "css")]
-    exporter = HTMLExporter(config=config)
-    exporter.register_preprocessor(CSSHTMLHeaderPreprocessor(), enabled=True)
     total = sum(s for s in scores.values() if s is not None)
-    body, _ = exporter.from_notebook_node(nb, resources={"nbgrader": {
+    body, _ = exporter().from_notebook_node(nb, resources={"nbgrader": {
         "notebook": notebook, "score": total, "max_score": sum(max_scores.values()), "late_penalty": 0}})
     return body

@@ -96,6 +96,7 @@ class SubmissionResult:
     source_file: str = ""
     sha256: str = ""
     seconds: float = 0.0                             # wall time in the worker (kernel and cells)
+    judging: float = 0.0                             # the grader's own judging: hidden inputs, every verdict
     feedback: str = ""
     lms_id: str = ""
     name: str = ""
@@ -713,6 +714,7 @@ def _work(job: dict) -> dict:
         (workdir / name).write_bytes(data)
     folder = workdir / ".elv"              # the hidden inputs in, the recorded results out
     p = job["plan"]
+    started = time.perf_counter()
     cases, problems = {}, {}
     for name in sorted({n for names in p.hidden.values() for n in names}):
         try:
@@ -726,6 +728,7 @@ def _work(job: dict) -> dict:
     watch.cells_file(nb, p)
     os.environ["ELVKIT_HIDDEN_DIR"] = str(folder)
     start = time.perf_counter()
+    judging = start - started
     status, message = _execute(nb, workdir, job["cell_timeout"], job["notebook_timeout"], job["retries"],
                                job.get("sandboxed", False), watch)
     seconds = time.perf_counter() - start
@@ -735,7 +738,9 @@ def _work(job: dict) -> dict:
 
     nb, _ = LimitOutput().preprocess(nb, {})            # nbgrader's cap on printed lines
     flags = _limit_output_size(nb)
+    started = time.perf_counter()
     verdicts = score(nb, p, watch, cases, problems)
+    judging += time.perf_counter() - started
     scores = {gid: verdicts.scores.get(gid, None if gid in p.manual else 0.0) for gid in p.points}
     max_scores = dict(p.points)
     findings = list(dict.fromkeys(list(job.get("tamper", [])) + watch.findings + verdicts.findings
@@ -749,15 +754,16 @@ def _work(job: dict) -> dict:
                      + "; ".join(findings))
     os.environ.pop("ELVKIT_HIDDEN_DIR", None)
     shutil.rmtree(workdir, ignore_errors=True)
+    notebook = nbformat.writes(nb)
     page, page_flags = None, None
     if "page" in job:       # the feedback page is rendered here, in parallel, not by the grader's one writer
         page_flags = job["page"]["flags"] + flags
-        page, note = _feedback_page(nb, job["page"], scores, max_scores, status, message, page_flags)
+        page, note = _feedback_page(nb, job["page"], scores, max_scores, status, message, page_flags, copy=False)
         if note:
             flags.append(note)
             page_flags.append(note)
     return {"status": status, "message": message, "scores": scores, "max_scores": max_scores,
-            "notebook": nbformat.writes(nb), "seconds": seconds, "flags": flags, "page": page,
+            "notebook": notebook, "seconds": seconds, "judging": judging, "flags": flags, "page": page,
             "page_flags": page_flags}
 
 
@@ -834,12 +840,31 @@ def _worker_init(gpus=None) -> None:
             pass
 
 
-def _warm_up() -> None:
-    """Import what a worker needs while the gradebook is being prepared."""
+def _warm_up(p=None) -> None:
+    """Load what a worker needs while the gradebook is being prepared: the executor and the feedback page's
+    exporter, and for the plan ``p`` the replay's imports, the reference and the hidden-input generators (each
+    made once, so that no submission pays for them)."""
     import nbclient  # noqa: F401
     import nbformat  # noqa: F401
     from nbgrader.preprocessors import Execute  # noqa: F401
-    from nbconvert import HTMLExporter  # noqa: F401  (the feedback pages are rendered in the workers)
+
+    from .feedback import exporter
+
+    exporter()
+    if p is None:
+        return
+    from . import reference
+    from .hidden import make_cases
+    from .replay import Replayer
+
+    if p.visible:
+        Replayer.for_imports(p.imports)
+    reference.load(p.assignment)
+    for name in sorted({n for names in p.hidden.values() for n in names}):
+        try:
+            make_cases(p.assignment, name, 0)       # loads textures, imports torch: once per worker
+        except Exception:  # a failing spec is reported with the submission that needs it
+            pass
 
 
 def _publish(a: Assignment, out: Path, result: SubmissionResult, options: GradeOptions,
@@ -855,14 +880,15 @@ def _publish(a: Assignment, out: Path, result: SubmissionResult, options: GradeO
 
 
 def _feedback_page(executed, page: dict, scores: dict, max_scores: dict, status: str, message: str,
-                   flags: list) -> tuple[str, str | None]:
-    """The feedback page (HTML) and, when nbconvert could not render the notebook, the flag that says so."""
+                   flags: list, copy: bool = True) -> tuple[str, str | None]:
+    """The feedback page (HTML) and, when nbconvert could not render the notebook, the flag that says so
+    (``copy=False``: ``executed`` may be changed, its caller is done with it)."""
     from .feedback import render_feedback
 
     try:
         return render_feedback(executed, notebook=page["notebook"], scores=scores, max_scores=max_scores,
                                status=status, message=message, flags=flags, questions=page["questions"],
-                               title=page["title"]), None
+                               title=page["title"], copy_notebook=copy), None
     except Exception as exc:  # an output nbconvert cannot render must not cost the batch
         import html
 
@@ -1073,7 +1099,7 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
         env["ELVKIT_DEVICE"] = options.device
     reused = 0
     with _executor(options) as pool, cf.ThreadPoolExecutor(max_workers=1) as writer:
-        warm = [pool.submit(_warm_up) for _ in range(options.jobs)]     # workers start meanwhile
+        warm = [pool.submit(_warm_up, judging) for _ in range(options.jobs)]     # workers start meanwhile
         course.register()
         futures = {}
         for f in found:
@@ -1142,7 +1168,7 @@ def grade(assignment_id: str, submissions: Path, out: Path, options: GradeOption
                 continue
             result.status, result.message = done["status"], done["message"]
             result.scores, result.max_scores = done["scores"], done["max_scores"]
-            result.seconds = done["seconds"]
+            result.seconds, result.judging = done["seconds"], done.get("judging", 0.0)
             result.flags += done["flags"]
             result.feedback = f"feedback/{result.student}.html"
             _apply_late(result, options, original)

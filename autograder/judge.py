@@ -124,9 +124,7 @@ class CellWatch:
         put symbolic links in its folder: the grader, outside the sandbox, never follows one)."""
         import stat
 
-        here = self.folder
-        for part in [p for p in relative.split("/")[:-1]]:
-            here = here / part
+        here = self.folder.joinpath(*relative.split("/")[:-1])
         node = self.folder.parent
         for part in here.relative_to(self.folder.parent).parts:
             node = node / part
