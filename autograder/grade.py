@@ -5,16 +5,18 @@
 Pipeline, per batch
     1. The assignment's source notebook is registered in nbgrader's gradebook
        (``generate_assignment``, run in-process, skipped when unchanged).
-    2. Each submission is read and sanitised with nbgrader's own preprocessors
-       (outputs cleared, ids deduplicated, kernelspec reset, read-only and test
-       cells restored from the source, deleted test cells added back) in this
-       process, which is the gradebook's only writer.
+    2. Each submission is read and sanitised in this process, which is the
+       gradebook's only writer: grading metadata taken from the release, outputs
+       cleared, kernelspec reset, read-only and test cells restored from the
+       source, deleted ones put back (nbgrader's preprocessors and ours).
     3. Worker processes execute the sanitised notebooks (nbgrader's ``Execute``
-       preprocessor: a fresh kernel per notebook, a time limit per cell, and a
-       watchdog for the whole notebook) and score the test cells.
+       preprocessor: a fresh kernel per notebook in the sandbox, a time limit per
+       cell, and a watchdog for the whole notebook) and judge every test cell in
+       their own process from what the kernel recorded (:mod:`autograder.judge`);
+       the feedback page is rendered there too.
     4. This process writes the scores to the gradebook as they arrive, while a
-       writer thread keeps the executed notebooks and renders the feedback pages
-       (hidden tests' source removed); then ``grades.csv`` and the summary.
+       writer thread keeps the executed notebooks and the feedback pages (hidden
+       tests' source removed); then ``grades.csv`` and the summary.
 
 A submission that cannot be read, that times out or that kills its kernel gets
 a status and a score (the cells that ran keep their points); the batch goes on.

@@ -7,28 +7,25 @@ import pytest
 
 
 @pytest.mark.slow
-def test_grading_on_a_dask_local_cluster_matches_local_workers(tmp_path, stereo):
+def test_grading_on_a_dask_local_cluster_matches_local_workers(tmp_path, stereo, stereo_batch):
+    """The same submissions graded on Dask and by the local workers of the shared batch get the same rows."""
     pytest.importorskip("distributed")
-    from autograder.classroom import blank_submission, mistake_submission, mistakes, reference_submission
+    import shutil
+
     from autograder.cli import main
-    from autograder.notebooks import write_notebook
 
     subs = tmp_path / "subs"
-    write_notebook(reference_submission(stereo), subs / "ref" / "stereo.ipynb")
-    write_notebook(blank_submission(stereo), subs / "blank" / "stereo.ipynb")
-    m = next(m for m in mistakes(stereo) if m.name == "p1_p2_swapped")
-    write_notebook(mistake_submission(stereo, m), subs / "swap" / "stereo.ipynb")
-    (subs / "broken").mkdir()
-    (subs / "broken" / "stereo.ipynb").write_text("{")
-    scores = {}
-    for how, extra in (("dask", ["--scheduler", "local"]), ("pool", [])):
-        out = tmp_path / how
-        assert main(["grade", "01_stereo", str(subs), "--out", str(out), "--jobs", "2", "--no-progress",
-                     *extra]) == 0
-        scores[how] = {r["student"]: (r["status"], r["score"], r["q4"]) for r in csv.DictReader(open(out / "grades.csv"))}
-    assert scores["dask"] == scores["pool"]
-    assert scores["dask"]["ref"] == ("graded", "100", "22") and scores["dask"]["broken"][0] == "malformed"
-    assert float(scores["dask"]["swap"][2]) < 22
+    students = ("reference", "blank", "mistake-p1-p2-swapped", "malformed_json")
+    for student in students:
+        shutil.copytree(stereo_batch["submissions"] / student, subs / student)
+    out = tmp_path / "dask"
+    assert main(["grade", "01_stereo", str(subs), "--out", str(out), "--jobs", "2", "--no-progress",
+                 "--scheduler", "local"]) == 0
+    dask = {r["student"]: (r["status"], r["score"], r["q4"]) for r in csv.DictReader(open(out / "grades.csv"))}
+    pool = {s: (r["status"], r["score"], r["q4"]) for s, r in stereo_batch["rows"].items() if s in students}
+    assert dask == pool
+    assert dask["reference"] == ("graded", "100", "22") and dask["malformed_json"][0] == "malformed"
+    assert float(dask["mistake-p1-p2-swapped"][2]) < 22
 
 
 def test_slurm_jobs_ask_for_what_the_grader_needs():

@@ -45,12 +45,12 @@ def test_sigkill_mid_batch_then_rerun_resumes(tmp_path, stereo):
         write_notebook(reference_submission(stereo), subs / f"student{i}" / "stereo.ipynb")
     out = tmp_path / "elv-resume-test"
     journal = out / "journal.jsonl"
-    proc = subprocess.Popen(_elv("grade", "01_stereo", str(subs), "--out", str(out), "--jobs", "1", "--no-progress"),
+    proc = subprocess.Popen(_elv("grade", "01_stereo", str(subs), "--out", str(out), "--jobs", "2", "--no-progress"),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
     while time.time() < deadline:
         if journal.is_file() and len(journal.read_text().splitlines()) >= 2 and _kernels_in(out):
-            break                           # two finished, and a kernel is running the third
+            break                           # two finished, and kernels are running the next ones
         if proc.poll() is not None:
             pytest.fail("the batch finished before it could be killed")
         time.sleep(0.2)
@@ -67,7 +67,7 @@ def test_sigkill_mid_batch_then_rerun_resumes(tmp_path, stereo):
         time.sleep(0.2)
     assert not _kernels_in(out), "a killed grader must not leave kernels running"
 
-    rerun = subprocess.run(_elv("grade", "01_stereo", str(subs), "--out", str(out), "--jobs", "1"),
+    rerun = subprocess.run(_elv("grade", "01_stereo", str(subs), "--out", str(out), "--jobs", "2"),
                            capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert f"{len(done_before)} submission(s) unchanged since they were graded" in rerun.stderr
@@ -86,6 +86,6 @@ def test_sigkill_mid_batch_then_rerun_resumes(tmp_path, stereo):
     nb = json.loads((subs / "student0" / "stereo.ipynb").read_text())
     nb["cells"][0]["source"] = ["# edited\n"] + list(nb["cells"][0]["source"])
     (subs / "student0" / "stereo.ipynb").write_text(json.dumps(nb))
-    again = subprocess.run(_elv("grade", "01_stereo", str(subs), "--out", str(out), "--jobs", "1"),
+    again = subprocess.run(_elv("grade", "01_stereo", str(subs), "--out", str(out), "--jobs", "2"),
                            capture_output=True, text=True, timeout=300)
     assert "4 submission(s) unchanged" in again.stderr

@@ -10,9 +10,10 @@ a scene generated for this grading only (``make_stereo_scene`` with a seed drawn
 from the student's secret seed), and the grader scores what came back against
 the scene's exact disparity, in its own process. The limits leave a wide margin
 over what the reference reaches on such scenes (96 x 128, 24 disparities;
-measured on 60 seeds: SGM bad-2.0 on non-occluded pixels 1.4-5.1 %, MAE
-0.31-0.78 px, SGM/WTA bad-2.0 ratio at most 0.31, left-right density
-84-96 %, mean relative depth error 0.6-1.5 %).
+measured on 200 seeds: SGM bad-2.0 on non-occluded pixels 1.4-8.4 %, MAE
+0.26-1.03 px, SGM/WTA bad-2.0 ratio at most 0.49, left-right density
+84-96 %, mean relative depth error 0.5-2.1 %; without doffs the depth is off
+by a factor of 5 or more).
 """
 
 import numpy as np
@@ -282,9 +283,9 @@ def _judge_accuracy(actual, expected, case):
     t = case.truth
     (sgm,) = _maps(actual, 1, "the SGM disparity", t["disparity"].shape)
     bad, mae = _bad2(sgm, t), _mae(sgm, t)
-    if not (bad <= 0.12 and mae <= 1.5):
+    if not (bad <= 0.15 and mae <= 2.0):
         raise StudentCheckError(f"your census + SGM pipeline reaches bad-2.0 = {bad:.1%} and an MAE "
-                                f"of {mae:.2f} px on the non-occluded pixels; a correct one stays below 12% and 1.5 px "
+                                f"of {mae:.2f} px on the non-occluded pixels; a correct one stays below 15% and 2 px "
                                 "(typically 3% and 0.5 px).")
 
 

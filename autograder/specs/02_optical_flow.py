@@ -11,16 +11,18 @@ The ``e2e_*`` entries judge the end-to-end cells on pairs generated for this
 grading only (seeded from the student's secret seed), against their exact flow:
 
 * ``e2e_optimise``: the student's unsupervised optimisation on a 96 x 128
-  chairs-style pair must remove at least 20 % of the zero flow's endpoint error
-  and its loss must fall on the finest level (the reference, on 55 seeds: 42-82 %
-  removed, the last steps' loss at most 0.64 of the finest level's first);
+  chairs-style pair must remove at least a tenth of the zero flow's endpoint
+  error, and its loss must fall on the finest level (the reference, on 40 seeds:
+  30-80 % removed, the last steps' loss at most 0.66 of the finest level's first);
+  a wrong warp or a sign error makes the error grow instead;
 * ``e2e_accuracy`` and ``e2e_baselines``: the student's pyramidal Lucas-Kanade
   on 192 x 256 affine and chairs-style pairs must stay within 1.3 x (+ 0.1 px) of
-  the reference's endpoint error. Beating a fixed baseline is not a property of a
-  correct method on random pairs (measured on 40 seeds: the reference beats
-  OpenCV's Farneback on 72 % of the affine pairs and 82 % of the chairs-style
-  ones), so the notebook's comparison with OpenCV is checked on its own pairs,
-  and the grader checks on new pairs that the method is a correct one.
+  the reference's endpoint error (the reference's own reaches 0.05-7.2 px on
+  200 such pairs). Beating a fixed baseline is not a property of a correct
+  method on random pairs (measured on 40 seeds: the reference beats OpenCV's
+  Farneback on 72 % of the affine pairs and 82 % of the chairs-style ones), so
+  the notebook's comparison with OpenCV is checked on its own pairs, and the
+  grader checks on new pairs that the method is a correct one.
 """
 
 import numpy as np
@@ -339,10 +341,10 @@ def _judge_optimise(actual, expected, case):
         raise StudentCheckError("the loss or the flow became NaN or inf: check the masks (an empty mask divides by 0)")
     start = metrics.average_endpoint_error(np.zeros_like(t["flow"]), t["flow"])
     end = metrics.average_endpoint_error(flow, t["flow"])
-    if not end < 0.8 * start:
+    if not end < 0.9 * start:
         raise StudentCheckError(f"the optimised flow's endpoint error is {end:.2f} px against "
                                 f"{start:.2f} px for the zero flow: a correct coarse-to-fine optimisation removes at "
-                                "least a fifth of it (typically two thirds)")
+                                "least a tenth of it (typically two thirds)")
     last = losses[-(t["steps"] // t["levels"]):]
     if not np.mean(last[-5:]) < 0.9 * np.mean(last[:5]):
         raise StudentCheckError(f"on the finest level the loss goes from {np.mean(last[:5]):.4f} to "
