@@ -5,8 +5,7 @@ EXPECT = {"status": "graded", "score": 100, "flagged": False}
 
 
 def build(kit):
-    kit.submissions.mkdir(parents=True, exist_ok=True)
-    (kit.submissions / ".hidden_name.ipynb").write_text(__import__("nbformat").writes(kit.ref), encoding="utf-8")
+    kit.write_entry('.hidden_name.ipynb')
 
 
 def verify(kit, row, out):

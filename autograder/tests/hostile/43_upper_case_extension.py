@@ -4,6 +4,4 @@ EXPECT = {"status": "graded", "score": 100, "flagged": False}
 
 
 def build(kit):
-    kit.submissions.mkdir(parents=True, exist_ok=True)
-    (kit.submissions / "upper_case_extension.IPYNB").write_text(__import__("nbformat").writes(kit.ref),
-                                                                   encoding="utf-8")
+    kit.write_entry('upper_case_extension.IPYNB')

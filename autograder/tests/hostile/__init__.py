@@ -136,6 +136,13 @@ class Kit:
             nb = self.with_cell(grade_id, source, nb)
         return nb
 
+    def write_entry(self, name: str, nb=None) -> Path:
+        """``nb`` (the reference by default) as the file ``name`` directly in the submissions folder."""
+        self.submissions.mkdir(parents=True, exist_ok=True)
+        path = self.submissions / name
+        path.write_text(nbformat.writes(nb if nb is not None else self.ref), encoding="utf-8")
+        return path
+
     def write(self, nb, name: str = "stereo.ipynb") -> Path:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / name
