@@ -6,6 +6,7 @@
     elv validate NOTEBOOK                      students: check a notebook the way the grader will see it
     elv gradescope ASSIGNMENT --out FILE.zip   the autograder package for Gradescope
     elv list                                   the course's assignments
+    elv new ID --title TITLE                   scaffold a new assignment folder (instructors)
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_release(args) -> int:
-    from .release import check_release, release
+    from .course.release import check_release, release
 
     ids = args.assignment or None
     if args.check:
@@ -48,8 +49,8 @@ def _cmd_release(args) -> int:
 
 
 def _grade_options(args):
-    from .grade import GradeOptions
-    from .policy import LatePolicy, parse_time, read_roster
+    from .grading import GradeOptions
+    from .grading.policy import LatePolicy, parse_time, read_roster
 
     roster = read_roster(Path(args.roster)) if getattr(args, "roster", None) else None
     late = None
@@ -74,7 +75,7 @@ def _grade_options(args):
 
 
 def _print_results(a, results, out: Path, elapsed: float) -> None:
-    from .report import gradebook_table, summary_text
+    from .outputs.report import gradebook_table, summary_text
 
     print()
     print(summary_text(a, results))
@@ -88,9 +89,7 @@ def _print_results(a, results, out: Path, elapsed: float) -> None:
 
 def _cmd_grade(args) -> int:
     from .course import get_assignment
-    from .grade import STATUS_INFRA, grade
-
-    from .grade import find_submissions
+    from .grading import STATUS_INFRA, find_submissions, grade
 
     a = get_assignment(args.assignment)
     found = find_submissions(Path(args.submissions), a.notebook, a.id)
@@ -100,7 +99,7 @@ def _cmd_grade(args) -> int:
               f"folders holding {a.notebook}.ipynb.{others}", file=sys.stderr)
         return 1
     start = time.perf_counter()
-    results = grade(a.id, Path(args.submissions), Path(args.out), _grade_options(args))
+    results = grade(a, Path(args.submissions), Path(args.out), _grade_options(args))
     _print_results(a, results, Path(args.out), time.perf_counter() - start)
     infra = [r.student for r in results if r.status == STATUS_INFRA]
     if infra:
@@ -113,10 +112,10 @@ def _cmd_grade(args) -> int:
 def _cmd_demo(args) -> int:
     import shutil
 
-    from .classroom import build_class
     from .course import assignments, get_assignment
-    from .grade import grade
-    from .release import release
+    from .course.classroom import build_class
+    from .course.release import release
+    from .grading import grade
 
     chosen = [get_assignment(args.assignment)] if args.assignment else assignments()
     release([a.id for a in chosen])
@@ -130,13 +129,13 @@ def _cmd_demo(args) -> int:
         for student, what in roster.items():
             print(f"  {student:32s} {what}")
         start = time.perf_counter()
-        results = grade(a.id, cls, results_dir, _grade_options(args))
+        results = grade(a, cls, results_dir, _grade_options(args))
         _print_results(a, results, results_dir, time.perf_counter() - start)
     return 0
 
 
 def _cmd_validate(args) -> int:
-    from .validate import as_json, validate
+    from .grading.validate import as_json, validate
 
     v = validate(Path(args.notebook), args.assignment, cell_timeout=args.cell_timeout,
                  notebook_timeout=args.timeout)
@@ -146,7 +145,7 @@ def _cmd_validate(args) -> int:
 
 def _cmd_gradescope(args) -> int:
     from .course import get_assignment
-    from .gradescope import build_package
+    from .outputs.gradescope import build_package
 
     a = get_assignment(args.assignment)
     path = build_package(a, Path(args.out), timeout=args.timeout, cell_timeout=args.cell_timeout)
@@ -155,7 +154,20 @@ def _cmd_gradescope(args) -> int:
     return 0
 
 
+def _cmd_new(args) -> int:
+    from .course.scaffold import new_assignment
+
+    a = new_assignment(args.id, args.title, release=not args.no_release)
+    print(f"Wrote {a.solution_dir.relative_to(a.solution_dir.parents[1])}/: {a.source.name} (the notebook: edit it), "
+          "spec.py (hidden tests), mistakes/ (the demo class's wrong answers)"
+          + ("" if args.no_release else f", and its release assignments/{a.id}/") + ".")
+    print("Next: write the questions, then `elv release` and `make test`; the tests, the demo and the bench "
+          "find the new assignment by themselves.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The ``elv`` command line's parser (one sub-command per task)."""
     from elvkit import __version__
 
     parser = argparse.ArgumentParser(prog="elv", description="The Embodied Learning and Vision course toolkit.")
@@ -226,6 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=int, default=600, help="seconds per notebook (default 600)")
     p.set_defaults(func=_cmd_gradescope)
 
+    p = sub.add_parser("new", help="scaffold a new assignment: solutions/ID/ with a script, a spec and mistakes")
+    p.add_argument("id", help="the assignment's id: two digits, an underscore and a name, e.g. 03_ncuts")
+    p.add_argument("--title", required=True, help='its title, e.g. "Assignment 3: Normalized Cuts"')
+    p.add_argument("--no-release", action="store_true", help="do not build its release now")
+    p.set_defaults(func=_cmd_new)
+
     p = sub.add_parser("demo", help="release, build a demo class (reference, blank, every mistake), grade it")
     p.add_argument("assignment", nargs="?", help="one assignment (default: all)")
     p.add_argument("--out", "-o", default="demo-results", help="where to write the class and results")
@@ -235,6 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run ``elv`` with ``argv`` (the process's arguments when None); returns the exit status: 0 when all
+    went well, 1 when a check failed, 2 for a usage or input error (with a one-line message), 3 when the
+    grader itself could not grade some submissions."""
     args = build_parser().parse_args(argv)
     if getattr(args, "jobs", 1) < 1:
         print(f"--jobs must be at least 1; got {args.jobs}", file=sys.stderr)

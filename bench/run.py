@@ -2,6 +2,10 @@
 their anchors (OpenCV's StereoSGBM and flow methods, plain notebook execution, nbgrader's own CLI)
 in one run.
 
+The course is discovered, never listed: each assignment's own part is ``solutions/<id>/bench.py``
+(a ``run(bench, a, args)`` that adds rows with :func:`row`), and every assignment's notebook is
+executed and graded here.
+
 Prints one table per part and writes ``bench-results/bench.json`` and ``bench-results/bench.md``.
 Timings are medians of repeated runs after a warm-up; CPU time is the process's CPU time
 (``time.process_time``), with torch and OpenCV on one thread each so that the two SGM
@@ -27,9 +31,16 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))          # the hostile corpus
 
-P1, P2 = 20, 70      # the notebook's penalties
 ROWS: list[dict] = []
+
+
+def reference(a):
+    """The reference module of an assignment (its solution's functions)."""
+    from autograder.integrity.reference import load
+
+    return load(a)
 
 
 def row(part, metric, ours, anchor, target, ok, unit=""):
@@ -63,118 +74,6 @@ def timed(fn, repeats):
 
 
 # ----------------------------------------------------------------------------------------------
-def bench_sgm(repeats: int, n_scenes: int) -> None:
-    import cv2
-    import torch
-
-    import elvkit
-    from autograder.reference import load
-    from elvkit import metrics
-    from elvkit.baselines import opencv_sgbm
-    from elvkit.data import load_motorcycle, make_stereo_scene
-
-    ref = load("01_stereo")
-    torch.set_num_threads(1)
-    cv2.setNumThreads(1)
-
-    def ours(pair, device="cpu"):
-        def run():
-            cost = ref.census_cost(pair.gray("left"), pair.gray("right"), pair.max_disp)
-            S = ref.aggregate_sgm(torch.as_tensor(cost, device=device), P1, P2)
-            if device != "cpu":
-                torch.cuda.synchronize()
-            S = elvkit.to_numpy(S)
-            return ref.refine_subpixel(S, ref.winner_take_all(S))
-        return run
-
-    pairs = [load_motorcycle()] + [make_stereo_scene(s, shape=(300, 400), max_disp=64) for s in range(n_scenes)]
-    for pair in pairs:
-        part = pair.name
-        d_ours, cpu_ours, wall_ours = timed(ours(pair), repeats)
-        d_cv, cpu_cv, wall_cv = timed(lambda: opencv_sgbm(pair.left, pair.right, pair.max_disp), repeats)
-        bad_o = metrics.bad_pixel_rate(d_ours, pair.disparity, 2.0)
-        bad_c = metrics.bad_pixel_rate(d_cv, pair.disparity, 2.0)
-        row(part, "bad-2.0, all pixels with ground truth (missing = bad)", bad_o, bad_c,
-            "below OpenCV", bad_o < bad_c, "%")
-        interior = np.zeros(pair.shape, bool)
-        interior[:, 64:] = True
-        region = interior & pair.nonoccluded
-        label = "x >= 64" if pair.occlusion is None else "non-occluded, x >= 64"
-        bad_oi = metrics.bad_pixel_rate(d_ours, pair.disparity, 2.0, mask=region)
-        bad_ci = metrics.bad_pixel_rate(d_cv, pair.disparity, 2.0, mask=region)
-        if pair.occlusion is None:
-            row(part, f"bad-2.0, {label}", bad_oi, bad_ci, "below OpenCV", bad_oi < bad_ci, "%")
-        else:
-            row(part, f"bad-2.0, {label}", bad_oi, bad_ci, "<= 5 %", bad_oi <= 0.05, "%")
-        row(part, "CPU time (1 thread), census + SGM 4 paths + WTA + sub-pixel", cpu_ours, cpu_cv,
-            "", None, "s")
-        row(part, "CPU time ratio to OpenCV StereoSGBM", cpu_ours / cpu_cv, 1.0, "<= 10x",
-            cpu_ours / cpu_cv <= 10, "x")
-        row(part, "wall time", wall_ours, wall_cv, "", None, "s")
-        if torch.cuda.is_available():
-            _, _, wall_gpu = timed(ours(pair, "cuda"), repeats)
-            row(part, f"wall time on {torch.cuda.get_device_name()}", wall_gpu, wall_cv, "", None, "s")
-
-
-# ----------------------------------------------------------------------------------------------
-def bench_flow(repeats: int, n_pairs: int, steps: int) -> None:
-    import cv2
-    import torch
-
-    from autograder.reference import load
-    from elvkit import metrics
-    from elvkit.baselines import opencv_dis, opencv_farneback, opencv_pyramidal_lk
-    from elvkit.data import load_motorcycle_flow, make_affine_flow, make_chairs_flow
-
-    ref = load("02_optical_flow")
-    torch.set_num_threads(1)
-    cv2.setNumThreads(1)
-    methods = {
-        "reference pyramidal LK": lambda p: ref.pyramidal_lk(p.gray(1), p.gray(2)),
-        "OpenCV Farneback": lambda p: opencv_farneback(p.image1, p.image2),
-        "OpenCV pyramidal LK (every pixel)": lambda p: opencv_pyramidal_lk(p.image1, p.image2),
-        "OpenCV DIS medium": lambda p: opencv_dis(p.image1, p.image2),
-    }
-    sets = {
-        f"affine motion, {n_pairs} pairs 384x512": [make_affine_flow(s) for s in range(n_pairs)],
-        f"chairs-style, {n_pairs} pairs 384x512": [make_chairs_flow(s) for s in range(n_pairs)],
-        "Motorcycle as flow, 500x741": [load_motorcycle_flow()],
-    }
-    for name, pairs in sets.items():
-        part = f"flow: {name}"
-        aee = {m: statistics.fmean(metrics.average_endpoint_error(fn(p), p.flow) for p in pairs)
-               for m, fn in methods.items()}
-        ours = aee["reference pyramidal LK"]
-        for anchor in ("OpenCV Farneback", "OpenCV pyramidal LK (every pixel)"):
-            row(part, f"AEE [px] vs {anchor}", ours, aee[anchor], "below the anchor", ours < aee[anchor])
-        dis = aee["OpenCV DIS medium"]
-        stretch = "chairs" in name
-        row(part, "AEE [px] vs OpenCV DIS medium" + (" (stretch: within 2x)" if stretch else ""), ours, dis,
-            "<= 2x DIS" if stretch else "", (ours <= 2 * dis) if stretch else None)
-    moto = sets["Motorcycle as flow, 500x741"][0]
-    _, cpu, wall = timed(lambda: methods["reference pyramidal LK"](moto), repeats)
-    _, cpu_dis, wall_dis = timed(lambda: methods["OpenCV DIS medium"](moto), repeats)
-    row("flow: speed", "reference pyramidal LK on one 500x741 pair, wall, 1 thread (anchor: DIS medium)", wall,
-        wall_dis, "<= 0.6 s", wall <= 0.6, "s")
-    row("flow: speed", "CPU time", cpu, cpu_dis, "", None, "s")
-
-    # the unsupervised losses: the optimised flow ends closer to the truth than it starts
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    for name, pairs in list(sets.items())[:2]:
-        for p in pairs:
-            I1 = torch.as_tensor(p.gray(1), device=device)
-            I2 = torch.as_tensor(p.gray(2), device=device)
-            torch.manual_seed(0)
-            start = time.perf_counter()
-            flow, _ = ref.optimise_flow(I1, I2, steps=steps)
-            took = time.perf_counter() - start
-            before = metrics.average_endpoint_error(np.zeros_like(p.flow), p.flow)
-            after = metrics.average_endpoint_error(flow, p.flow)
-            row("flow: unsupervised optimisation", f"{p.name}: AEE after {steps} steps on {device} "
-                f"({took:.0f} s; anchor: the zero start)", after, before, "below the start", after < before)
-
-
 # ----------------------------------------------------------------------------------------------
 def _execute(nb_path: Path, workdir: Path, env: dict) -> float:
     """Plain execution with nbclient (kernel start included); returns wall seconds."""
@@ -200,18 +99,19 @@ def _execute(nb_path: Path, workdir: Path, env: dict) -> float:
                 os.environ[k] = v
 
 
-def bench_notebook_and_grading(assignment_id: str, n_mistakes: int, anchor: bool = True) -> None:
-    from autograder.classroom import build_class, mistakes
-    from autograder.course import get_assignment
-    from autograder.grade import GradeOptions, grade
-    from autograder.notebooks import read_source, write_notebook
+def bench_notebook_and_grading(a, n_mistakes: int, anchor: bool = True) -> None:
+    from autograder.course import kernel_files
+    from autograder.course.classroom import build_class, mistakes
+    from autograder.course.notebooks import read_source, write_notebook
+    from autograder.grading import GradeOptions, grade
 
-    a = get_assignment(assignment_id)
     nb_name = f"{a.notebook}.ipynb"
     work = Path(tempfile.mkdtemp(prefix="elv-bench-"))
     try:
         (work / "run").mkdir()
-        (work / "run" / "matplotlibrc").write_text("figure.dpi: 60\n")
+        for rel, data in kernel_files(a).items():           # what a graded kernel finds beside the notebook
+            (work / "run" / rel).parent.mkdir(parents=True, exist_ok=True)
+            (work / "run" / rel).write_bytes(data)
         env = {"ELVKIT_SMOKE": "1", "NBGRADER_EXECUTION": "autograde", "OMP_NUM_THREADS": "2"}
 
         # the solution notebook end to end, smoke mode
@@ -229,7 +129,7 @@ def bench_notebook_and_grading(assignment_id: str, n_mistakes: int, anchor: bool
                 shutil.rmtree(folder)
         n = len(keep)
         start = time.perf_counter()
-        results = grade(a.id, cls, work / "results", GradeOptions(jobs=1, progress=False))
+        results = grade(a, cls, work / "results", GradeOptions(jobs=1, progress=False))
         t_grade = time.perf_counter() - start
         assert all(r.status == "graded" for r in results), [(r.student, r.status, r.message) for r in results]
 
@@ -288,16 +188,16 @@ def bench_notebook_and_grading(assignment_id: str, n_mistakes: int, anchor: bool
 def _scale_class(a, folder: Path, n: int, hostile: bool, results: Path | None = None) -> dict:
     """``n`` submissions cycling through the reference, the blank release and every mistake (each copy
     made distinct), and with ``hostile`` one in ten taken from the hostile corpus
-    (``autograder/tests/hostile/``: malformed files, crashes, endless loops, floods, tampering...).
+    (``tests/hostile/``: malformed files, crashes, endless loops, floods, tampering...).
     Returns student -> kind."""
     import json as _json
     import socket
 
     import nbformat
 
-    from autograder.classroom import blank_submission, mistake_submission, mistakes, reference_submission
-    from autograder.notebooks import write_notebook
-    from autograder.tests.hostile import Kit, cases
+    from autograder.course.classroom import blank_submission, mistake_submission, mistakes, reference_submission
+    from autograder.course.notebooks import write_notebook
+    from hostile import Kit, cases
 
     good = [("reference", reference_submission(a)), ("blank", blank_submission(a))]
     good += [(f"mistake {m.name}", mistake_submission(a, m)) for m in mistakes(a)]
@@ -331,10 +231,15 @@ def _peak_rss_mb() -> float:
 
 
 def bench_scale(n_throughput: int, class_size: int, cell_timeout: int) -> None:
+    """Throughput with 1 and 2 workers, and a generated class of ``class_size`` (one in ten from the hostile
+    corpus), on the hostile corpus's assignment."""
+    if not (n_throughput or class_size):
+        return
     from autograder.course import get_assignment
-    from autograder.grade import GradeOptions, grade
+    from autograder.grading import GradeOptions, grade
+    from hostile import ASSIGNMENT
 
-    a = get_assignment("01_stereo")
+    a = get_assignment(ASSIGNMENT)
     work = Path(tempfile.mkdtemp(prefix="elv-scale-"))
     try:
         if n_throughput:
@@ -342,7 +247,7 @@ def bench_scale(n_throughput: int, class_size: int, cell_timeout: int) -> None:
             times = {}
             for jobs in (1, 2):
                 start = time.perf_counter()
-                results = grade(a.id, work / "t", work / f"t-out-{jobs}", GradeOptions(jobs=jobs, progress=False))
+                results = grade(a, work / "t", work / f"t-out-{jobs}", GradeOptions(jobs=jobs, progress=False))
                 times[jobs] = time.perf_counter() - start
                 assert len(results) == n_throughput
             part = f"grading: scale ({n_throughput} submissions of {a.id})"
@@ -354,7 +259,7 @@ def bench_scale(n_throughput: int, class_size: int, cell_timeout: int) -> None:
             kinds = _scale_class(a, work / "c", class_size, hostile=True, results=work / "c-out")
             jobs = os.cpu_count() or 1
             start = time.perf_counter()
-            results = grade(a.id, work / "c", work / "c-out",
+            results = grade(a, work / "c", work / "c-out",
                             GradeOptions(jobs=jobs, progress=True, cell_timeout=cell_timeout))
             wall = time.perf_counter() - start
             part = f"grading: a class of {class_size} ({a.id}, one in ten from the hostile corpus)"
@@ -401,15 +306,30 @@ def report(out: Path) -> str:
     return text
 
 
+def _library_bench(a):
+    """The ``run`` of ``solutions/<id>/bench.py``, None when the assignment has no bench of its own."""
+    import importlib.util
+
+    path = a.solution_dir / "bench.py"
+    if not path.is_file():
+        return None
+    spec = importlib.util.spec_from_file_location(f"elv_bench_{a.id}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.run
+
+
 def main() -> int:
+    from autograder.course import assignments, get_assignment
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--scenes", type=int, default=3)
     parser.add_argument("--mistakes", type=int, default=4, help="mistakes in the graded class")
     parser.add_argument("--flow-pairs", type=int, default=3, help="generated pairs per flow set")
     parser.add_argument("--flow-steps", type=int, default=400, help="steps of the unsupervised optimisation")
-    parser.add_argument("--only", choices=["stereo", "flow", "grading"],
-                        help="run one assignment's part, or only the grading parts")
+    parser.add_argument("--only", help="one assignment (its id or notebook name): its own bench and its grading; "
+                        "'library': every assignment's own bench; 'grading': only the grading parts")
     parser.add_argument("--skip-grading", action="store_true")
     parser.add_argument("--throughput", type=int, default=40,
                         help="submissions graded with 1 and then 2 workers (0: skip)")
@@ -423,15 +343,16 @@ def main() -> int:
                "5 levels, every pixel) and DIS (medium preset) for flow; plain nbclient execution and "
                "nbgrader's CLI for grading.")
     print(anchors, flush=True)
-    if args.only in (None, "stereo"):
-        bench_sgm(args.repeats, args.scenes)
-    if args.only in (None, "flow"):
-        bench_flow(args.repeats, args.flow_pairs, args.flow_steps)
-    if not args.skip_grading:
-        if args.only != "flow":
-            bench_notebook_and_grading("01_stereo", args.mistakes)
-        if args.only in (None, "flow"):
-            bench_notebook_and_grading("02_optical_flow", args.mistakes, anchor=False)
+    course = assignments()
+    chosen = course if args.only in (None, "library", "grading") else [get_assignment(args.only)]
+    if args.only != "grading":
+        for a in chosen:
+            run = _library_bench(a)
+            if run is not None:
+                run(sys.modules[__name__], a, args)
+    if not args.skip_grading and args.only != "library":
+        for a in chosen:      # nbgrader's CLI as the anchor once, on the course's first assignment
+            bench_notebook_and_grading(a, args.mistakes, anchor=a is course[0])
         if args.only in (None, "grading"):
             bench_scale(args.throughput, args.class_size, args.cell_timeout)
     text = report(Path(args.out))

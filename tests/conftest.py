@@ -43,7 +43,7 @@ def stereo():
 
 @pytest.fixture(scope="session")
 def ref():
-    from autograder.reference import load
+    from autograder.integrity.reference import load
 
     return load("01_stereo")
 
@@ -57,72 +57,105 @@ def flow_assignment():
 
 @pytest.fixture(scope="session")
 def flow_ref():
-    from autograder.reference import load
+    from autograder.integrity.reference import load
 
     return load("02_optical_flow")
 
 
-@pytest.fixture(scope="session")
-def stereo_batch(tmp_path_factory, stereo):
-    """One graded batch of the stereo assignment, shared by every test that needs one (about 11 minutes on
-    2 cores): the demo class (the reference, the blank release and every mistake of the corpus) and the
-    hostile corpus (``autograder/tests/hostile/``), graded together with ``elv grade`` as a TA would.
+def _ids():
+    from autograder.course import assignments
 
-    A TCP listener on 127.0.0.1 records whoever reaches it (the network case aims at it).
-    """
+    return [a.id for a in assignments()]
+
+
+#: the course's assignments, discovered (tests parametrised over them need no list)
+ASSIGNMENT_IDS = _ids()
+_BATCHES: dict = {}
+
+
+class _Listener:
+    """A TCP listener on 127.0.0.1 that records whoever reaches it (the hostile network case aims at it)."""
+
+    def __init__(self):
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.reached = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stop.is_set():
+            try:
+                conn, addr = self.sock.accept()
+            except OSError:
+                continue
+            self.reached.append(addr)
+            conn.close()
+
+    def close(self):
+        self.stop.set()
+        self.thread.join()
+        self.sock.close()
+
+
+def graded_class(assignment_id: str, tmp_path_factory) -> dict:
+    """One graded batch per assignment, made once per test session and shared by every test that needs it:
+    the demo class (the reference, the blank release and every mistake of its corpus), graded with
+    ``elv grade`` as a TA would; for the assignment of the hostile corpus (``tests/hostile/``) every hostile
+    case joins the same batch. About 11 minutes on 2 cores for the stereo batch, 3 for optical flow."""
+    if assignment_id in _BATCHES:
+        return _BATCHES[assignment_id]
     import csv
-    import socket
-    import threading
 
     import nbformat
 
-    from autograder.classroom import build_class, reference_submission
     from autograder.cli import main
-    from autograder.tests.hostile import Kit, cases
+    from autograder.course import get_assignment
+    from autograder.course.classroom import build_class, reference_submission
+    from hostile import ASSIGNMENT, Kit, cases
 
-    class Listener:
-        def __init__(self):
-            self.sock = socket.socket()
-            self.sock.bind(("127.0.0.1", 0))
-            self.sock.listen()
-            self.sock.settimeout(0.2)
-            self.port = self.sock.getsockname()[1]
-            self.reached = []
-            self.stop = threading.Event()
-            self.thread = threading.Thread(target=self._serve, daemon=True)
-            self.thread.start()
-
-        def _serve(self):
-            while not self.stop.is_set():
-                try:
-                    conn, addr = self.sock.accept()
-                except OSError:
-                    continue
-                self.reached.append(addr)
-                conn.close()
-
-        def close(self):
-            self.stop.set()
-            self.thread.join()
-            self.sock.close()
-
-    base = tmp_path_factory.mktemp("stereo-batch")
+    a = get_assignment(assignment_id)
+    base = tmp_path_factory.mktemp(f"batch-{a.id}")
     subs, out = base / "submissions", base / "results"
-    roster = build_class(stereo, subs)
-    listener = Listener()
-    ref = reference_submission(stereo)
-    release = nbformat.read(stereo.release_notebook, as_version=4)
+    roster = build_class(a, subs)
+    listener = _Listener()
     kits = {}
-    for name, case in cases().items():
-        kit = Kit(ref=ref, release=release, folder=subs / name, submissions=subs, results=out,
-                  solution=stereo.source, port=listener.port)
-        case.build(kit)
-        kits[name] = kit
+    if a.id == ASSIGNMENT:
+        ref = reference_submission(a)
+        release = nbformat.read(a.release_notebook, as_version=4)
+        for name, case in cases().items():
+            kit = Kit(ref=ref, release=release, folder=subs / name, submissions=subs, results=out,
+                      solution=a.source, port=listener.port)
+            case.build(kit)
+            kits[name] = kit
+    # the hostile corpus has endless loops: shorter limits keep its batch short
+    limits = ["--timeout", "150", "--cell-timeout", "20"] if kits else ["--timeout", "300", "--cell-timeout", "120"]
     try:
-        code = main(["grade", "01_stereo", str(subs), "--out", str(out), "--jobs", "2", "--timeout", "150",
-                     "--cell-timeout", "20", "--no-progress"])
+        code = main(["grade", a.id, str(subs), "--out", str(out), "--jobs", "2", *limits, "--no-progress"])
     finally:
         listener.close()
     rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv", newline="", encoding="utf-8"))}
-    return {"code": code, "rows": rows, "out": out, "kits": kits, "listener": listener, "submissions": subs,
-            "roster": roster}
+    _BATCHES[a.id] = {"assignment": a, "code": code, "rows": rows, "out": out, "kits": kits, "listener": listener,
+                      "submissions": subs, "roster": roster}
+    return _BATCHES[a.id]
+
+
+@pytest.fixture(scope="session", params=ASSIGNMENT_IDS)
+def class_batch(request, tmp_path_factory):
+    """The graded demo class of each assignment of the course (see :func:`graded_class`)."""
+    return graded_class(request.param, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def stereo_batch(tmp_path_factory):
+    """The graded batch of the hostile corpus's assignment: its demo class and every hostile case."""
+    from hostile import ASSIGNMENT
+
+    return graded_class(ASSIGNMENT, tmp_path_factory)

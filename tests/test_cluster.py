@@ -30,7 +30,8 @@ def test_grading_on_a_dask_local_cluster_matches_local_workers(tmp_path, stereo,
 
 def test_slurm_jobs_ask_for_what_the_grader_needs():
     pytest.importorskip("dask_jobqueue")
-    from autograder.grade import GradeOptions, slurm_cluster
+    from autograder.grading import GradeOptions
+    from autograder.grading.executors import slurm_cluster
 
     cluster = slurm_cluster(GradeOptions(scheduler="slurm", device="cuda",
                                          slurm={"queue": "gpu", "account": "cs123", "memory": "16GB"}))
@@ -52,7 +53,8 @@ def _visible_gpu(_):
 
 
 def test_each_local_worker_gets_its_own_gpu(monkeypatch):
-    from autograder.grade import GradeOptions, _executor
+    from autograder.grading import GradeOptions
+    from autograder.grading.executors import executor as _executor
 
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "5,7")
     with _executor(GradeOptions(jobs=2)) as pool:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.policy import LatePolicy, RosterEntry, parse_time, read_roster, submission_time
+from autograder.grading.policy import LatePolicy, RosterEntry, parse_time, read_roster, submission_time
 
 UTC = timezone.utc
 
@@ -83,9 +83,9 @@ def test_cli_explains_a_late_policy_without_deadline(tmp_path, capsys):
 def test_roster_late_penalties_gradescope_and_report(tmp_path, stereo):
     from nbgrader.api import Gradebook
 
-    from autograder.classroom import blank_submission, reference_submission
+    from autograder.course.classroom import blank_submission, reference_submission
     from autograder.cli import main
-    from autograder.notebooks import write_notebook
+    from autograder.course.notebooks import write_notebook
 
     subs = tmp_path / "subs"
     write_notebook(reference_submission(stereo), subs / "alice" / "stereo.ipynb")
@@ -131,16 +131,16 @@ def test_gradescope_package_grades_a_submission_like_gradescope(tmp_path, stereo
     """The zip's run_autograder, in Gradescope's layout (under a stand-in for /autograder)."""
     import sys
 
-    from autograder.classroom import reference_submission
+    from autograder.course.classroom import reference_submission
     from autograder.cli import main
-    from autograder.notebooks import write_notebook
+    from autograder.course.notebooks import write_notebook
 
     assert main(["gradescope", "01_stereo", "--out", str(tmp_path / "autograder.zip")]) == 0
     root = tmp_path / "autograder"
     with zipfile.ZipFile(tmp_path / "autograder.zip") as zf:
         names = zf.namelist()
         assert {"setup.sh", "run_autograder", "source/pyproject.toml",
-                "source/solutions/01_stereo/stereo.nb.py", "source/autograder/specs/01_stereo.py"} <= set(names)
+                "source/solutions/01_stereo/stereo.nb.py", "source/solutions/01_stereo/spec.py"} <= set(names)
         assert not any(n.endswith(".ipynb") and n.startswith("source/solutions/") for n in names)
         zf.extractall(root)
     write_notebook(reference_submission(stereo), root / "submission" / "stereo.ipynb")
@@ -152,9 +152,9 @@ def test_gradescope_package_grades_a_submission_like_gradescope(tmp_path, stereo
 
 @pytest.mark.slow
 def test_validate_tells_a_student_what_the_grader_will_see(tmp_path, stereo, capsys):
-    from autograder.classroom import blank_submission, mistake_submission, mistakes, reference_submission
+    from autograder.course.classroom import blank_submission, mistake_submission, mistakes, reference_submission
     from autograder.cli import main
-    from autograder.notebooks import write_notebook
+    from autograder.course.notebooks import write_notebook
 
     good = tmp_path / "good" / "stereo.ipynb"
     write_notebook(reference_submission(stereo), good)

@@ -4,9 +4,10 @@ reports."""
 import pytest
 from nbformat import v4
 
-from autograder.feedback import render_feedback, strip_hidden_tests, without_hidden_region
-from autograder.grade import SubmissionResult, find_submissions
-from autograder.report import gradebook_table, neutralise, summary_data, summary_text
+from autograder.course.notebooks import without_hidden_region
+from autograder.outputs.feedback import render_feedback, strip_hidden_tests
+from autograder.grading import SubmissionResult, find_submissions
+from autograder.outputs.report import gradebook_table, neutralise, summary_data, summary_text
 
 
 def test_find_submissions_accepts_the_usual_layouts(tmp_path):
@@ -103,7 +104,7 @@ def test_kernel_limits_turn_a_huge_allocation_into_a_memory_error(tmp_path):
     import subprocess
     import sys
 
-    from autograder.limits import wrap
+    from autograder.isolation.limits import wrap
 
     code = ("import numpy as np\n"
             "try:\n    np.ones(30 * 10**9, dtype=np.uint8)\n    print('allocated')\n"
@@ -122,7 +123,7 @@ def test_kernels_see_a_scrubbed_environment(tmp_path):
     import subprocess
     import sys
 
-    from autograder.limits import wrap
+    from autograder.isolation.limits import wrap
 
     env = dict(os.environ, GITHUB_TOKEN="secret", DATABASE_URL="postgresql://ta:pw@db/grades",
                ELVKIT_SMOKE="1", OMP_NUM_THREADS="1")
@@ -136,8 +137,9 @@ def test_a_notebook_past_its_time_limit_is_stopped_and_its_cells_keep_their_repl
     """The watchdog of a whole notebook: each cell within its own limit, the notebook not."""
     import nbformat
 
-    from autograder.grade import STATUS_TIMEOUT, _execute
-    from autograder.judge import CellWatch, Plan
+    from autograder.grading import STATUS_TIMEOUT
+    from autograder.grading.execute import execute as _execute
+    from autograder.integrity.judge import CellWatch, Plan
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"),
                                          nbformat.v4.new_code_cell("import time\ntime.sleep(4)"),

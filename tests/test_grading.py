@@ -1,12 +1,11 @@
-"""Grade a whole stereo class with `elv grade`: the reference, the blank release, every mistake, and the
-broken and hostile submissions of a real course. The graded batch is shared with test_hostile.py
-(``stereo_batch`` in conftest.py)."""
+"""The stereo class graded with `elv grade` beside the broken and hostile submissions of a real course: statuses,
+partial credit, restored cells, the gradebook, what feedback pages and the summary say. The graded batch is
+shared with test_hostile.py and test_assignments.py (``graded_class`` in conftest.py)."""
 
 import json
 
 import pytest
 
-from autograder.classroom import mistakes
 
 pytestmark = pytest.mark.slow
 
@@ -14,37 +13,6 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def graded(stereo_batch):
     return stereo_batch
-
-
-def test_batch_finishes_and_grades_everyone(graded):
-    assert graded["code"] == 0
-    assert set(graded["roster"]) <= set(graded["rows"])
-
-
-def test_reference_scores_full_marks(graded):
-    row = graded["rows"]["reference"]
-    assert row["status"] == "graded" and float(row["score"]) == float(row["max_score"]) == 100
-    assert row["flags"] == "", row["flags"]
-
-
-def test_blank_release_scores_zero_on_every_autograded_cell(graded, stereo):
-    from nbgrader.api import Gradebook
-
-    assert float(graded["rows"]["blank"]["score"]) == 0
-    with Gradebook(f"sqlite:///{graded['out'] / 'gradebook.db'}", "elv") as gb:
-        nb = gb.find_submission_notebook("stereo", stereo.id, "blank")
-        assert len(nb.grades) == 26
-        assert all(g.auto_score == 0 for g in nb.grades)
-
-
-def test_every_mistake_loses_points_in_its_question(graded, stereo):
-    maxima = {q: float(graded["rows"]["reference"][q]) for q in stereo.questions}
-    for m in mistakes(stereo):
-        row = graded["rows"][m.student]
-        assert row["status"] == "graded", m.student
-        assert float(row[m.question]) < maxima[m.question], f"{m.student} keeps full marks in {m.question}"
-        assert float(row["score"]) > 0, f"{m.student}: partial credit for the parts that are right"
-        assert "tampering" not in row["flags"], f"{m.student}: an honest mistake is not flagged ({row['flags']})"
 
 
 def test_broken_submissions_get_a_status_and_keep_partial_credit(graded):

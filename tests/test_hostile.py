@@ -4,8 +4,8 @@ twin; the batch never aborts and no other submission is affected."""
 
 import pytest
 
-from autograder.sandbox import probe
-from autograder.tests.hostile import cases
+from autograder.isolation.sandbox import probe
+from hostile import cases
 
 pytestmark = pytest.mark.slow
 

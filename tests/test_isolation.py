@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.capture import Other, decode, encode, read_record, write_record
-from autograder.hidden import checked_names, judge, make_cases
-from autograder.reference import load
-from autograder.sandbox import bwrap_command, probe
-from autograder.tamper import scan
+from autograder.kernel_side.records import Other, decode, encode, read_record, write_record
+from autograder.integrity.specs import checked_names, judge, make_cases
+from autograder.integrity.reference import load
+from autograder.isolation.sandbox import bwrap_command, probe
+from autograder.integrity.tamper import scan
 from elvkit.geometry import StereoCalibration
 
 
@@ -45,27 +45,27 @@ def test_a_record_with_a_pickle_is_refused(tmp_path):
 
 def test_judge_is_strict_about_type_dtype_and_shape(stereo):
     ref = load(stereo.id)
-    cases = make_cases(stereo.id, "sad_cost", 5)
+    cases = make_cases(stereo, "sad_cost", 5)
 
     def recorded(fn):
         arrays = {}
         entries = [{"returned": encode(fn(*c.args, **c.kwargs), arrays)} for c in cases]
         return {"cases": entries}, arrays
 
-    assert judge(stereo.id, "sad_cost", cases, *recorded(ref.sad_cost)) is None
-    msg = judge(stereo.id, "sad_cost", cases, *recorded(lambda *a, **k: ref.sad_cost(*a, **k).astype(np.float64)))
+    assert judge(stereo, "sad_cost", cases, *recorded(ref.sad_cost)) is None
+    msg = judge(stereo, "sad_cost", cases, *recorded(lambda *a, **k: ref.sad_cost(*a, **k).astype(np.float64)))
     assert "dtype float64, expected float32" in msg
-    msg = judge(stereo.id, "sad_cost", cases, *recorded(lambda *a, **k: ref.sad_cost(*a, **k)[1:]))
+    msg = judge(stereo, "sad_cost", cases, *recorded(lambda *a, **k: ref.sad_cost(*a, **k)[1:]))
     assert "shape" in msg
-    msg = judge(stereo.id, "sad_cost", cases, *recorded(lambda *a, **k: torch.from_numpy(ref.sad_cost(*a, **k))))
+    msg = judge(stereo, "sad_cost", cases, *recorded(lambda *a, **k: torch.from_numpy(ref.sad_cost(*a, **k))))
     assert "should return a NumPy array" in msg
     payload, arrays = recorded(ref.sad_cost)
     payload["cases"] = payload["cases"][:-1]                # a truncated record
-    assert "incomplete" in judge(stereo.id, "sad_cost", cases, payload, arrays)
+    assert "incomplete" in judge(stereo, "sad_cost", cases, payload, arrays)
 
 
 def test_hidden_inputs_differ_per_student_seed(stereo):
-    a, b = make_cases(stereo.id, "census_cost", 1), make_cases(stereo.id, "census_cost", 2)
+    a, b = make_cases(stereo, "census_cost", 1), make_cases(stereo, "census_cost", 2)
     assert a[0].args[0].shape != b[0].args[0].shape or not np.array_equal(a[0].args[0], b[0].args[0])
     assert checked_names('from autograder.hidden import check\ncheck("01_stereo", "sad_cost", sad_cost)',
                          "01_stereo") == ["sad_cost"]
@@ -77,7 +77,7 @@ def test_hidden_inputs_differ_per_student_seed(stereo):
     ("from elvkit import testing\ntesting.assert_close = print", "replaces `testing.assert_close`"),
     ("assert_true = lambda *a: None", "rebinds `assert_true`"),
     ("from autograder.hidden import check", "imports the grader"),
-    ("import importlib\nimportlib.import_module('autograder.reference')", "imports the grader"),
+    ("import importlib\nimportlib.import_module('autograder.integrity.reference')", "imports the grader"),
     ("import sys\nsys.modules['elvkit.testing'] = None", "writes `sys.modules"),
     ("get_ipython().showtraceback = lambda *a, **k: None", "showtraceback"),
     ("get_ipython().set_custom_exc((Exception,), None)", "set_custom_exc"),
@@ -107,7 +107,7 @@ class Pixel:
     assert scan([("q1", source)]) == []
 
 
-def test_sandbox_hides_the_grader_and_the_network(tmp_path):
+def test_sandbox_hides_the_grader_and_the_network(tmp_path, stereo):
     ok, why = probe()
     if not ok:
         pytest.skip(why)
@@ -116,16 +116,14 @@ def test_sandbox_hides_the_grader_and_the_network(tmp_path):
     conn.mkdir()
     secret = tmp_path / "gradebook.db"
     secret.write_text("grades")
-    import autograder
+    from autograder.isolation.sandbox import secret_folders
 
-    from pathlib import Path
-
-    spec = Path(autograder.__file__).parent / "specs" / "01_stereo.py"
+    assert stereo.solution_dir.parent in secret_folders()
     probe_code = f"""
 import os, socket
 print("secret", os.path.exists({str(secret)!r}))
-print("spec", os.path.exists({str(spec)!r}))
-print("solutions", os.path.exists({str(Path(autograder.__file__).parents[1] / 'solutions')!r}))
+print("spec", os.path.exists({str(stereo.spec_path)!r}))
+print("solutions", os.path.exists({str(stereo.solution_dir.parent)!r}))
 open("mine.txt", "w").write("ok")
 try:
     open("/usr/evil", "w")
@@ -155,9 +153,9 @@ def test_the_reference_grades_on_the_gpu_inside_the_sandbox(tmp_path, stereo):
     """CUDA inside bubblewrap: the NVIDIA devices are bound into the sandbox and the kernels use them."""
     import csv
 
-    from autograder.classroom import reference_submission
+    from autograder.course.classroom import reference_submission
     from autograder.cli import main
-    from autograder.notebooks import write_notebook
+    from autograder.course.notebooks import write_notebook
 
     if not torch.cuda.is_available():
         pytest.skip("grading with --device cuda needs an NVIDIA GPU")
@@ -178,7 +176,7 @@ def test_the_reference_grades_on_the_gpu_inside_the_sandbox(tmp_path, stereo):
 
 
 def test_process_limit_without_a_cgroup_counts_from_what_the_user_runs():
-    code = ("import resource\nfrom autograder.limits import _user_tasks, apply_limits\nbefore = _user_tasks()\n"
+    code = ("import resource\nfrom autograder.isolation.limits import _user_tasks, apply_limits\nbefore = _user_tasks()\n"
             "apply_limits(processes=7)\nsoft, hard = resource.getrlimit(resource.RLIMIT_NPROC)\n"
             "print(hard != resource.RLIM_INFINITY or before + 7 <= soft <= before + 7 + 50)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -190,9 +188,9 @@ def test_hidden_tests_are_judged_with_relative_folders(tmp_path, monkeypatch, st
     """`elv grade A subs --out results` from the course folder: the kernel still finds its hidden inputs."""
     import csv
 
-    from autograder.classroom import reference_submission
+    from autograder.course.classroom import reference_submission
     from autograder.cli import main
-    from autograder.notebooks import write_notebook
+    from autograder.course.notebooks import write_notebook
 
     monkeypatch.chdir(tmp_path)
     write_notebook(reference_submission(stereo), tmp_path / "subs" / "alice" / "stereo.ipynb")

@@ -11,13 +11,16 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.capture import RecordError, _CellRecorder, decode, encode, parse_record, read_record, write_record
-from autograder.classroom import mistakes
+from autograder.kernel_side.capture import _CellRecorder
+from autograder.kernel_side.records import RecordError, decode, encode, parse_record, read_record, write_record
+from autograder.course.classroom import mistakes
 from autograder.course import get_assignment
-from autograder.judge import CellWatch, plan
-from autograder.notebooks import read_source
-from autograder.reference import load
-from autograder.replay import Replayer, VisibleCell, _base_namespace, _imports_source, visible_cells
+from autograder.integrity.judge import CellWatch, plan
+from autograder.course.notebooks import read_source
+from autograder.integrity.reference import load
+from autograder.course.notebooks import imports_source as _imports_source
+from autograder.integrity.replay import Replayer, VisibleCell, visible_cells
+from autograder.integrity.replay import base_namespace as _base_namespace
 
 from autograder.course import assignments
 
@@ -39,7 +42,7 @@ def _blank(a) -> dict:
     def unfinished(*args, **kwargs):
         raise NotImplementedError()
 
-    from autograder.replay import student_functions
+    from autograder.integrity.replay import student_functions
 
     ns.update({name: unfinished for name in student_functions(read_source(a.source))})
     return ns
@@ -184,7 +187,7 @@ def test_records_are_bounded_after_decompression(tmp_path):
 
 
 def test_the_watch_never_follows_a_link_out_of_the_kernels_folder(tmp_path, stereo):
-    p = plan(stereo.id, read_source(stereo.source))
+    p = plan(stereo, read_source(stereo.source))
     work = tmp_path / "work"
     folder = work / ".elv"
     (folder / "out" / "cells").mkdir(parents=True)
@@ -212,9 +215,9 @@ def test_the_watch_never_follows_a_link_out_of_the_kernels_folder(tmp_path, ster
 
 
 def test_the_watch_notices_a_guard_that_stops_or_a_log_that_changes(tmp_path, stereo):
-    from autograder.capture import cell_key
+    from autograder.kernel_side.records import cell_key
 
-    p = plan(stereo.id, read_source(stereo.source))
+    p = plan(stereo, read_source(stereo.source))
     folder = tmp_path / ".elv"
     folder.mkdir()
     log = folder / "guard.jsonl"
@@ -230,9 +233,9 @@ def test_the_watch_notices_a_guard_that_stops_or_a_log_that_changes(tmp_path, st
 
 
 def _course(tmp_path, a):
-    from autograder.grade import _Course
+    from autograder.grading.gradebook import Gradebook
 
-    return _Course(a, tmp_path, None)
+    return Gradebook(a, tmp_path, None)
 
 
 def test_metadata_only_the_release_may_set_is_taken_from_the_release(tmp_path, stereo):

@@ -54,9 +54,9 @@ def postgres_url():
 def test_grading_into_a_postgresql_gradebook_and_resuming(postgres_url, tmp_path, stereo):
     from nbgrader.api import Gradebook
 
-    from autograder.classroom import blank_submission, reference_submission
+    from autograder.course.classroom import blank_submission, reference_submission
     from autograder.cli import main
-    from autograder.notebooks import write_notebook
+    from autograder.course.notebooks import write_notebook
 
     subs = tmp_path / "subs"
     write_notebook(reference_submission(stereo), subs / "ana" / "stereo.ipynb")

@@ -37,8 +37,8 @@ def _kernels_in(folder: Path) -> list:
 def test_sigkill_mid_batch_then_rerun_resumes(tmp_path, stereo):
     from nbgrader.api import Gradebook
 
-    from autograder.classroom import reference_submission
-    from autograder.notebooks import write_notebook
+    from autograder.course.classroom import reference_submission
+    from autograder.course.notebooks import write_notebook
 
     subs = tmp_path / "subs"
     for i in range(5):

@@ -1,0 +1,147 @@
+"""Synthetic students: the reference solution, the blank release and the mistakes corpus.
+
+A *mistake* is a file ``solutions/<assignment>/mistakes/<name>.py`` holding a
+realistic wrong version of one or more graded functions. Its docstring's first
+line names the mistake and a ``Question: qN`` line names the question that must
+lose points. The file is a fragment of a notebook cell: it uses the notebook's
+imports (``np``, ``torch``, ``elvkit``) and the student's other functions.
+
+A submission is built the way a student makes one: start from the released
+notebook and fill each solution cell with the reference's code; for a mistake,
+the functions it defines replace the reference's ones in their cells.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from .assignments import Assignment
+from .notebooks import SOLUTION, grade_meta, marked_lines, read_source, write_notebook
+
+__all__ = ["Mistake", "mistakes", "reference_submission", "blank_submission", "mistake_submission",
+           "build_class"]
+
+@dataclass(frozen=True)
+class Mistake:
+    """One file of the mistakes corpus: its name, title, question, description and the functions it replaces."""
+
+    name: str
+    title: str
+    question: str
+    description: str
+    functions: tuple
+    path: Path
+
+    @property
+    def student(self) -> str:
+        """Its student name in the demo class (``mistake-<name>``)."""
+        return f"mistake-{self.name.replace('_', '-')}"
+
+
+def mistakes(a: Assignment) -> list[Mistake]:
+    """The mistakes corpus of ``a``, sorted by name."""
+    found = []
+    for path in sorted(a.mistakes_dir.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        source = path.read_text()
+        tree = ast.parse(source)
+        doc = ast.get_docstring(tree) or ""
+        lines = doc.splitlines()
+        match = re.search(r"^Question:\s*(\S+)\s*$", doc, re.MULTILINE)
+        if not lines or not match:
+            raise ValueError(f"{path}: the docstring must start with a title and hold a 'Question: qN' line")
+        functions = tuple(n.name for n in tree.body if isinstance(n, ast.FunctionDef))
+        if not functions:
+            raise ValueError(f"{path}: defines no function")
+        question = match.group(1)
+        if question not in a.questions:
+            raise ValueError(f"{path}: question {question!r} is not one of {', '.join(a.questions)}")
+        description = " ".join(l.strip() for l in lines[1:] if l.strip() and not l.startswith("Question:"))
+        found.append(Mistake(path.stem, lines[0].rstrip("."), question, description, functions, path))
+    return found
+
+
+def _solution_cells(a: Assignment) -> dict:
+    """grade_id -> solution source without the BEGIN/END SOLUTION markers."""
+    out = {}
+    for cell in read_source(a.source).cells:
+        meta = grade_meta(cell)
+        if meta.get("solution"):
+            out[meta["grade_id"]] = "\n".join(line for line, _ in marked_lines(cell.source, SOLUTION))
+    return out
+
+
+def _replace_functions(source: str, replacement: str) -> tuple[str, set]:
+    """Replace the top-level functions of ``source`` that ``replacement`` defines."""
+    new = ast.parse(replacement)
+    defs = {n.name: n for n in new.body if isinstance(n, ast.FunctionDef)}
+    rep_lines = replacement.splitlines()
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    replaced = set()
+    for node in sorted((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in defs),
+                       key=lambda n: n.lineno, reverse=True):
+        d = defs[node.name]
+        start = (d.decorator_list[0].lineno if d.decorator_list else d.lineno) - 1
+        body = rep_lines[start: d.end_lineno]
+        first = (node.decorator_list[0].lineno if node.decorator_list else node.lineno) - 1
+        lines[first: node.end_lineno] = body
+        replaced.add(node.name)
+    return "\n".join(lines), replaced
+
+
+def _filled(a: Assignment, sources: dict) -> nbformat.NotebookNode:
+    """The release with the solution cells named in ``sources`` (grade_id -> code) filled in."""
+    if not a.release_notebook.is_file():
+        raise FileNotFoundError(f"{a.release_notebook} is missing: run `elv release {a.id}` first")
+    nb = nbformat.read(a.release_notebook, as_version=4)
+    for cell in nb.cells:
+        meta = grade_meta(cell)
+        if meta.get("solution") and meta.get("grade_id") in sources:
+            cell.source = sources[meta["grade_id"]]
+    return nb
+
+
+def blank_submission(a: Assignment) -> nbformat.NotebookNode:
+    """The release as a student downloads it, submitted unchanged."""
+    return nbformat.read(a.release_notebook, as_version=4)
+
+
+def reference_submission(a: Assignment) -> nbformat.NotebookNode:
+    """The release with every solution cell filled with the reference's code."""
+    return _filled(a, _solution_cells(a))
+
+
+def mistake_submission(a: Assignment, mistake: Mistake) -> nbformat.NotebookNode:
+    """The reference submission with the mistake's functions swapped in."""
+    sources = _solution_cells(a)
+    replacement = mistake.path.read_text()
+    missing = set(mistake.functions)
+    for gid, src in sources.items():
+        new, replaced = _replace_functions(src, replacement)
+        if replaced:
+            sources[gid] = new
+            missing -= replaced
+    if missing:
+        raise ValueError(f"{mistake.path}: no solution cell defines {', '.join(sorted(missing))}")
+    return _filled(a, sources)
+
+
+def build_class(a: Assignment, folder: Path) -> dict:
+    """Write a demo class to ``folder``: one sub-folder per student. Returns student -> description."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    roster = {"reference": "the reference solution", "blank": "the release, unchanged"}
+    write_notebook(reference_submission(a), folder / "reference" / f"{a.notebook}.ipynb")
+    write_notebook(copy.deepcopy(blank_submission(a)), folder / "blank" / f"{a.notebook}.ipynb")
+    for m in mistakes(a):
+        write_notebook(mistake_submission(a, m), folder / m.student / f"{a.notebook}.ipynb")
+        roster[m.student] = f"{m.title} ({m.question})"
+    return roster

@@ -1,0 +1,343 @@
+"""Every point decided in the grader's process, from what the kernel recorded on the grader's inputs.
+
+The grader never takes a test's verdict from the student's kernel. For each autograded cell:
+
+* a **hidden or end-to-end** cell calls ``check(...)``: the kernel records what the student's
+  functions return on inputs the grader made (seeded per student, unknown in advance), and the
+  grader compares with the reference or scores against ground truth (:mod:`autograder.integrity.specs`);
+* a **visible** cell calls the student's functions on public inputs: the kernel records each
+  call, and the grader runs the same test code on the recorded values (:mod:`autograder.integrity.replay`).
+
+A cell earns its points when the grader's verdict passes **and** the cell ran without error in
+the kernel (the student sees the kernel's run; it can only take points away). When the kernel
+says a visible test passed and the grader's re-run says it did not, something in the kernel
+decided otherwise than the test's own code: the submission is flagged for a person.
+
+:class:`CellWatch` follows the kernel cell by cell: before a graded cell runs it removes any
+record of that cell, and right after it reads the records the cell wrote into memory, so no
+later cell, thread or timer can change them. It also follows the guard's log
+(:mod:`autograder.kernel_side.guard`): the log may only grow, and the guard must report every cell.
+"""
+
+from __future__ import annotations
+
+import copy
+import errno
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..course import Assignment, get_assignment
+from ..course.notebooks import error_output, grade_cells, grade_id, grade_meta, has_test_code, imports_source, stream_output
+from ..kernel_side.records import MAX_JSON_BYTES, MAX_RECORD_BYTES, RecordError, cell_key, parse_record
+
+__all__ = ["Plan", "plan", "validation_plan", "CellWatch", "score", "TAMPERING"]
+
+#: flags that start with this mark something for a person to review (nbgrader's `flagged`)
+TAMPERING = "tampering"
+#: the guard's log is read up to this size
+_GUARD_LOG_BYTES = 1_000_000
+
+
+@dataclass
+class Plan:
+    """How each autograded cell of an assignment is judged (made once per batch, sent to the workers)."""
+
+    assignment: str
+    points: dict                      # grade_id -> points, every autograded cell
+    hidden: dict                      # grade_id -> the names its check(...) calls record
+    visible: list                     # [(grade_id, source, names)] in notebook order
+    imports: str                      # the notebook's imports cell (the replay starts from it)
+    hidden_only: list = field(default_factory=list)   # hidden cells with no test code of their own
+    manual: list = field(default_factory=list)        # cells graded by a person
+    #: judge by the kernel's replies alone: ``elv validate`` on a student's own machine, where the student's
+    #: code decides nothing but what the student is told (never used to grade)
+    kernel_only: bool = False
+
+
+def plan(a: Assignment, source_nb) -> Plan:
+    """The judging plan of the assignment ``a``, from its source notebook ``source_nb`` (hidden tests
+    included): each autograded cell's points, and whether it is judged on hidden inputs, by replaying its
+    visible tests, or by a person."""
+    from .replay import visible_cells
+    from .specs import checked_names
+
+    points, hidden, hidden_only, manual = {}, {}, [], []
+    for cell in source_nb.cells:
+        meta = grade_meta(cell)
+        if not meta.get("grade"):
+            continue
+        gid = meta["grade_id"]
+        points[gid] = float(meta.get("points", 0))
+        if meta.get("solution") or cell.cell_type != "code":
+            manual.append(gid)
+            continue
+        names = checked_names(cell.source, a.id)
+        if names:
+            hidden[gid] = names
+            if not has_test_code(cell.source):
+                hidden_only.append(gid)
+    visible = [(c.grade_id, c.source, list(c.names)) for c in visible_cells(source_nb) if c.grade_id not in hidden]
+    return Plan(a.id, points, hidden, visible, imports_source(source_nb), hidden_only, manual)
+
+
+def validation_plan(release_nb) -> Plan:
+    """The plan of ``elv validate`` for the released notebook ``release_nb``: every autograded cell judged by
+    the kernel's reply (on a student's machine, where the grader's inputs and the reference are absent)."""
+    points = {gid: float(points) for gid, points in grade_cells(release_nb)}
+    return Plan("", points, {}, [], "", kernel_only=True)
+
+
+class CellWatch:
+    """nbclient's per-cell hooks: execution replies, each graded cell's records, the guard's log."""
+
+    def __init__(self, folder: Path, p: Plan):
+        self.folder = Path(folder)
+        self.stems = {gid: list(names) for gid, names in p.hidden.items()}
+        for gid, _, _ in p.visible:
+            self.stems[gid] = [f"cells/{gid}"]
+        self.replies: dict = {}           # cell index -> the kernel's execution status ("ok", "error", ...)
+        self.records: dict = {}           # grade_id -> {stem: (json bytes, npz bytes) or a problem (str)}
+        self.findings: list = []
+        self._log = b""
+        self._silent = False
+
+    def cells_file(self, nb, p: Plan) -> None:
+        """``in/cells.json``: how the kernel's recorder recognises the visible test cells (by their source)."""
+        names = {gid: names for gid, _, names in p.visible}
+        entries = {}
+        for cell in nb.cells:
+            gid = grade_id(cell)
+            if gid in names and cell.cell_type == "code":
+                entries[cell_key(cell.source)] = {"cell": gid, "names": names[gid]}
+        target = self.folder / "in" / "cells.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(entries), encoding="utf-8")
+
+    def _parent(self, relative: str) -> Path | None:
+        """The folder of ``folder/relative``, when every folder on the way is a real folder (the kernel may
+        put symbolic links in its folder: the grader, outside the sandbox, never follows one)."""
+        import stat
+
+        here = self.folder.joinpath(*relative.split("/")[:-1])
+        node = self.folder.parent
+        for part in here.relative_to(self.folder.parent).parts:
+            node = node / part
+            try:
+                if not stat.S_ISDIR(os.lstat(node).st_mode):
+                    return None
+            except OSError:
+                return None
+        return here
+
+    def _files(self, stem: str):
+        name = stem.split("/")[-1]
+        parent = self._parent(f"out/{stem}")
+        return (None, None) if parent is None else (parent / f"{name}.json", parent / f"{name}.npz")
+
+    def before(self, cell=None, cell_index=None, **_):
+        """nbclient's hook before a cell runs: any record of that graded cell is removed first."""
+        for stem in self.stems.get(grade_id(cell), ()):
+            for path in self._files(stem):
+                if path is not None:
+                    try:
+                        os.unlink(path)             # removes a link itself, never what it points to
+                    except OSError:
+                        pass
+
+    def after(self, cell=None, cell_index=None, execute_reply=None, **_):
+        """nbclient's hook after a cell ran: its execution reply and its records are kept in memory, and the
+        guard's log is followed."""
+        self.replies[cell_index] = (execute_reply or {}).get("content", {}).get("status", "")
+        gid = grade_id(cell)
+        if gid in self.stems:
+            self.records[gid] = {stem: self._read(stem) for stem in self.stems[gid]}
+        self._follow_guard(cell, cell_index)
+
+    def _read(self, stem: str):
+        js, npz = self._files(stem)
+        if js is None:
+            return "its record's folder was replaced by something that is not a folder"
+        parts = []
+        for path, limit in ((js, MAX_JSON_BYTES), (npz, MAX_RECORD_BYTES)):
+            data = _read_plain(path, limit)
+            if data is None:
+                return None
+            if isinstance(data, str):
+                return f"its record {data}"
+            parts.append(data)
+        return tuple(parts)
+
+    def _follow_guard(self, cell, cell_index) -> None:
+        parent = self._parent("guard.jsonl")
+        data = _read_plain(parent / "guard.jsonl", _GUARD_LOG_BYTES, truncate=True) if parent is not None else None
+        data = data if isinstance(data, bytes) else b""
+        if not data.startswith(self._log):
+            self._find("the guard's log was changed while the notebook ran (shortened, rewritten or removed)")
+            self._log = b""
+        fresh, self._log = data[len(self._log):], data
+        beat = cell_key(cell.source)[:16]
+        seen = False
+        for line in fresh.decode("utf-8", errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(entry, dict):
+                continue
+            if entry.get("beat") == beat:
+                seen = True
+            elif isinstance(entry.get("finding"), str):
+                self._find(f"while running: {entry['finding'][:300]}")
+        if not seen and not self._silent:
+            self._silent = True
+            self._find(f"the kernel's guard stopped reporting at cell {cell_index + 1} (its event callbacks were "
+                       "removed, or its log was changed)")
+
+    def _find(self, what: str) -> None:
+        if what not in self.findings:
+            self.findings.append(what)
+
+    def record(self, gid: str, stem: str):
+        """``(payload, arrays)`` of a record, None when there is none; RecordError when it is unreadable."""
+        raw = self.records.get(gid, {}).get(stem)
+        if raw is None:
+            return None
+        if isinstance(raw, str):
+            raise RecordError(raw)
+        return parse_record(*raw)
+
+
+def _read_plain(path: Path, limit: int, truncate: bool = False):
+    """The bytes of a regular file, never through a symbolic link; None when it does not exist; a reason
+    (str) when it is something else or larger than ``limit`` (``truncate``: its first ``limit`` bytes)."""
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return "is a symbolic link" if exc.errno == errno.ELOOP else f"could not be read ({exc.strerror})"
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return "is not a plain file"
+        if info.st_size > limit and not truncate:
+            return "is too large to be read"
+        return fh.read(limit)
+
+
+@dataclass
+class Verdicts:
+    """The grader's judgement of one executed notebook."""
+
+    scores: dict                      # grade_id -> points earned (None: a person grades it)
+    messages: dict                    # grade_id -> the grader's message when the cell earned nothing
+    findings: list                    # what a person should look at (the submission is flagged)
+
+
+def score(nb, p: Plan, watch: CellWatch, cases: dict, problems: dict) -> Verdicts:
+    """Judge every autograded cell of the executed notebook ``nb``, in this process.
+
+    ``cases``: name -> the hidden inputs the grader made; ``problems``: name -> why they could not
+    be made. Outputs of the cells are completed with the grader's verdicts, in place.
+    """
+    from .replay import Replayer, VisibleCell
+
+    a = get_assignment(p.assignment) if p.hidden and not p.kernel_only else None
+    replayer = Replayer.for_imports(p.imports) if p.visible else None
+    visible = {gid: (source, tuple(names)) for gid, source, names in p.visible}
+    scores, messages, findings, disagree = {}, {}, [], []
+    for index, cell in enumerate(nb.cells):
+        gid = grade_id(cell)
+        if gid not in p.points:
+            continue
+        if gid in p.manual:
+            scores[gid] = _manual_score(cell)
+            continue
+        ran = index in watch.replies
+        kernel_ok = watch.replies.get(index) == "ok"
+        if p.kernel_only:
+            verdict = None
+        elif gid in p.hidden:
+            verdict = _judge_hidden(a, p, gid, watch, cases, problems, findings, kernel_ok)
+            _show_hidden(cell, verdict, gid in p.hidden_only)
+        elif gid in visible:
+            source, names = visible[gid]
+            record = None
+            if not ran:
+                verdict = "the cell did not run."
+            else:
+                try:
+                    record = watch.record(gid, f"cells/{gid}")
+                except RecordError as exc:
+                    verdict = f"the record of this test's calls is unreadable: {exc}"
+                    findings.append(f"{gid}: a record the kernel's recorder cannot have written ({exc})")
+                else:
+                    if record is None:
+                        findings.append(f"{gid} ran but left no record of its calls (the recorder was switched "
+                                        "off, or its record removed)")
+                    verdict = replayer.run(VisibleCell(gid, source, names), record)
+            if kernel_ok and verdict is not None:
+                disagree.append(gid)
+                cell.outputs.append(error_output("GraderVerdict", "This test passed in your kernel, but not when the "
+                                           "grader ran it again on the values your functions returned there: "
+                                           + verdict))
+        else:
+            verdict = "the grader has no way to judge this cell."
+        earned = ran and kernel_ok and verdict is None
+        scores[gid] = p.points[gid] if earned else 0.0
+        if not earned:
+            messages[gid] = verdict or "the cell raised an error in the kernel."
+    if disagree:
+        findings.append(f"{', '.join(disagree)} passed in the kernel but not when the grader ran the same tests on the "
+                        "values the functions returned (scored 0)")
+    return Verdicts(scores, messages, findings)
+
+
+def _judge_hidden(a: Assignment, p: Plan, gid: str, watch: CellWatch, cases: dict, problems: dict, findings: list,
+                  kernel_ok: bool) -> str | None:
+    """The verdict of one hidden cell: None when every function it checks passed, else the messages."""
+    from .specs import judge
+
+    lines, failed = [], False
+    for name in p.hidden[gid]:
+        if name not in cases:
+            message = f"`{name}`: its hidden inputs could not be made ({problems.get(name, 'no spec')})."
+        else:
+            try:
+                record = watch.record(gid, name)
+                if record is None:
+                    message = f"`{name}` was not checked: its hidden test did not run to the end."
+                    if kernel_ok:
+                        findings.append(f"{gid} ran to the end but left no record for `{name}` (removed?)")
+                elif not isinstance(record[0], dict):
+                    raise RecordError("its structure is not a record")
+                else:
+                    message = judge(a, name, cases[name], *record)
+            except RecordError as exc:
+                message = f"`{name}`: its recorded results could not be read ({exc})."
+                findings.append(f"{gid}: a record for `{name}` that the kernel's recorder cannot have written ({exc})")
+        failed |= message is not None
+        lines.append(f"`{name}`: passed every hidden case." if message is None else message)
+    return "\n".join(lines) if failed else None
+
+
+def _show_hidden(cell, verdict: str | None, replace: bool) -> None:
+    """A hidden cell's outputs: the grader's verdict (what the kernel printed there is not trusted, and a
+    traceback from a hidden region would show its source)."""
+    if verdict is None:
+        out = stream_output("Hidden tests: passed every case (judged by the grader).\n")
+    else:
+        out = error_output("HiddenTestFailure", verdict)
+    cell.outputs = [out] if replace else list(cell.outputs) + [out]
+
+
+def _manual_score(cell):
+    from nbgrader import utils
+
+    probe = copy.deepcopy(cell)
+    score, _ = utils.determine_grade(probe)
+    return None if score is None else float(score)

@@ -1,0 +1,104 @@
+"""Per-student feedback pages: nbgrader's feedback template, hidden tests left out.
+
+The page shows every cell with its score. Hidden test cells keep their
+visible part and their outcome -- pass, or the failure's message, which is
+written to teach -- but neither their source nor a traceback line from them.
+A summary cell on top gives the status, the score per question and any flags.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import html
+import os
+
+from ..course.notebooks import grade_meta, has_hidden_tests, without_hidden_region
+
+__all__ = ["render_feedback", "strip_hidden_tests", "exporter"]
+
+
+def strip_hidden_tests(nb) -> None:
+    """Remove hidden test regions and the tracebacks of their failures, in place."""
+    from nbformat import NotebookNode
+
+    for cell in nb.cells:
+        if not has_hidden_tests(cell.source):
+            continue
+        cell.source = without_hidden_region(cell.source).rstrip() or "# (hidden tests)"
+        outputs = []
+        for out in cell.get("outputs", []):
+            if out.output_type == "error":
+                text = f"{out.ename}: {out.evalue}"
+                outputs.append(NotebookNode(output_type="error", ename=out.ename, evalue=out.evalue,
+                                            traceback=[text]))
+            else:
+                outputs.append(out)
+        cell.outputs = outputs
+
+
+def _summary_markdown(title, notebook, status, message, scores, max_scores, questions, flags) -> str:
+    total = sum(s for s in scores.values() if s is not None)
+    possible = sum(max_scores.values())
+    lines = [f"# Feedback — {html.escape(title)}", "",
+             f"**Score: {total:g} / {possible:g}**  ·  notebook `{notebook}.ipynb`  ·  status: **{status}**"]
+    if message:
+        lines += ["", f"> {html.escape(message)}"]
+    if flags:
+        lines += ["", "Notes from the grader:"] + [f"* {html.escape(f)}" for f in flags]
+    from .report import per_question
+
+    per_q = per_question(scores, max_scores, questions)
+    lines += ["", "| question | score |", "|---|---|"]
+    for q, (got, pts) in per_q.items():
+        name = questions.get(q, q)
+        lines.append(f"| {q}: {html.escape(str(name))} | {got:g} / {pts:g} |")
+    lines += ["", "Each test cell below shows its score. Hidden tests compare your functions with the "
+              "reference on new inputs: their code is not shown, only whether they passed and, if not, why."]
+    return "\n".join(lines)
+
+
+@functools.lru_cache(maxsize=None)
+def exporter():
+    """nbconvert's HTML exporter with nbgrader's feedback template, made once per process (its templates are
+    compiled on first use)."""
+    import nbgrader
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from traitlets.config import Config
+
+    base = os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader")
+    config = Config()
+    config.HTMLExporter.template_name = "feedback"
+    config.HTMLExporter.extra_template_basedirs = [os.path.join(base, "templates")]
+    config.HTMLExporter.extra_template_paths = [os.path.join(base, "static", "node_modules", "bootstrap",
+                                                             "dist", "css")]
+    html_exporter = HTMLExporter(config=config)
+    html_exporter.register_preprocessor(CSSHTMLHeaderPreprocessor(), enabled=True)
+    return html_exporter
+
+
+def render_feedback(nb, *, notebook: str, scores: dict, max_scores: dict, status: str = "graded",
+                    message: str = "", flags=(), questions=None, title: str = "", copy_notebook: bool = True) -> str:
+    """The feedback page of one executed notebook, as HTML (``copy_notebook=False``: ``nb`` is changed in place,
+    for a caller that is done with it)."""
+    import nbformat
+
+    if copy_notebook:
+        nb = copy.deepcopy(nb)
+    strip_hidden_tests(nb)
+    for cell in nb.cells:
+        meta = grade_meta(cell)
+        if meta.get("grade"):
+            meta["score"] = scores.get(meta["grade_id"])
+            meta["points"] = max_scores.get(meta["grade_id"], meta.get("points", 0))
+        if meta.get("solution") or meta.get("task"):
+            meta.setdefault("comment", None)
+    summary = nbformat.v4.new_markdown_cell(_summary_markdown(title or notebook, notebook, status, message,
+                                                              scores, max_scores, questions or {}, list(flags)))
+    nb.cells.insert(0, summary)
+
+    total = sum(s for s in scores.values() if s is not None)
+    body, _ = exporter().from_notebook_node(nb, resources={"nbgrader": {
+        "notebook": notebook, "score": total, "max_score": sum(max_scores.values()), "late_penalty": 0}})
+    return body

@@ -1,0 +1,141 @@
+"""Gradescope's autograder format: ``results.json`` per submission, and a package to run there.
+
+``results_json`` turns one graded submission into Gradescope's results
+specification: the total score, one entry per test cell with its score, its
+points, its output (the teaching message of a failure, never a hidden test's
+source) and its visibility (visible tests at once, hidden tests after the
+grades are published).
+
+``build_package`` writes the zip a course uploads as a Gradescope
+"programming assignment" autograder: ``setup.sh`` installs this toolkit from
+the zip's copy of the course repository, and ``run_autograder`` grades
+``/autograder/submission`` with ``elv grade`` and copies the student's
+``results.json`` to ``/autograder/results/``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from pathlib import Path
+
+from ..course import Assignment, root
+from ..course.notebooks import grade_id, grade_meta, has_hidden_tests, read_source
+
+__all__ = ["results_json", "cell_messages", "build_package"]
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def cell_messages(nb) -> dict:
+    """grade_id -> the error message of each graded cell of the executed notebook ``nb`` that failed (name and
+    message, no traceback)."""
+    out = {}
+    for cell in nb.cells:
+        gid = grade_id(cell)
+        if not gid or cell.cell_type != "code":
+            continue
+        for o in cell.get("outputs", []):
+            if o.get("output_type") == "error":
+                ename, evalue = o.get("ename", "Error"), _ANSI.sub("", o.get("evalue", "")).strip()
+                if ename == "NotImplementedError" and not evalue:
+                    evalue = "a function this test calls is not written yet (it still raises NotImplementedError)"
+                out[gid] = f"{ename}: {evalue}"
+    return out
+
+
+def results_json(a: Assignment, result, messages: dict | None = None) -> dict:
+    """Gradescope's results.json (as a dict) for one graded submission ``result`` of ``a``; ``messages``:
+    grade_id -> the failure message to show (see :func:`cell_messages`)."""
+    hidden = {grade_id(c) for c in read_source(a.source).cells
+              if grade_meta(c).get("grade") and has_hidden_tests(c.source)}
+    messages = messages or {}
+    tests = []
+    for gid, points in result.max_scores.items():
+        score = result.scores.get(gid) or 0.0
+        q = gid.split("-", 1)[0]
+        passed = score >= points - 1e-9
+        output = "" if passed else messages.get(gid, "no points: the cell did not run to the end"
+                                                if result.status == "graded" else result.message)
+        tests.append({"name": f"{q} {a.questions.get(q, '')}: {gid}".strip(), "number": q, "score": score,
+                      "max_score": points, "status": "passed" if passed else "failed", "output": output,
+                      "visibility": "after_published" if gid in hidden else "visible"})
+    lines = [f"{a.title}: {result.raw_score:g} / {result.max_score:g} points from the tests, status {result.status}."]
+    if result.message:
+        lines.append(result.message)
+    lines += [f"Note: {f}" for f in result.flags if f != result.message]
+    if result.penalty:
+        lines.append(f"Late penalty: -{result.penalty:g} points; final score {result.score:g}.")
+    return {"score": result.score, "execution_time": round(result.seconds, 1), "output": "\n".join(lines),
+            "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
+
+
+def write_results(a: Assignment, result, out: Path, nb=None) -> Path:
+    """Write ``out/gradescope/<student>/results.json``; returns its path."""
+    target = Path(out) / "gradescope" / result.student / "results.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(results_json(a, result, cell_messages(nb) if nb is not None else {}), indent=2),
+                      encoding="utf-8")
+    return target
+
+
+_SETUP = """#!/usr/bin/env bash
+# Gradescope runs this once when it builds the autograder image.
+set -euo pipefail
+apt-get update -qq && apt-get install -y -qq python3 python3-venv python3-pip > /dev/null
+python3 -m venv /autograder/venv
+/autograder/venv/bin/pip install -q --upgrade pip
+/autograder/venv/bin/pip install -q -c /autograder/source/constraints.txt "/autograder/source[grader]"
+"""
+
+_RUN = """#!/usr/bin/env bash
+# Gradescope runs this for every submission: grade it with elv and hand back results.json.
+set -uo pipefail
+AG="${{AUTOGRADER_ROOT:-/autograder}}"
+ELV="${{ELV:-$AG/venv/bin/elv}}"
+export ELVKIT_COURSE_ROOT="$AG/source"
+mkdir -p "$AG/results" "$AG/grading/submissions/student"
+cp -r "$AG/submission/." "$AG/grading/submissions/student/"
+"$ELV" grade {assignment} "$AG/grading/submissions" --out "$AG/grading/results" --jobs 1 --no-progress --gradescope \\
+    --timeout {timeout} --cell-timeout {cell_timeout}
+if [ -f "$AG/grading/results/gradescope/student/results.json" ]; then
+    cp "$AG/grading/results/gradescope/student/results.json" "$AG/results/results.json"
+else
+    echo '{{"score": 0, "output": "The autograder could not grade this submission; please tell the course staff."}}' \\
+        > "$AG/results/results.json"
+fi
+"""
+
+_PACKAGED = ("elvkit", "autograder", "solutions", "assignments", "data", "pyproject.toml", "constraints.txt",
+             "README.md")
+
+
+def build_package(a: Assignment, target: Path, *, timeout: int = 600, cell_timeout: int = 120) -> Path:
+    """Write Gradescope's autograder zip for ``a`` to ``target``; returns it.
+
+    The zip holds ``setup.sh``, ``run_autograder`` and, under ``source/``, the toolkit and the
+    course's solution scripts (Gradescope keeps the autograder out of the students' reach).
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    base = root()
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+        def add(text: str, name: str):
+            info = zipfile.ZipInfo(name)
+            info.external_attr = 0o755 << 16
+            zf.writestr(info, text)
+
+        add(_SETUP, "setup.sh")
+        add(_RUN.format(assignment=a.id, timeout=timeout, cell_timeout=cell_timeout), "run_autograder")
+        for name in _PACKAGED:
+            path = base / name
+            files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+            for f in files:
+                rel = f.relative_to(base)
+                hidden = any(part.startswith(".") or part == "__pycache__" for part in rel.parts)
+                generated = rel.parts[0] == "solutions" and f.suffix == ".ipynb"     # made by `elv release`
+                if hidden or generated:
+                    continue
+                zf.write(f, f"source/{rel.as_posix()}")
+    return target

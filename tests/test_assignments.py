@@ -1,0 +1,186 @@
+"""The guarantees every assignment of the course gives, one parametrised test each, over the assignments found
+in ``solutions/`` (an assignment added with ``elv new`` is tested without editing this file):
+
+* its release is fresh and leaks no solution or hidden test, and is a valid blank notebook;
+* every function a hidden test checks has a spec, and the reference passes the hidden tests (end-to-end
+  checks on several of the secret seeds a student's grading could draw);
+* its mistakes corpus covers its questions;
+* graded as a class (one batch per assignment, shared): the reference scores full marks on the CPU, the
+  blank release scores 0 on every autograded cell, every mistake loses points in its own question (and
+  only there is it told why), and no feedback page shows a hidden test's source.
+
+Tests of what is specific to one assignment's library code live in that assignment's own test files.
+"""
+
+import html
+import re
+
+import nbformat
+import pytest
+
+from autograder.course import get_assignment
+from autograder.course.classroom import mistake_submission, mistakes
+from autograder.course.notebooks import (grade_cells, grade_meta, hidden_region, imports_source, read_source,
+                                         without_hidden_region)
+from autograder.integrity.reference import load
+from autograder.integrity.replay import base_namespace
+from autograder.integrity.specs import checked_names, spec_module, specs
+from conftest import ASSIGNMENT_IDS
+
+#: the end-to-end checks are tried on this many secret seeds unless the spec says otherwise (``TRIALS``)
+DEFAULT_TRIALS = 3
+
+
+@pytest.fixture(params=ASSIGNMENT_IDS)
+def a(request):
+    return get_assignment(request.param)
+
+
+def test_release_is_fresh_and_leaks_nothing(a):
+    from autograder.course.release import check_release
+
+    problems = check_release([a.id])
+    assert not problems, "\n".join(map(str, problems))
+
+
+def test_release_notebook_is_a_valid_blank_assignment(a):
+    nb = nbformat.read(a.release_notebook, as_version=4)
+    nbformat.validate(nb)
+    text = a.release_notebook.read_text()
+    assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "from autograder" not in text
+    source = read_source(a.source)
+    solution_cells = [c for c in nb.cells if grade_meta(c).get("solution")]
+    assert len(solution_cells) == sum(1 for c in source.cells if grade_meta(c).get("solution")) > 0
+    for cell in solution_cells:
+        if cell.cell_type == "code":
+            assert "raise NotImplementedError()" in cell.source, grade_meta(cell)["grade_id"]
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+    cells = grade_cells(nb)
+    assert len(cells) == len({gid for gid, _ in cells}) and cells == grade_cells(source)
+    if len(cells) > 2:
+        assert sum(points for _, points in cells) == 100
+    assert {gid.split("-", 1)[0] for gid, _ in cells} <= set(a.questions) | {"imports"}
+
+
+def _reference_namespace(a) -> dict:
+    """The notebook's imports and the reference's functions, as a graded kernel of the reference holds them."""
+    ns = dict(base_namespace(imports_source(read_source(a.source))))
+    ns.update({k: v for k, v in vars(load(a)).items() if not k.startswith("__")})
+    return ns
+
+
+def test_every_checked_function_has_a_spec_and_the_reference_passes(a):
+    found = specs(a)
+    checked = set()
+    for cell in read_source(a.source).cells:
+        names = set(checked_names(cell.source, a.id))
+        if not names:
+            continue
+        checked |= names
+        # the cell's hidden region, run as the kernel runs it, on the reference's functions (judged in-process)
+        exec(compile(hidden_region(cell.source), grade_meta(cell)["grade_id"], "exec"), _reference_namespace(a))
+    assert checked == set(found), "each hidden test checks functions that have a spec, and every spec is used"
+
+
+def test_end_to_end_limits_leave_room_for_a_correct_pipeline(a, monkeypatch):
+    """End-to-end checks run on data drawn from each student's secret seed: the reference passes them on every
+    seed tried here (the specs' docstrings give the margins measured on many more)."""
+    trials = dict(getattr(spec_module(a), "TRIALS", {}))
+    regions = {}
+    for cell in read_source(a.source).cells:
+        names = [n for n in checked_names(cell.source, a.id) if n.startswith("e2e_")]
+        if names:
+            regions[grade_meta(cell)["grade_id"]] = (hidden_region(cell.source),
+                                                     min(trials.get(n, DEFAULT_TRIALS) for n in names))
+    if not regions:
+        pytest.skip(f"{a.id} has no end-to-end checks")
+    ns = _reference_namespace(a)
+    for gid, (region, seeds) in regions.items():
+        for seed in range(1, seeds + 1):
+            monkeypatch.setenv("ELVKIT_HIDDEN_SEED", str(1000 + seed))
+            exec(compile(region, gid, "exec"), dict(ns))
+
+
+def _not_covered(a) -> set:
+    """Questions the mistakes README says have no mistake (a line ``Not covered: q1 (why)``)."""
+    readme = a.mistakes_dir / "README.md"
+    text = readme.read_text() if readme.is_file() else ""
+    return {q for line in re.findall(r"^Not covered:(.*)$", text, re.M) for q in re.findall(r"\bq\d+\b", line)}
+
+
+def test_mistakes_corpus_covers_the_questions(a):
+    from autograder.integrity.judge import plan
+
+    corpus = mistakes(a)
+    assert corpus, f"solutions/{a.id}/mistakes/ holds no mistake: the demo class needs at least one"
+    for m in corpus:
+        assert m.question in a.questions, f"{m.path.name}: no question {m.question} in {a.id}"
+        text = "\n".join(c.source for c in mistake_submission(a, m).cells)
+        for fn in m.functions:
+            assert f"def {fn}(" in text, f"{m.path.name}: {fn} is not a function of a solution cell"
+    p = plan(a, read_source(a.source))
+    checked = {gid.split("-", 1)[0] for gid, names in p.hidden.items() if any(not n.startswith("e2e_") for n in names)}
+    missing = checked - {m.question for m in corpus} - _not_covered(a)
+    assert not missing, (f"questions with hidden tests but no mistake in solutions/{a.id}/mistakes/: {sorted(missing)} "
+                         "(add one, or say why in its README with a line 'Not covered: qN (why)')")
+
+
+# ----------------------------------------------------------------------------------------------
+# graded as a class
+
+@pytest.mark.slow
+def test_batch_finishes_and_grades_everyone(class_batch):
+    assert class_batch["code"] == 0
+    assert set(class_batch["roster"]) <= set(class_batch["rows"])
+
+
+@pytest.mark.slow
+def test_reference_scores_full_marks_on_the_cpu(class_batch):
+    row = class_batch["rows"]["reference"]
+    assert row["status"] == "graded" and float(row["score"]) == float(row["max_score"]) > 0, row
+    assert row["flags"] == "", row["flags"]
+
+
+@pytest.mark.slow
+def test_blank_release_scores_zero_on_every_autograded_cell(class_batch):
+    from nbgrader.api import Gradebook
+
+    a = class_batch["assignment"]
+    assert float(class_batch["rows"]["blank"]["score"]) == 0
+    with Gradebook(f"sqlite:///{class_batch['out'] / 'gradebook.db'}", "elv") as gb:
+        nb = gb.find_submission_notebook(a.notebook, a.id, "blank")
+        assert len(nb.grades) == len(grade_cells(read_source(a.source)))
+        assert all(g.auto_score == 0 for g in nb.grades)
+
+
+@pytest.mark.slow
+def test_every_mistake_loses_points_in_its_question(class_batch):
+    a, rows = class_batch["assignment"], class_batch["rows"]
+    maxima = {q: float(rows["reference"][q]) for q in a.questions if q in rows["reference"]}
+    for m in mistakes(a):
+        row = rows[m.student]
+        assert row["status"] == "graded", m.student
+        assert float(row[m.question]) < maxima[m.question], f"{m.student} keeps full marks in {m.question}"
+        assert float(row["score"]) > 0, f"{m.student}: partial credit for the parts that are right"
+        assert "tampering" not in row["flags"], f"{m.student}: an honest mistake is not flagged ({row['flags']})"
+        page = (class_batch["out"] / "feedback" / f"{m.student}.html").read_text()
+        assert re.search(r"HiddenTestFailure|StudentCheckError|AssertionError|GraderVerdict", page), \
+            f"{m.student}: its feedback page says why it lost points"
+
+
+@pytest.mark.slow
+def test_feedback_never_shows_hidden_source(class_batch):
+    a, out = class_batch["assignment"], class_batch["out"]
+    secret = {line.strip() for cell in read_source(a.source).cells
+              for line in hidden_region(cell.source).splitlines()
+              if len(line.strip()) >= 24 and not line.strip().startswith("#")
+              and line.strip() not in without_hidden_region(cell.source)}
+    pages = sorted((out / "feedback").glob("*.html"))
+    assert pages
+    for page in pages:
+        text = page.read_text()
+        assert "BEGIN HIDDEN TESTS" not in text and "autograder.hidden" not in text, page.name
+        assert not [line for line in secret if line in text or html.escape(line) in text], page.name
+        assert f'check(&quot;{a.id}&quot;' not in text and f'check("{a.id}"' not in text, page.name
