@@ -1,8 +1,18 @@
-"""The instructors' and TAs' side of the course toolkit.
+"""The instructors' and TAs' side of the course toolkit: ``elv``.
 
-Building releases from the solution scripts (``elv release``), grading batches
-of submissions (``elv grade``), and the demo class (``elv demo``). Students
-never need this package; nothing in it is released to them.
+Building releases from the solution scripts (``elv release``), grading batches of submissions
+(``elv grade``), the demo class (``elv demo``) and new assignments (``elv new``). Grouped by purpose:
+
+* :mod:`autograder.course` -- the assignments (one folder each under ``solutions/``), their notebooks,
+  the release, the demo class, the scaffold;
+* :mod:`autograder.grading` -- a batch: submissions, gradebook, policies, journal, workers, executors;
+* :mod:`autograder.isolation` -- the kernel's sandbox and resource limits;
+* :mod:`autograder.integrity` -- every point decided in the grader's process;
+* :mod:`autograder.outputs` -- grades.csv, reports, feedback pages, Gradescope;
+* :mod:`autograder.kernel_side` -- the only code that runs in a student's kernel (with
+  :mod:`autograder.hidden`, the notebooks' ``check``); it imports nothing of the rest.
+
+Students never need this package; nothing in it is released to them.
 """
 
 import os as _os

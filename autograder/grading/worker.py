@@ -73,16 +73,13 @@ def _workdir(job: Job) -> Path:
     return workdir
 
 
-def _hidden_inputs(job: Job, folder: Path) -> tuple[dict, dict]:
-    """The hidden inputs of every checked function, made for the job's seed and written where the kernel
-    reads them: ``(name -> cases, name -> why they could not be made)``."""
-    from ..course import get_assignment
+def _hidden_inputs(a, job: Job, folder: Path) -> tuple[dict, dict]:
+    """The hidden inputs of every function the assignment ``a`` checks, made for the job's seed and written
+    where the kernel reads them: ``(name -> cases, name -> why they could not be made)``."""
     from ..integrity.specs import make_cases, write_inputs
 
-    p = job.plan
-    names = sorted({n for ns in p.hidden.values() for n in ns})
+    names = sorted({n for ns in job.plan.hidden.values() for n in ns})
     cases, problems = {}, {}
-    a = get_assignment(p.assignment) if names else None
     for name in names:
         try:
             cases[name] = make_cases(a, name, job.seed)
@@ -102,13 +99,16 @@ def work(job: Job) -> Outcome:
     import nbformat
     from nbgrader.preprocessors import LimitOutput
 
+    from ..course import get_assignment
+
     for key, value in job.env.items():
         os.environ[key] = value
     workdir = _workdir(job)
     folder = workdir / ".elv"              # the hidden inputs in, the recorded results out
     p = job.plan
+    a = get_assignment(p.assignment) if p.assignment else None     # the id crossed the process boundary
     started = time.perf_counter()
-    cases, problems = _hidden_inputs(job, folder)
+    cases, problems = _hidden_inputs(a, job, folder) if a is not None else ({}, {})
     nb = nbformat.reads(job.notebook, as_version=4)
     watch = CellWatch(folder, p)
     watch.cells_file(nb, p)
@@ -122,7 +122,7 @@ def work(job: Job) -> Outcome:
     nb, _ = LimitOutput().preprocess(nb, {})            # nbgrader's cap on printed lines
     flags = _limit_output_size(nb)
     started = time.perf_counter()
-    verdicts = score(nb, p, watch, cases, problems)
+    verdicts = score(nb, p, watch, cases, problems, a)
     judging += time.perf_counter() - started
     scores = {gid: verdicts.scores.get(gid, None if gid in p.manual else 0.0) for gid in p.points}
     max_scores = dict(p.points)

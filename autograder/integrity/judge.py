@@ -238,15 +238,17 @@ class Verdicts:
     findings: list                    # what a person should look at (the submission is flagged)
 
 
-def score(nb, p: Plan, watch: CellWatch, cases: dict, problems: dict) -> Verdicts:
+def score(nb, p: Plan, watch: CellWatch, cases: dict, problems: dict, a: Assignment | None = None) -> Verdicts:
     """Judge every autograded cell of the executed notebook ``nb``, in this process.
 
     ``cases``: name -> the hidden inputs the grader made; ``problems``: name -> why they could not
-    be made. Outputs of the cells are completed with the grader's verdicts, in place.
+    be made; ``a``: the assignment, resolved once by the caller (from the plan's id when None). Outputs
+    of the cells are completed with the grader's verdicts, in place. Returns the :class:`Verdicts`.
     """
     from .replay import Replayer, VisibleCell
 
-    a = get_assignment(p.assignment) if p.hidden and not p.kernel_only else None
+    if a is None and p.hidden and not p.kernel_only:
+        a = get_assignment(p.assignment)
     replayer = Replayer.for_imports(p.imports) if p.visible else None
     visible = {gid: (source, tuple(names)) for gid, source, names in p.visible}
     scores, messages, findings, disagree = {}, {}, [], []
