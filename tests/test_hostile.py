@@ -1,4 +1,4 @@
-"""The hostile corpus (autograder/tests/hostile/): every case graded in one batch beside the demo class (the
+"""The hostile corpus (tests/hostile/): every case graded in one batch beside the demo class (the
 shared ``stereo_batch``), each ending with its expected status, score and flag; no tampering scores above its
 twin; the batch never aborts and no other submission is affected."""
 
