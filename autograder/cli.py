@@ -7,6 +7,7 @@
     elv gradescope ASSIGNMENT --out FILE.zip   the autograder package for Gradescope
     elv list                                   the course's assignments
     elv new ID --title TITLE                   scaffold a new assignment folder (instructors)
+    elv publish OUT [--check]                  the students' distribution: notebooks and elvkit, no solutions
 """
 
 from __future__ import annotations
@@ -154,6 +155,25 @@ def _cmd_gradescope(args) -> int:
     return 0
 
 
+def _cmd_publish(args) -> int:
+    from .course.publish import check, publish
+
+    out = Path(args.out)
+    if args.check:
+        changes = check(out)
+        if changes:
+            print(f"A publish would change {len(changes)} file(s) in {out}:")
+            print("\n".join(f"  {c}" for c in changes))
+            return 1
+        print(f"{out} is what `elv publish` writes: nothing to change.")
+        return 0
+    written = publish(out)
+    print(f"Wrote the student distribution to {out}/ ({len(written)} files: elvkit, the released notebooks, the "
+          "data registry, a README and the set-up files; no solution, spec, mistake or grader). Push it to the "
+          "students' repository, or zip it for your LMS.")
+    return 0
+
+
 def _cmd_new(args) -> int:
     from .course.scaffold import new_assignment
 
@@ -238,6 +258,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=int, default=600, help="seconds per notebook (default 600)")
     p.set_defaults(func=_cmd_gradescope)
 
+    p = sub.add_parser("publish", help="write the students' distribution: notebooks and elvkit, no solutions")
+    p.add_argument("out", help="the folder to write (its .git is kept), e.g. ../elv-students")
+    p.add_argument("--check", action="store_true", help="only say what a publish would change in OUT")
+    p.set_defaults(func=_cmd_publish)
+
     p = sub.add_parser("new", help="scaffold a new assignment: solutions/ID/ with a script, a spec and mistakes")
     p.add_argument("id", help="the assignment's id: two digits, an underscore and a name, e.g. 03_ncuts")
     p.add_argument("--title", required=True, help='its title, e.g. "Assignment 3: Normalized Cuts"')
@@ -266,7 +291,7 @@ def main(argv=None) -> int:
         print(f"elv: {exc}. The grading tools are an extra of the package: pip install -e '.[grader]'",
               file=sys.stderr)
         return 2
-    except (KeyError, FileNotFoundError, ValueError) as exc:
+    except (KeyError, FileNotFoundError, ValueError, RuntimeError) as exc:
         message = exc.args[0] if exc.args else str(exc)
         print(f"elv: {message}", file=sys.stderr)
         return 2
