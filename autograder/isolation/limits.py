@@ -144,9 +144,32 @@ def wrap(argv: list, *, memory_mb=None, cpu_seconds=None, file_mb=None, processe
     return pre + ["--"] + list(argv)
 
 
+def _die_with_parent() -> None:
+    """Die with the grader's worker that launched this kernel, also when it died while this launcher started.
+
+    The kernel's sandbox dies with its parent (``--die-with-parent``), but only from the moment it is running:
+    a worker killed in between would leave it orphaned. The parent-death signal is set here, before anything
+    else, and survives the ``exec`` of the kernel; if the parent is already gone (this process was adopted),
+    the launcher stops at once.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)      # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    parent = os.environ.get("JPY_PARENT_PID", "")    # jupyter_client: the process that launched the kernel
+    if parent.isdigit() and os.getppid() != int(parent):
+        os._exit(1)
+
+
 def main(argv=None) -> None:
     """The kernel launcher: apply the limits, scrub the environment, then replace this process by the command
     (in the sandbox with ``--sandbox``). Exits with a usage error when no command is given."""
+    _die_with_parent()
     parser = argparse.ArgumentParser(prog="python -m autograder.isolation.limits", description=__doc__.splitlines()[0])
     parser.add_argument("--memory-mb", type=int)
     parser.add_argument("--cpu-seconds", type=int)
