@@ -8,9 +8,9 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: help demo test test-fast bench release check clean system
 
-# Debian packages the grader uses: bubblewrap (the kernels' sandbox) and PostgreSQL (one gradebook test).
+# Debian packages the tests use: bubblewrap (the kernels' sandbox), PostgreSQL (one gradebook test), and
+# Chromium with its WebDriver (the student distribution tried in a real browser).
 # Installed when missing and this runs as root with apt-get; otherwise the tests that need them say so and skip.
-SYSTEM_PACKAGES := bubblewrap postgresql
 
 help:
 	@echo "make demo      release the assignments, grade a demo class, print the gradebook"
@@ -34,11 +34,13 @@ system:
 	@missing=""; \
 	command -v bwrap >/dev/null 2>&1 || missing="$$missing bubblewrap"; \
 	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing the Debian packages:$$missing"; \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null 2>&1 || \
-	    { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null 2>&1; } || \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null 2>&1; } || \
 	    echo "could not install$$missing: the tests that need them will be skipped"; \
 	  else \
 	    echo "not installed:$$missing (sudo apt-get install$$missing); the tests that need them will be skipped"; \

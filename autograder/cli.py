@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from elvkit.validate import add_arguments as add_validate_arguments
+
 __all__ = ["main"]
 
 
@@ -136,7 +138,9 @@ def _cmd_demo(args) -> int:
 
 
 def _cmd_validate(args) -> int:
-    from .grading.validate import as_json, validate
+    from elvkit.validate import as_json
+
+    from .grading.validate import validate
 
     v = validate(Path(args.notebook), args.assignment, cell_timeout=args.cell_timeout,
                  notebook_timeout=args.timeout)
@@ -244,11 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_grade)
 
     p = sub.add_parser("validate", help="check a notebook before submitting: metadata, visible tests, budget")
-    p.add_argument("notebook", help="the notebook to check, e.g. assignments/01_stereo/stereo.ipynb")
-    p.add_argument("--assignment", help="assignment id (default: from the notebook's name)")
-    p.add_argument("--cell-timeout", type=int, default=120, help="seconds per cell, as when graded (default 120)")
-    p.add_argument("--timeout", type=int, default=600, help="seconds for the notebook, as when graded (default 600)")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_validate_arguments(p)
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("gradescope", help="build the autograder zip for Gradescope")

@@ -4,6 +4,9 @@
 per-dtype tolerances (the table :data:`TOLERANCES`, as in kornia's test
 suite), and on failure says what was expected, what came, where they differ,
 and -- when the answer matches a known wrong answer -- which mistake that is.
+
+Imported in a Jupyter kernel, it also makes a test that calls a function not yet written say which function
+that is and what to do (:func:`teach_not_written`), in place of a bare ``NotImplementedError``.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import numpy as np
 
 from .device import to_numpy
 
-__all__ = ["TOLERANCES", "tolerance", "assert_close", "assert_shape", "assert_true", "StudentCheckError"]
+__all__ = ["TOLERANCES", "tolerance", "assert_close", "assert_shape", "assert_true", "StudentCheckError",
+           "teach_not_written"]
 
 #: ``(rtol, atol)`` by dtype of the compared values.
 TOLERANCES = {
@@ -210,3 +214,31 @@ def assert_true(condition, message: str) -> None:
     __tracebackhide__ = True
     if not bool(condition):
         raise StudentCheckError(message)
+
+
+def _not_written(shell, etype, value, tb, tb_offset=None):
+    """IPython's handler of a ``NotImplementedError`` with no message: it says which function is still to write
+    and what to do, instead of a bare ``NotImplementedError`` at the end of a traceback."""
+    frame = tb
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    name = frame.tb_frame.f_code.co_name if frame is not None else "<module>"
+    if not value.args and name not in ("<module>", "<lambda>"):
+        value.args = (f"`{name}` is not written yet: fill in its cell (marked `# YOUR CODE HERE`), delete "
+                      "`raise NotImplementedError()`, run that cell, then this one again.",)
+    shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+
+
+def teach_not_written() -> bool:
+    """In a Jupyter kernel, make a function that is not written yet say so when a test calls it (see
+    :func:`_not_written`); the error stays an error, so the cell still fails. Done when this module is imported;
+    returns False outside IPython."""
+    try:
+        shell = get_ipython()  # noqa: F821 (defined by IPython in a kernel)
+    except NameError:
+        return False
+    shell.set_custom_exc((NotImplementedError,), _not_written)
+    return True
+
+
+teach_not_written()

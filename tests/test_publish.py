@@ -20,7 +20,8 @@ def published(tmp_path_factory):
 
 def test_the_distribution_holds_the_notebooks_and_the_library_only(published):
     tops = {p.name for p in published.iterdir()}
-    assert tops == {"README.md", "pyproject.toml", "environment.yml", "elvkit", "assignments", "data", ".gitignore"}
+    assert tops == {"README.md", "pyproject.toml", "environment.yml", "elvkit", "assignments", "data", "docs",
+                    ".gitignore"}
     for a in assignments():
         assert (published / "assignments" / a.id / f"{a.notebook}.ipynb").read_bytes() == a.release_notebook.read_bytes()
     files = [p.relative_to(published).as_posix() for p in published.rglob("*") if p.is_file()]
@@ -32,7 +33,7 @@ def test_students_install_jupyter_with_pip_or_conda_alike(published):
     project = tomllib.loads((published / "pyproject.toml").read_text())
     assert project["project"]["optional-dependencies"]["student"] == STUDENT_EXTRA
     assert project["tool"]["setuptools"]["packages"]["find"]["include"] == ["elvkit*"]
-    assert "scripts" not in project["project"], "the grader's command is not the students'"
+    assert project["project"]["scripts"] == {"elv": "elvkit.validate:main"}, "the grader's command is not the students'"
     env = yaml.safe_load((published / "environment.yml").read_text())
     conda = [d for d in env["dependencies"] if isinstance(d, str)]
     pip = next(d for d in env["dependencies"] if isinstance(d, dict))["pip"]

@@ -8,7 +8,8 @@ for a learning-management system::
         README.md           for students: set-up in two commands, the workflow, how to submit
         pyproject.toml      the elvkit library, with a ``student`` extra (JupyterLab, ipykernel, ipywidgets)
         environment.yml     the same packages for conda
-        elvkit/             the library the notebooks import
+        elvkit/             the library the notebooks import, with ``releases/<id>.json``: what each released
+                            notebook looks like, for ``elv validate`` (see :mod:`elvkit.validate`)
         assignments/<id>/   the released notebooks (and their student files)
         data/registry.toml  where the real data sets are downloaded from, with their sha256
 
@@ -22,18 +23,24 @@ from __future__ import annotations
 
 import ast
 import difflib
+import json
 import shutil
 import tomllib
 from pathlib import Path
 
 from .assignments import Assignment, assignments, root
 from .notebooks import SOLUTION, grade_meta, hidden_region, marked_lines, read_source
+from .release import manifest
 
 __all__ = ["build", "publish", "check", "leaks", "secrets", "STUDENT_EXTRA"]
 
 #: what students install beside the library: Jupyter to open the notebooks
-STUDENT_EXTRA = ["jupyterlab>=4.0", "ipykernel>=6.29", "ipywidgets>=8.0"]
+STUDENT_EXTRA = ["jupyterlab>=4.0", "ipykernel>=6.29", "ipywidgets>=8.0", "nbclient>=0.10", "nbformat>=5.9"]
 _CONDA_NAMES = {"torch": "pytorch"}
+#: what a tree's own users add and a publish keeps: the repository, and a virtual environment made in it
+_THEIRS = (".git", ".venv")
+#: the picture of a notebook in JupyterLab that the student README shows (taken by the browser test)
+SCREENSHOT = "docs/student-notebook.png"
 #: syntax-tree nodes below which a function body is too small to be told from common code
 _MIN_NODES = 12
 
@@ -61,6 +68,7 @@ opens the course in your browser.
 
 Fill in every cell marked `# YOUR CODE HERE` (delete the `raise NotImplementedError()` line) and run
 the visible test cell under it: a failure says what came, what was expected, and the likely mistake.
+{screenshot}
 Do not edit the test cells or the cells marked read-only, and keep every cell in place: the grader
 restores them from the original. Restart the kernel and run all cells before you submit.
 
@@ -68,6 +76,18 @@ When your notebook is graded, hidden tests also compare each function with the r
 random inputs, and the last part checks your whole method on data made for your grading only. Under
 the grader, notebooks run in a small "smoke" budget (`elvkit.smoke()` is true), so keep the heavy
 demos behind it as the notebook does.
+
+## Before you submit: `elv validate`
+
+```bash
+elv validate assignments/01_stereo/stereo.ipynb
+```
+
+checks your notebook the way the grader will see it: every solution and test cell there with its
+metadata, the test cells unchanged, every visible test passing in a fresh kernel, and the whole run
+within the grader's time limits (in the smoke budget). It ends with "Ready to submit." or with the
+lines marked FAIL to fix; `--json` prints the same as JSON. The hidden tests are listed, not run:
+they run when your notebook is graded.
 
 ## Submitting
 
@@ -98,13 +118,19 @@ dependencies = [
 ]
 
 [project.optional-dependencies]
-# Jupyter, to open and run the notebooks
+# Jupyter, to open and run the notebooks (and to validate them: `elv validate NOTEBOOK`)
 student = [
 {extra}
 ]
 
+[project.scripts]
+elv = "elvkit.validate:main"
+
 [tool.setuptools.packages.find]
 include = ["elvkit*"]
+
+[tool.setuptools.package-data]
+elvkit = ["releases/*.json"]
 '''
     return project, text
 
@@ -151,13 +177,20 @@ def build() -> dict:
     package = base / "elvkit"
     for path in _files(package):
         files[f"elvkit/{path.relative_to(package).as_posix()}"] = path.read_bytes()
+    for a in assignments():
+        files[f"elvkit/releases/{a.id}.json"] = (json.dumps(manifest(a), indent=1) + "\n").encode()
     registry = base / "data" / "registry.toml"
     if registry.is_file():
         files["data/registry.toml"] = registry.read_bytes()
     files["pyproject.toml"] = pyproject.encode()
     files["environment.yml"] = _environment(project).encode()
-    files["README.md"] = _README.format(course="Embodied Learning and Vision",
-                                        assignments="\n".join(listing)).encode()
+    picture = base / SCREENSHOT
+    if picture.is_file():
+        files["docs/notebook.png"] = picture.read_bytes()
+    files["README.md"] = _README.format(
+        course="Embodied Learning and Vision", assignments="\n".join(listing),
+        screenshot="\n![The stereo notebook in JupyterLab: the visible test under a function not written yet "
+                   "says so](docs/notebook.png)\n" if picture.is_file() else "").encode()
     files[".gitignore"] = b".venv/\n__pycache__/\n*.egg-info/\n.ipynb_checkpoints/\n"
     return dict(sorted(files.items()))
 
@@ -233,8 +266,6 @@ def secrets(course: list[Assignment] | None = None) -> tuple[dict, set]:
 
 def _sources(rel: str, data: bytes) -> list[str]:
     """The code of a published file: a Python file, or the code cells of a notebook."""
-    import json
-
     if rel.endswith(".py"):
         return [data.decode("utf-8", errors="replace")]
     if rel.endswith(".ipynb"):
@@ -279,7 +310,7 @@ def check(out: Path) -> list[str]:
     built = build()
     have = {}
     if out.is_dir():       # what a student's or a repository's own files add (.git, a venv, caches) is not ours
-        for p in _files(out, skip=("__pycache__", ".git", ".ipynb_checkpoints", ".venv")):
+        for p in _files(out, skip=("__pycache__", ".ipynb_checkpoints") + _THEIRS):
             rel = p.relative_to(out).as_posix()
             if not any(part.endswith(".egg-info") for part in rel.split("/")):
                 have[rel] = p.read_bytes()
@@ -298,7 +329,8 @@ def check(out: Path) -> list[str]:
 
 
 def publish(out: Path) -> list[Path]:
-    """Write the student distribution to ``out`` (emptied first, its ``.git`` kept); returns the files written.
+    """Write the student distribution to ``out`` (emptied first; its ``.git``, ``.venv`` and egg-info kept); returns
+    the files written.
 
     Raises
     ------
@@ -313,7 +345,7 @@ def publish(out: Path) -> list[Path]:
         raise RuntimeError("refusing to publish a distribution that leaks:\n" + "\n".join(problems))
     if out.exists():
         for child in out.iterdir():
-            if child.name != ".git":
+            if child.name not in _THEIRS and not child.name.endswith(".egg-info"):
                 shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
     written = []
     for rel, data in files.items():

@@ -17,9 +17,10 @@ from pathlib import Path
 
 from .assignments import Assignment, assignments, get_assignment, root
 from .nbgrader_course import generate_assignment
-from .notebooks import HIDDEN_TESTS, SOLUTION, marked_lines, read_source, write_notebook
+from .notebooks import HIDDEN_TESTS, SOLUTION, grade_id, grade_meta, has_test_code, marked_lines, read_source, \
+    write_notebook
 
-__all__ = ["build_release", "release", "check_release", "ReleaseProblem", "leaks"]
+__all__ = ["build_release", "release", "check_release", "ReleaseProblem", "leaks", "manifest"]
 
 _MARKERS = SOLUTION + HIDDEN_TESTS + ("autograder.hidden", "from autograder", "import autograder")
 _IGNORED = {"__pycache__", ".ipynb_checkpoints"}
@@ -86,6 +87,33 @@ def leaks(files: dict, secrets: list[str], assignment: str) -> list[ReleaseProbl
                 problems.append(ReleaseProblem(assignment, rel, f"contains solution or hidden-test code: {line[:60]!r}"))
                 break
     return problems
+
+
+def manifest(a: Assignment, release_nb=None, *, cell_timeout: int | None = None,
+             notebook_timeout: int | None = None) -> dict:
+    """The release manifest of ``a`` that ``elvkit.validate`` checks a student's notebook against: every graded
+    cell's grade id, nbgrader metadata and whether it has visible test code, the source of the read-only
+    cells (all public in the release), the files beside the notebook, and the grader's limits (default: those
+    of :class:`autograder.grading.types.GradeOptions`). ``release_nb``: the released notebook (default: read
+    from ``a.release_notebook``)."""
+    import nbformat
+
+    from ..grading.types import GradeOptions
+
+    nb = release_nb if release_nb is not None else nbformat.read(a.release_notebook, as_version=4)
+    defaults = GradeOptions()
+    cells = []
+    for cell in nb.cells:
+        gid, meta = grade_id(cell), grade_meta(cell)
+        if gid is None:
+            continue
+        cells.append({"grade_id": gid, "cell_type": cell.cell_type, "metadata": dict(meta),
+                      "visible": bool(meta.get("grade")) and cell.cell_type == "code" and has_test_code(cell.source),
+                      "source": cell.source if meta.get("locked") else None})
+    files = sorted(rel.as_posix() for rel, _ in a.student_files())
+    return {"format": 1, "assignment": a.id, "title": a.title, "notebook": a.notebook,
+            "cell_timeout": cell_timeout or defaults.cell_timeout,
+            "notebook_timeout": notebook_timeout or defaults.notebook_timeout, "files": files, "cells": cells}
 
 
 def _committed(a: Assignment) -> dict:

@@ -16,33 +16,15 @@ the zip's copy of the course repository, and ``run_autograder`` grades
 from __future__ import annotations
 
 import json
-import re
 import zipfile
 from pathlib import Path
+
+from elvkit.validate import cell_messages
 
 from ..course import Assignment, root
 from ..course.notebooks import grade_id, grade_meta, has_hidden_tests, read_source
 
 __all__ = ["results_json", "cell_messages", "build_package"]
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def cell_messages(nb) -> dict:
-    """grade_id -> the error message of each graded cell of the executed notebook ``nb`` that failed (name and
-    message, no traceback)."""
-    out = {}
-    for cell in nb.cells:
-        gid = grade_id(cell)
-        if not gid or cell.cell_type != "code":
-            continue
-        for o in cell.get("outputs", []):
-            if o.get("output_type") == "error":
-                ename, evalue = o.get("ename", "Error"), _ANSI.sub("", o.get("evalue", "")).strip()
-                if ename == "NotImplementedError" and not evalue:
-                    evalue = "a function this test calls is not written yet (it still raises NotImplementedError)"
-                out[gid] = f"{ename}: {evalue}"
-    return out
 
 
 def results_json(a: Assignment, result, messages: dict | None = None) -> dict:

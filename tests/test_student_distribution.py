@@ -1,0 +1,171 @@
+"""The student distribution tried as a new student would: ``elv publish`` into a temporary folder, a fresh
+virtual environment made from the published tree with the README's first command (pip, with the test
+environment's constraints so that PyTorch stays the CPU build), ``elv validate`` there with nothing of the
+instructor's side installed, and the README's second command, ``jupyter lab assignments/``, driven by
+headless Chromium through Selenium: the stereo notebook opens, its first cells run, and the visible test
+under a function not yet written shows its teaching message. The screenshot is kept as a test artefact
+(``test-artifacts/``, or ``$ELVKIT_TEST_ARTIFACTS``).
+
+Chromium and its WebDriver are Debian's packages (``chromium``, ``chromium-driver``), which ``make test``
+installs like the grader's other system packages; without them the browser test is skipped with the reason.
+"""
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from autograder.course import get_assignment, root
+from autograder.course.classroom import reference_submission
+from autograder.course.notebooks import write_notebook
+from autograder.course.publish import publish
+
+pytestmark = pytest.mark.slow
+
+ARTIFACTS = Path(os.environ.get("ELVKIT_TEST_ARTIFACTS", root() / "test-artifacts"))
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+@pytest.fixture(scope="module")
+def student(tmp_path_factory):
+    """The published tree and its fresh virtual environment: ``(tree, bin folder, environment)``."""
+    tree = tmp_path_factory.mktemp("student") / "course"
+    publish(tree)
+    home = tmp_path_factory.mktemp("home")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON", "JUPYTER", "ELVKIT"))}
+    env.update(HOME=str(home), JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_DATA_DIR=str(home / "data"),
+               JUPYTER_RUNTIME_DIR=str(home / "runtime"), IPYTHONDIR=str(home / "ipython"), MPLBACKEND="agg")
+    subprocess.run([sys.executable, "-m", "venv", str(tree / ".venv")], check=True, env=env)
+    bin_ = tree / ".venv" / "bin"
+    env["PATH"] = f"{bin_}{os.pathsep}{env.get('PATH', '')}"
+    # the README's first command: pip install -e '.[student]'
+    done = subprocess.run([str(bin_ / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+                           "-c", str(root() / "constraints.txt"), "-e", ".[student]"],
+                          cwd=tree, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return tree, bin_, env
+
+
+def test_the_student_environment_has_jupyter_and_nothing_of_the_instructors_side(student):
+    tree, bin_, env = student
+    assert (bin_ / "jupyter-lab").is_file() and (bin_ / "elv").is_file()
+    probe = subprocess.run([str(bin_ / "python"), "-c", "import autograder"], cwd=tree.parent, env=env,
+                           capture_output=True, text=True)
+    assert probe.returncode != 0 and "No module named 'autograder'" in probe.stderr
+    listed = subprocess.run([str(bin_ / "elv"), "list"], cwd=tree, env=env, capture_output=True, text=True)
+    assert listed.returncode == 0 and "01_stereo" in listed.stdout and "02_optical_flow" in listed.stdout
+
+
+def test_elv_validate_works_in_the_student_tree(student):
+    """The blank release fails its visible tests with the teaching message, its hidden tests are listed; the
+    reference solution, saved in the tree, is ready to submit."""
+    tree, bin_, env = student
+    blank = subprocess.run([str(bin_ / "elv"), "validate", "assignments/01_stereo/stereo.ipynb", "--json"],
+                           cwd=tree, env=env, capture_output=True, text=True, timeout=600)
+    assert blank.returncode == 1, blank.stderr[-2000:]
+    report = json.loads(blank.stdout)
+    assert report["problems"] == [] and report["status"] == "graded"
+    states = {gid: (state, message) for gid, _, state, message in report["tests"]}
+    assert states["q1-depth-visible"][0] == "fail"
+    assert "`disparity_to_depth` is not written yet" in states["q1-depth-visible"][1]
+    assert states["q1-depth-hidden"][0] == "hidden"
+
+    mine = tree / "my-work" / "stereo.ipynb"
+    write_notebook(reference_submission(get_assignment("01_stereo")), mine)
+    good = subprocess.run([str(bin_ / "elv"), "validate", str(mine)], cwd=tree, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert good.returncode == 0, good.stdout[-3000:] + good.stderr[-2000:]
+    assert "Ready to submit." in good.stdout and "FAIL" not in good.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_server(url: str, server, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"jupyter lab exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"jupyter lab did not answer {url} within {timeout:.0f} s")
+
+
+@pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
+                    reason="Debian's chromium and chromium-driver are not installed (make test installs them as "
+                           "root: apt-get install chromium chromium-driver)")
+def test_the_stereo_notebook_runs_in_jupyterlab_in_a_real_browser(student):
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (the test extra)")
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    tree, bin_, env = student
+    config = Path(env["JUPYTER_CONFIG_DIR"]) / "labconfig"
+    config.mkdir(parents=True, exist_ok=True)     # no news pop-up over the notebook
+    (config / "page_config.json").write_text(json.dumps(
+        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+    port, token = _free_port(), secrets.token_hex(16)
+    log = open(tree.parent / "jupyter-lab.log", "w")
+    # the README's second command, `jupyter lab assignments/`, headless and on a port of its own
+    server = subprocess.Popen([str(bin_ / "jupyter"), "lab", "assignments/", "--no-browser", f"--port={port}",
+                               "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}"]
+                              + (["--allow-root"] if os.geteuid() == 0 else []),
+                              cwd=tree, env=dict(env, ELVKIT_SMOKE="1"), stdout=log, stderr=subprocess.STDOUT)
+    driver = None
+    try:
+        _wait_for_server(f"http://127.0.0.1:{port}/api/status?token={token}", server)
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--window-size=1400,1050"):
+            options.add_argument(arg)
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        wait = WebDriverWait(driver, 120)
+        driver.get(f"http://127.0.0.1:{port}/lab/tree/01_stereo/stereo.ipynb?token={token}")
+        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".jp-Notebook .jp-Cell")))
+        wait.until(lambda d: d.execute_script(
+            "const s = document.querySelector('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator');"
+            "return s && s.getAttribute('data-status') === 'idle';"))
+        # Run > Run All Cells: JupyterLab stops at the first cell that fails
+        driver.find_element(By.XPATH, "//div[contains(@class,'lm-MenuBar-itemLabel') and text()='Run']").click()
+        wait.until(ec.element_to_be_clickable(
+            (By.CSS_SELECTOR, "li.lm-Menu-item[data-command='runmenu:run-all']"))).click()
+        error = wait.until(ec.presence_of_element_located(
+            (By.XPATH, "//div[contains(@class,'jp-OutputArea-output') and contains(., 'is not written yet')]")))
+        text = error.text
+        assert "NotImplementedError" in text and "`disparity_to_depth` is not written yet" in text, text
+        prompts = [p.text for p in driver.find_elements(By.CSS_SELECTOR, ".jp-InputArea-prompt")]
+        assert "[1]:" in prompts and "[2]:" in prompts, prompts
+        outputs = " ".join(o.text for o in driver.find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output"))
+        assert "Motorcycle" in outputs, "the cell that loads the Motorcycle pair printed nothing"
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", error)
+        time.sleep(1.0)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        assert driver.save_screenshot(str(ARTIFACTS / "stereo-notebook.png"))
+    finally:
+        if driver is not None:
+            driver.quit()
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
