@@ -128,23 +128,12 @@ def find_submissions(folder: Path, notebook: str, assignment_id: str = "") -> li
         found.append(Found(sid, path, note, original=name, entry=entry))
     return found
 
+
 def read_submission(path: Path):
     """Read a submitted notebook: ``(notebook, "")``, or ``(None, why it cannot be graded)`` for a file that is
-    not UTF-8, not JSON or not a valid notebook (never raises for a bad file)."""
-    import nbformat
+    not UTF-8, not JSON or not a valid notebook (never raises for a bad file); the same reading as the
+    students' ``elv validate`` (:func:`elvkit.validate.read_notebook`)."""
+    from elvkit.validate import read_notebook
 
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
-    try:
-        nb = nbformat.reads(text, as_version=4)
-    except Exception as exc:
-        return None, f"not a readable notebook: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
-    try:
-        nbformat.validate(nb)
-    except Exception as exc:
-        return None, f"invalid notebook structure: {str(exc).splitlines()[0][:200]}"
-    return nb, ""
+    return read_notebook(path)
 

@@ -43,15 +43,8 @@ def _sandboxed(a):
 def validate(path: Path, assignment_id: str | None = None, *, cell_timeout: int | None = None,
              notebook_timeout: int | None = None) -> Validation:
     """Check a student's notebook at ``path`` against the committed release of ``assignment_id`` (guessed from
-    the file's name when None), run in the grader's sandbox; see :func:`elvkit.validate.validate`.
-
-    Raises
-    ------
-    FileNotFoundError
-        When there is no file at ``path``.
-    KeyError
-        When the assignment cannot be told from the name (or the id is unknown).
-    """
+    the file's name when None), run in the grader's sandbox; see :func:`elvkit.validate.validate`, which
+    also says what it raises."""
     from ..course.release import manifest
 
     path = Path(path)
