@@ -72,6 +72,7 @@ def _grade_options(args):
     return GradeOptions(jobs=args.jobs, cell_timeout=args.cell_timeout, notebook_timeout=args.timeout,
                         db_url=args.db, progress=not args.no_progress, roster=roster, late=late,
                         gradescope=getattr(args, "gradescope", False), regrade=getattr(args, "regrade", False),
+                        submitted_from_mtime=getattr(args, "submitted_from_mtime", False),
                         scheduler=getattr(args, "scheduler", None), device=getattr(args, "device", None),
                         slurm=slurm, memory_mb=getattr(args, "memory", 6144) or None,
                         sandbox=getattr(args, "sandbox", "auto"))
@@ -93,16 +94,19 @@ def _print_results(a, results, out: Path, elapsed: float) -> None:
 def _cmd_grade(args) -> int:
     from .course import get_assignment
     from .grading import STATUS_INFRA, find_submissions, grade
+    from .grading.preflight import check_options, check_results_folder
 
     a = get_assignment(args.assignment)
+    options = _grade_options(args)
+    check_options(options)
+    check_results_folder(Path(args.out), a.id)
     found = find_submissions(Path(args.submissions), a.notebook, a.id)
     if not [f for f in found if not f.ignored]:
-        others = "".join(f"\n  {f.original}: {f.note}" for f in found)
-        print(f"elv: no submissions in {args.submissions}: expected <student>.ipynb files or <student>/ "
-              f"folders holding {a.notebook}.ipynb.{others}", file=sys.stderr)
-        return 1
+        others = "; ".join(f"{f.original}: {f.note}" for f in found)
+        raise ValueError(f"no submissions in {args.submissions}: expected <student>.ipynb files or <student>/ "
+                         f"folders holding {a.notebook}.ipynb" + (f" (found only {others})" if others else "") + ".")
     start = time.perf_counter()
-    results = grade(a, Path(args.submissions), Path(args.out), _grade_options(args))
+    results = grade(a, Path(args.submissions), Path(args.out), options)
     _print_results(a, results, Path(args.out), time.perf_counter() - start)
     infra = [r.student for r in results if r.status == STATUS_INFRA]
     if infra:
@@ -153,7 +157,14 @@ def _cmd_gradescope(args) -> int:
     from .outputs.gradescope import build_package
 
     a = get_assignment(args.assignment)
-    path = build_package(a, Path(args.out), timeout=args.timeout, cell_timeout=args.cell_timeout)
+    out = Path(args.out)
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a folder; expected the zip file to write, e.g. "
+                         f"{out / f'{a.id}-autograder.zip'}")
+    if not out.parent.is_dir():
+        raise ValueError(f"--out {out}: {out.parent} is not a folder" +
+                         (" (it is a file)." if out.parent.exists() else " (it does not exist)."))
+    path = build_package(a, out, timeout=args.timeout, cell_timeout=args.cell_timeout)
     print(f"Wrote {path}: upload it as the autograder of a Gradescope programming assignment "
           f"(students submit {a.notebook}.ipynb).")
     return 0
@@ -240,6 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="percent of the score lost per started day late (default 10; 100 = nbgrader's 'zero')")
     p.add_argument("--late-cap", type=float, default=100.0, help="largest late penalty in percent (default 100)")
     p.add_argument("--grace", type=float, default=0.0, help="minutes after the deadline still on time (default 0)")
+    p.add_argument("--submitted-from-mtime", action="store_true",
+                   help="for a submission without nbgrader's timestamp.txt, take the notebook file's modification "
+                        "time as its submission time (only if the files were copied with their times kept, e.g. "
+                        "cp -p or unzip); without it such a submission is flagged and loses nothing")
     p.add_argument("--regrade", action="store_true",
                    help="grade every submission again (by default a rerun keeps the results of unchanged "
                         "submissions, so an interrupted batch resumes)")
@@ -282,16 +297,22 @@ def main(argv=None) -> int:
     went well, 1 when a check failed, 2 for a usage or input error (with a one-line message), 3 when the
     grader itself could not grade some submissions."""
     args = build_parser().parse_args(argv)
-    if getattr(args, "jobs", 1) < 1:
-        print(f"--jobs must be at least 1; got {args.jobs}", file=sys.stderr)
-        return 2
     try:
         return args.func(args)
     except ImportError as exc:
-        print(f"elv: {exc}. The grading tools are an extra of the package: pip install -e '.[grader]'",
-              file=sys.stderr)
+        message = exc.args[0] if exc.args else str(exc)
+        if "pip install" not in message:
+            message += ". The grading tools are an extra of the package: pip install -e '.[grader]'"
+        print(f"elv: {message}", file=sys.stderr)
         return 2
-    except (KeyError, FileNotFoundError, ValueError, RuntimeError) as exc:
+    except OSError as exc:          # a file or folder of the command's: its name and the system's reason
+        if exc.strerror:
+            message = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+        else:
+            message = exc.args[0] if exc.args else type(exc).__name__
+        print(f"elv: {message}", file=sys.stderr)
+        return 2
+    except (KeyError, ValueError, RuntimeError) as exc:
         message = exc.args[0] if exc.args else str(exc)
         print(f"elv: {message}", file=sys.stderr)
         return 2

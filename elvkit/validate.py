@@ -219,6 +219,23 @@ def _check_metadata(nb, manifest: dict, v: Validation) -> None:
                        "metadata")
 
 
+def _same_assignment(nb, manifest: dict, path: Path, known: dict) -> None:
+    """Refuse a notebook none of whose graded cells belongs to the manifest's assignment (the wrong
+    ``--assignment``, or another course's file): checking it would only list every cell as missing."""
+    mine = {gid for c in nb.cells if (gid := _gid(c)) is not None}
+
+    def share(m: dict) -> float:        # the part of m's graded cells that the notebook has
+        ids = {e["grade_id"] for e in m["cells"]}
+        return len(mine & ids) / max(1, len(ids))
+
+    here = share(manifest)
+    best = max(known.values(), key=share, default=manifest)
+    if mine and (here == 0 or (best["assignment"] != manifest["assignment"] and share(best) > 2 * here)):
+        raise ValueError(f"{path.name} is not a notebook of {manifest['assignment']}: it has {here:.0%} of its "
+                         "graded cells" + (f"; it is {best['assignment']}'s (--assignment {best['assignment']})."
+                                           if share(best) > here else "."))
+
+
 def _runnable(nb, manifest: dict):
     """The notebook with its read-only cells as released (what the grader will run, hidden tests aside)."""
     released = {e["grade_id"]: e for e in manifest["cells"] if e["metadata"].get("locked")}
@@ -280,15 +297,16 @@ def run_locally(nb, files: dict, cell_timeout: int, notebook_timeout: int):
 
 
 def validate(path: Path, manifest: dict | None = None, *, assignment: str | None = None,
-             cell_timeout: int | None = None, notebook_timeout: int | None = None, run=None) -> Validation:
+             cell_timeout: int | None = None, notebook_timeout: int | None = None, run=None,
+             known: dict | None = None) -> Validation:
     """Check a student's notebook at ``path`` the way the grader will see it: metadata, every visible test run
     in a fresh kernel with the grader's limits, and the time it takes.
 
     ``manifest``: the release's manifest (default: the packaged one for ``assignment``, or guessed from the
     file's name); ``cell_timeout``/``notebook_timeout``: the grader's limits (default: the manifest's);
     ``run``: how to run the notebook, ``run(nb, files, cell_timeout, notebook_timeout) -> (executed, status,
-    message, seconds)`` (default :func:`run_locally`). A notebook that cannot be read is a problem in it, not
-    an exception.
+    message, seconds)`` (default :func:`run_locally`); ``known``: the course's manifests (default
+    :func:`manifests`). A notebook that cannot be read is a problem in it, not an exception.
 
     Raises
     ------
@@ -296,11 +314,13 @@ def validate(path: Path, manifest: dict | None = None, *, assignment: str | None
         When there is no file at ``path``.
     KeyError
         When the assignment cannot be told from the name (or the id is unknown).
+    ValueError
+        When none of the notebook's graded cells belongs to the assignment.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no notebook at {path}")
-    m = manifest if manifest is not None else find_manifest(path, assignment)
+    m = manifest if manifest is not None else find_manifest(path, assignment, known)
     cell_timeout = int(cell_timeout or m["cell_timeout"])
     notebook_timeout = int(notebook_timeout or m["notebook_timeout"])
     v = Validation(assignment=f"{m['assignment']} — {m['title']}", cell_timeout=cell_timeout,
@@ -310,6 +330,7 @@ def validate(path: Path, manifest: dict | None = None, *, assignment: str | None
         v.problems.append(f"{path.name} cannot be graded: {problem}")
         v.status, v.message = "malformed", problem
         return v
+    _same_assignment(nb, m, path, manifests() if known is None else known)
     _check_metadata(nb, m, v)
     files = {rel: (path.parent / rel).read_bytes() for rel in m.get("files", []) if (path.parent / rel).is_file()}
     for rel in m.get("files", []):
@@ -372,7 +393,7 @@ def main(argv=None) -> int:
     try:
         v = validate(Path(args.notebook), assignment=args.assignment, cell_timeout=args.cell_timeout,
                      notebook_timeout=args.timeout)
-    except (FileNotFoundError, KeyError) as exc:
+    except (FileNotFoundError, KeyError, ValueError) as exc:
         print(f"elv validate: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2
     print(as_json(v) if args.json else v.text())

@@ -1,3 +1,10 @@
+"""The command line answers every misuse in one line (exit status 2) and writes nothing when it refuses."""
+
+import json
+import os
+
+import pytest
+
 from autograder.cli import main
 
 
@@ -9,12 +16,94 @@ def test_list_and_check(capsys):
     assert "up to date" in capsys.readouterr().out
 
 
-def test_errors_are_one_line_and_exit_2(capsys, tmp_path):
-    assert main(["grade", "99_nothing", str(tmp_path), "--out", str(tmp_path / "r")]) == 2
-    assert "no assignment '99_nothing'" in capsys.readouterr().err
-    assert main(["grade", "01_stereo", str(tmp_path / "absent"), "--out", str(tmp_path / "r")]) == 2
-    assert "does not exist" in capsys.readouterr().err
-    assert main(["grade", "01_stereo", str(tmp_path), "--out", str(tmp_path / "r")]) == 1
-    assert "no submissions in" in capsys.readouterr().err
-    assert main(["grade", "01_stereo", str(tmp_path), "--out", str(tmp_path / "r"), "--jobs", "0"]) == 2
-    assert "--jobs must be at least 1" in capsys.readouterr().err
+@pytest.fixture
+def course(tmp_path):
+    """A submissions folder with one (unread) notebook, and the paths a TA might mistype."""
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "al.ipynb").write_text("{}")
+    (tmp_path / "a-file").write_text("not a folder")
+    return tmp_path
+
+
+def _one_line_error(capsys, argv, expected: str, untouched=()) -> None:
+    """``elv argv`` exits with 2, says ``expected`` in one line on stderr, prints nothing else, writes nothing."""
+    before = {p: sorted(os.listdir(p)) if p.is_dir() else None for p in untouched}
+    assert main(argv) == 2, argv
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("elv: ") and expected in lines[0], (argv, captured.err)
+    assert "Traceback" not in captured.err and captured.out == ""
+    for p, listing in before.items():
+        assert (sorted(os.listdir(p)) if p.is_dir() else None) == listing, f"{p} changed"
+
+
+MISUSE = {
+    "unknown assignment": (["grade", "99_nothing", "{subs}", "--out", "{tmp}/r"], "no assignment '99_nothing'"),
+    "submissions absent": (["grade", "01_stereo", "{tmp}/absent", "--out", "{tmp}/r"], "does not exist"),
+    "no submissions": (["grade", "01_stereo", "{tmp}/empty", "--out", "{tmp}/r"], "no submissions in"),
+    "no workers": (["grade", "01_stereo", "{subs}", "--out", "{tmp}/r", "--jobs", "0"],
+                   "--jobs expects a whole number from 1 to 256; got 0"),
+    "zero notebook time": (["grade", "01_stereo", "{subs}", "--out", "{tmp}/r", "--timeout", "0"],
+                           "--timeout expects a whole number from 1 to 604800 seconds; got 0"),
+    "negative cell time": (["grade", "01_stereo", "{subs}", "--out", "{tmp}/r", "--cell-timeout", "-1"],
+                           "--cell-timeout expects a whole number from 1 to 86400 seconds; got -1"),
+    "cell longer than notebook": (["grade", "01_stereo", "{subs}", "--out", "{tmp}/r", "--cell-timeout", "700"],
+                                  "--cell-timeout (700 s) is longer than --timeout"),
+    "negative memory": (["grade", "01_stereo", "{subs}", "--out", "{tmp}/r", "--memory", "-1"],
+                        "--memory expects 0 (no limit) or a number of MB from 256"),
+    "out is a file": (["grade", "01_stereo", "{subs}", "--out", "{tmp}/a-file"], "is a file; expected a results"),
+    "out under a file": (["grade", "01_stereo", "{subs}", "--out", "{tmp}/a-file/r"],
+                         "a-file is a file, so the results folder cannot be made under it"),
+    "out not writable": (["grade", "01_stereo", "{subs}", "--out", "/proc/elv-nope/r"],
+                         "cannot create the results folder in /proc"),
+    "out not elv's": (["grade", "01_stereo", "{subs}", "--out", "{subs}"], "holds no results of `elv grade`"),
+    "bad database url": (["grade", "01_stereo", "{subs}", "--out", "{tmp}/r", "--db", "gradebook"],
+                         "--db 'gradebook' is not a database URL"),
+    "database down": (["grade", "01_stereo", "{subs}", "--out", "{tmp}/r", "--db",
+                       "postgresql+psycopg2://ta:secret@127.0.0.1:9/course"], "the database does not answer"),
+    "late policy without deadline": (["grade", "01_stereo", "{subs}", "--out", "{tmp}/r", "--late-per-day", "20"],
+                                     "--late-per-day needs --deadline"),
+    "gradescope into a folder": (["gradescope", "01_stereo", "--out", "{tmp}"], "is a folder; expected the zip"),
+    "gradescope under a file": (["gradescope", "01_stereo", "--out", "{tmp}/a-file/x.zip"], "(it is a file)"),
+    "validate the wrong assignment": (["validate", "{tmp}/stereo.ipynb", "--assignment", "02_optical_flow"],
+                                      "is not a notebook of 02_optical_flow"),
+}
+
+
+@pytest.mark.parametrize("case", MISUSE, ids=list(MISUSE))
+def test_every_misuse_gets_one_line_and_exit_2(case, course, capsys):
+    from autograder.course import get_assignment
+
+    argv, expected = MISUSE[case]
+    (course / "empty").mkdir()
+    (course / "stereo.ipynb").write_bytes(get_assignment("01_stereo").release_notebook.read_bytes())
+    argv = [a.format(tmp=course, subs=course / "subs") for a in argv]
+    _one_line_error(capsys, argv, expected, untouched=[course, course / "subs"])
+    if case == "database down":
+        assert "secret" not in capsys.readouterr().err
+
+
+def test_a_results_folder_keeps_to_its_assignment(course, capsys):
+    out = course / "results"
+    out.mkdir()
+    (out / ".elv-results.json").write_text(json.dumps({"assignment": "02_optical_flow"}))
+    (out / "grades.csv").write_text("the flow grades\n")
+    _one_line_error(capsys, ["grade", "01_stereo", str(course / "subs"), "--out", str(out)],
+                    "holds the results of 02_optical_flow; grade 01_stereo into a folder of its own", [out])
+    assert (out / "grades.csv").read_text() == "the flow grades\n"
+
+
+def test_an_unreachable_scheduler_gets_one_line(course, capsys):
+    _one_line_error(capsys, ["grade", "01_stereo", str(course / "subs"), "--out", str(course / "r"),
+                             "--scheduler", "tcp://127.0.0.1:9"], "no Dask scheduler answered", [course])
+
+
+def test_roster_rows_are_whole_or_refused(course, capsys):
+    roster = course / "roster.csv"
+    roster.write_text("student,lms_id,name\nal,1,Al\n,2,Nobody Here\n")
+    _one_line_error(capsys, ["grade", "01_stereo", str(course / "subs"), "--out", str(course / "r"),
+                             "--roster", str(roster)], "line 3: the student column is empty (2, Nobody Here)", [course])
+    roster.write_text("student,name\nal,Al\n")
+    _one_line_error(capsys, ["grade", "01_stereo", str(course / "subs"), "--out", str(course / "r"),
+                             "--roster", str(roster)], "needs an 'lms_id' column", [course])

@@ -48,10 +48,10 @@ def test_roster_is_read_and_checked(tmp_path):
     path.write_text("name,id\nal,1\n")
     with pytest.raises(ValueError, match="needs a 'student' column.*name, id"):
         read_roster(path)
-    path.write_text("student\nal\nal\n")
+    path.write_text("student,lms_id\nal,1\nal,2\n")
     with pytest.raises(ValueError, match="lists 'al' twice \\(line 3\\)"):
         read_roster(path)
-    path.write_text("student,extension\nal,soon\n")
+    path.write_text("student,lms_id,extension\nal,1,soon\n")
     with pytest.raises(ValueError, match="the extension of al must be an ISO date-time"):
         read_roster(path)
 
@@ -66,7 +66,38 @@ def test_submission_time_prefers_nbgrader_timestamp(tmp_path):
     flat = subs / "bo.ipynb"
     flat.write_text("{}")
     (subs / "timestamp.txt").write_text("2020-01-01 00:00:00 UTC")      # not a student's: ignored
-    assert submission_time(flat, subs)[1] == "mtime"
+    assert submission_time(flat, subs) == (None, "none")                 # a copy's mtime is no evidence
+    assert submission_time(flat, subs, from_mtime=True)[1] == "mtime"    # unless the TA says so
+    (subs / "al" / "01_stereo" / "timestamp.txt").write_text("yesterday evening")
+    assert submission_time(nb, subs, from_mtime=True) == (None, "unparsable: 'yesterday evening'")
+
+
+def test_submission_times_that_are_unknown_cost_nothing_and_are_flagged(tmp_path):
+    from autograder.grading.policy import apply_late, apply_roster
+    from autograder.grading.submissions import Found
+    from autograder.grading.types import GradeOptions, SubmissionResult
+
+    subs = tmp_path / "subs"
+    (subs / "al").mkdir(parents=True)
+    (subs / "al" / "stereo.ipynb").write_text("{}")
+    (subs / "al" / "timestamp.txt").write_text("2026-13-45 25:00")
+    (subs / "bo.ipynb").write_text("{}")
+    late = LatePolicy(parse_time("2020-01-01T00:00"), per_day=10)        # every file here is years late
+    for mtime in (False, True):
+        options = GradeOptions(late=late, submitted_from_mtime=mtime)
+        results = {}
+        for name, path in (("al", subs / "al" / "stereo.ipynb"), ("bo", subs / "bo.ipynb")):
+            r = SubmissionResult(student=name, status="graded", scores={"q1": 10.0}, max_scores={"q1": 10.0})
+            apply_roster(r, Found(name, path, "", original=name), subs, options)
+            apply_late(r, options, name)
+            results[name] = r
+        assert results["al"].penalty == 0 and results["al"].submitted == ""
+        assert any("timestamp.txt does not parse ('2026-13-45 25:00')" in f for f in results["al"].flags)
+        if mtime:
+            assert results["bo"].penalty > 0 and any("--submitted-from-mtime" in f for f in results["bo"].flags)
+        else:
+            assert results["bo"].penalty == 0 and results["bo"].submitted == ""
+            assert any("no timestamp.txt; no late penalty" in f for f in results["bo"].flags)
 
 
 def test_cli_explains_a_late_policy_without_deadline(tmp_path, capsys):

@@ -37,6 +37,7 @@ from ..integrity.judge import plan
 from .executors import executor, gpu_ids
 from .execute import kernel_path
 from .gradebook import Gradebook
+from .preflight import bind_results_folder, check_database, check_options, check_results_folder
 from .journal import Journal, reused
 from .policy import apply_late, apply_roster
 from .submissions import Found, find_submissions, read_submission, student_id
@@ -102,6 +103,8 @@ class _Batch:
 
     def __init__(self, a: Assignment, submissions: Path, out: Path, options: GradeOptions, bar):
         self.a, self.submissions, self.out, self.options, self.bar = a, submissions, out, options, bar
+        self.sandboxed, self.isolation = _isolation(options)
+        bind_results_folder(out, a.id)
         for sub in ("feedback", "autograded"):
             (out / sub).mkdir(parents=True, exist_ok=True)
         self.gradebook = Gradebook(a, out, options.db_url)
@@ -110,7 +113,6 @@ class _Batch:
             self.journal.path.unlink()
         self.finished = self.journal.load()
         self.files = kernel_files(a)
-        self.sandboxed, self.isolation = _isolation(options)
         threads = max(1, (os.cpu_count() or 1) // max(1, options.jobs))
         self.env = {"NBGRADER_EXECUTION": "autograde", "ELVKIT_SMOKE": "1", "OMP_NUM_THREADS": str(threads),
                     "MKL_NUM_THREADS": str(threads), "PYTHONHASHSEED": "0",
@@ -274,10 +276,16 @@ def grade(assignment, submissions: Path, out: Path, options: GradeOptions | None
     :class:`SubmissionResult` per entry of the folder (and per roster student without a submission),
     sorted by student.
 
+    Nothing is written before the options, the results folder, the database and the workers have been
+    checked (:mod:`autograder.grading.preflight`).
+
     Raises
     ------
     ValueError
-        For options that cannot work (``jobs`` < 1, ``--device cuda`` without a GPU, an unknown sandbox).
+        For options that cannot work (limits out of range, ``--device cuda`` without a GPU, an unknown
+        sandbox), a results folder that is a file or holds another assignment's results.
+    RuntimeError
+        When the database or the Dask scheduler does not answer, or ``--sandbox bwrap`` cannot run.
     FileNotFoundError
         When ``submissions`` is not a folder.
     """
@@ -286,17 +294,18 @@ def grade(assignment, submissions: Path, out: Path, options: GradeOptions | None
     from ..outputs import report
 
     options = options or GradeOptions()
+    check_options(options)
     a = assignment if isinstance(assignment, Assignment) else get_assignment(assignment)
     out = Path(out).resolve()
-    if options.jobs < 1:
-        raise ValueError(f"`jobs` must be at least 1; got {options.jobs}.")
+    check_results_folder(out, a.id)
     found = _with_roster(find_submissions(Path(submissions), a.notebook, a.id), options.roster)
     if options.device == "cuda" and not options.scheduler and not gpu_ids():
         raise ValueError("--device cuda: this machine has no NVIDIA GPU (nvidia-smi finds none); grade on the "
                          "CPU, or on GPU workers with --scheduler.")
-    bar = tqdm(total=len(found), desc=f"grading {a.id}", unit="nb", disable=not options.progress)
-    batch = _Batch(a, Path(submissions), out, options, bar)
+    check_database(options.db_url)
     with executor(options) as pool, cf.ThreadPoolExecutor(max_workers=1) as writer:
+        bar = tqdm(total=len(found), desc=f"grading {a.id}", unit="nb", disable=not options.progress)
+        batch = _Batch(a, Path(submissions), out, options, bar)
         warm = [pool.submit(warm_up, batch.plan) for _ in range(options.jobs)]     # workers start meanwhile
         batch.gradebook.register()
         futures = {}

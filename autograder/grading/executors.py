@@ -12,7 +12,10 @@ import subprocess
 from .types import GradeOptions
 from .worker import worker_init
 
-__all__ = ["executor", "slurm_cluster", "gpu_ids"]
+__all__ = ["executor", "slurm_cluster", "gpu_ids", "SCHEDULER_TIMEOUT"]
+
+#: seconds to wait for a Dask scheduler to answer
+SCHEDULER_TIMEOUT = 10
 
 
 def gpu_ids() -> list:
@@ -61,7 +64,16 @@ def executor(options: GradeOptions):
         address = cluster
     else:
         address = options.scheduler
-    client = Client(address)
+    try:
+        client = Client(address, timeout=SCHEDULER_TIMEOUT)
+    except (OSError, TimeoutError) as exc:
+        if cluster is not None:
+            cluster.close()
+        cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RuntimeError(f"--scheduler {options.scheduler}: no Dask scheduler answered within "
+                           f"{SCHEDULER_TIMEOUT} s ({cause[:200]}). Start one (`dask scheduler`) and check the "
+                           "address, or grade on this machine with --scheduler local or without --scheduler; "
+                           "nothing was written.") from None
     try:
         yield client.get_executor(pure=False)
     finally:

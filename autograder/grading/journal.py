@@ -12,7 +12,7 @@ from .types import STATUS_INFRA, SubmissionResult
 __all__ = ["Journal", "reused", "POLICY_FLAGS"]
 
 # flags that come from the course's policies, not from grading: recomputed when a result is reused
-POLICY_FLAGS = ("not on the roster", "submission time from", "late by")
+POLICY_FLAGS = ("not on the roster", "submission time from", "submission time unknown", "late by")
 # what the journal keeps of a result: the grading, not the policies
 _JOURNAL_FIELDS = ("student", "status", "message", "scores", "max_scores", "flags", "source_file", "sha256",
                    "seconds", "feedback")

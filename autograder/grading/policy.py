@@ -15,8 +15,10 @@ Late policy
     ``per_day=100`` is nbgrader's "zero" policy; no policy is nbgrader's "none".
 
 Submission times come from nbgrader's ``timestamp.txt`` beside the notebook
-(its exchange writes one per submission), else from the notebook file's
-modification time (and the submission is flagged, so a TA can check).
+(its exchange writes one per submission). A file's modification time is used
+only when asked for (``--submitted-from-mtime``; a ``cp`` without ``-p`` would
+make a whole class late), and flagged; a submission without a time, or with a
+``timestamp.txt`` that does not parse, loses nothing and is flagged as such.
 """
 
 from __future__ import annotations
@@ -75,8 +77,8 @@ def read_roster(path: Path) -> dict[str, RosterEntry]:
     Raises
     ------
     ValueError
-        If the file has no ``student`` column, a student twice, or an extension that is neither a
-        number of days or hours nor a date-time.
+        If the file has no ``student`` or no ``lms_id`` column, a row without a student, a student twice,
+        or an extension that is neither a number of days or hours nor a date-time.
     """
     path = Path(path)
     if not path.is_file():
@@ -87,12 +89,18 @@ def read_roster(path: Path) -> dict[str, RosterEntry]:
         if "student" not in columns:
             raise ValueError(f"the roster {path} needs a 'student' column (the submission's name); "
                              f"its columns are: {', '.join(columns) or 'none'}.")
+        if "lms_id" not in columns:
+            raise ValueError(f"the roster {path} needs an 'lms_id' column (the id your LMS imports grades by); "
+                             f"its columns are: {', '.join(columns)}.")
         entries: dict[str, RosterEntry] = {}
         for line, row in enumerate(reader, start=2):
             row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
             student = row.get("student", "")
             if not student:
-                continue
+                if any(row.values()):
+                    raise ValueError(f"the roster {path}, line {line}: the student column is empty "
+                                     f"({', '.join(v for v in row.values() if v)}).")
+                continue            # a blank line
             if student in entries:
                 raise ValueError(f"the roster {path} lists {student!r} twice (line {line}).")
             entry = RosterEntry(student=student, lms_id=row.get("lms_id", ""), name=row.get("name", ""),
@@ -137,8 +145,10 @@ class LatePolicy:
         return min(self.cap, self.per_day * self.late_days(student, submitted))
 
 
-def submission_time(notebook: Path, submissions: Path) -> tuple[datetime, str]:
-    """When a submission was handed in, and where that came from (``timestamp.txt`` or ``mtime``).
+def submission_time(notebook: Path, submissions: Path, from_mtime: bool = False) -> tuple[datetime | None, str]:
+    """When a submission was handed in, and where that came from: ``(time, "timestamp.txt")``; ``(None,
+    "unparsable: <text>")`` for a ``timestamp.txt`` that does not parse; else ``(the file's modification time,
+    "mtime")`` when ``from_mtime``, ``(None, "none")`` otherwise.
 
     ``timestamp.txt`` is looked for in the folders between the notebook and the submissions
     folder (the student's folder, nbgrader's ``<student>/<assignment>/``), never in the
@@ -158,8 +168,10 @@ def submission_time(notebook: Path, submissions: Path) -> tuple[datetime, str]:
             try:
                 return parse_time(text, f"{stamp}"), "timestamp.txt"
             except ValueError:
-                pass
-    return datetime.fromtimestamp(notebook.lstat().st_mtime, tz=timezone.utc), "mtime"
+                return None, f"unparsable: {text[:40]!r}"
+    if from_mtime:
+        return datetime.fromtimestamp(notebook.lstat().st_mtime, tz=timezone.utc), "mtime"
+    return None, "none"
 
 
 def roster_name(student: str, original: str, roster: dict) -> str:
@@ -178,10 +190,20 @@ def apply_roster(result, found, submissions: Path, options) -> None:
     elif roster is not None:
         result.flags.append("not on the roster")
     if found.path is not None:
-        when, source = submission_time(found.path, submissions)
-        result.submitted = when.isoformat(timespec="seconds")
-        if options.late is not None and source == "mtime":
-            result.flags.append("submission time from the file's modification time (no timestamp.txt)")
+        when, source = submission_time(found.path, submissions, options.submitted_from_mtime)
+        if when is not None:
+            result.submitted = when.isoformat(timespec="seconds")
+        if options.late is None:
+            return
+        if source == "mtime":
+            result.flags.append("submission time from the file's modification time (--submitted-from-mtime)")
+        elif source.startswith("unparsable"):
+            stamp = source.partition(": ")[2]
+            result.flags.append(f"submission time unknown: timestamp.txt does not parse ({stamp}); no late penalty "
+                                "applied")
+        elif source == "none":
+            result.flags.append("submission time unknown: no timestamp.txt; no late penalty applied "
+                                "(--submitted-from-mtime takes the file's modification time)")
 
 
 def apply_late(result, options, original: str = "") -> None:

@@ -35,6 +35,7 @@ class GradeOptions:
     env: dict = field(default_factory=dict)
     roster: dict | None = None       # student -> policy.RosterEntry (LMS ids, extensions)
     late: object = None              # policy.LatePolicy, or None: no late penalty
+    submitted_from_mtime: bool = False   # no timestamp.txt: take the notebook file's modification time
     gradescope: bool = False         # also write RESULTS/gradescope/<student>/results.json
     regrade: bool = False            # ignore the journal of an earlier run: grade every submission again
     memory_mb: int | None = 6144     # a kernel's data segment (RLIMIT_DATA); None: no limit

@@ -53,4 +53,5 @@ def validate(path: Path, assignment_id: str | None = None, *, cell_timeout: int 
     known = {a.id: manifest(a) for a in assignments()}
     m = find_manifest(path, assignment_id, known)
     a = get_assignment(m["assignment"])
-    return check(path, m, cell_timeout=cell_timeout, notebook_timeout=notebook_timeout, run=_sandboxed(a))
+    return check(path, m, cell_timeout=cell_timeout, notebook_timeout=notebook_timeout, run=_sandboxed(a),
+                 known=known)
