@@ -147,6 +147,9 @@ def test_roster_late_penalties_gradescope_and_report(tmp_path, stereo):
     res = json.loads((out / "gradescope" / "alice" / "results.json").read_text())
     assert res["score"] == 70 and "Late penalty: -30 points" in res["output"]
     assert len(res["tests"]) == 26 and sum(t["max_score"] for t in res["tests"]) == 100
+    numbers = [t["number"] for t in res["tests"]]
+    assert len(set(numbers)) == 26 and numbers[:3] == ["1.1", "1.2", "1.3"]     # one number per test
+    assert not (out / "gradescope" / "carol").exists()          # on the roster, nothing submitted: no upload
     assert {t["visibility"] for t in res["tests"] if t["name"].endswith("-hidden")} == {"after_published"}
     blank = json.loads((out / "gradescope" / "zoe" / "results.json").read_text())
     failing = [t for t in blank["tests"] if t["status"] == "failed"]
@@ -173,6 +176,9 @@ def test_gradescope_package_grades_a_submission_like_gradescope(tmp_path, stereo
         assert {"setup.sh", "run_autograder", "source/pyproject.toml",
                 "source/solutions/01_stereo/stereo.nb.py", "source/solutions/01_stereo/spec.py"} <= set(names)
         assert not any(n.endswith(".ipynb") and n.startswith("source/solutions/") for n in names)
+        # what grading this one assignment needs, nothing more
+        assert not [n for n in names if "mistakes" in n or "02_optical_flow" in n or "bench" in n
+                    or n.startswith(("source/tests/", "source/docs/"))]
         zf.extractall(root)
     write_notebook(reference_submission(stereo), root / "submission" / "stereo.ipynb")
     env = dict(os.environ, AUTOGRADER_ROOT=str(root), ELV=str(Path(sys.executable).parent / "elv"))

@@ -130,7 +130,7 @@ class _Batch:
     def publish(self, result: SubmissionResult, journal: Journal | None, nb=None) -> None:
         """The last step for every submission: Gradescope's results.json if asked for, then the journal entry
         that marks it done (``journal`` None: it is done already)."""
-        if self.options.gradescope:
+        if self.options.gradescope and result.status != STATUS_MISSING:    # nothing submitted: nothing to upload
             from ..outputs.gradescope import write_results
 
             write_results(self.a, result, self.out, nb)

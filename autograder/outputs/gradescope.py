@@ -24,7 +24,7 @@ from elvkit.validate import cell_messages
 from ..course import Assignment, root
 from ..course.notebooks import grade_id, grade_meta, has_hidden_tests, read_source
 
-__all__ = ["results_json", "cell_messages", "build_package"]
+__all__ = ["results_json", "cell_messages", "build_package", "package_files"]
 
 
 def results_json(a: Assignment, result, messages: dict | None = None) -> dict:
@@ -34,13 +34,16 @@ def results_json(a: Assignment, result, messages: dict | None = None) -> dict:
               if grade_meta(c).get("grade") and has_hidden_tests(c.source)}
     messages = messages or {}
     tests = []
+    within: dict = {}           # question -> how many of its tests came so far: numbers 1.1, 1.2, ..., 2.1
     for gid, points in result.max_scores.items():
         score = result.scores.get(gid) or 0.0
         q = gid.split("-", 1)[0]
+        within[q] = within.get(q, 0) + 1
         passed = score >= points - 1e-9
         output = "" if passed else messages.get(gid, "no points: the cell did not run to the end"
                                                 if result.status == "graded" else result.message)
-        tests.append({"name": f"{q} {a.questions.get(q, '')}: {gid}".strip(), "number": q, "score": score,
+        number = f"{q[1:] if q[:1] == 'q' and q[1:].isdigit() else q}.{within[q]}"
+        tests.append({"name": f"{q} {a.questions.get(q, '')}: {gid}".strip(), "number": number, "score": score,
                       "max_score": points, "status": "passed" if passed else "failed", "output": output,
                       "visibility": "after_published" if gid in hidden else "visible"})
     lines = [f"{a.title}: {result.raw_score:g} / {result.max_score:g} points from the tests, status {result.status}."]
@@ -89,8 +92,22 @@ else
 fi
 """
 
-_PACKAGED = ("elvkit", "autograder", "solutions", "assignments", "data", "pyproject.toml", "constraints.txt",
-             "README.md")
+_TOOLKIT = ("elvkit", "autograder", "data/registry.toml", "pyproject.toml", "constraints.txt", "README.md")
+
+
+def package_files(a: Assignment) -> list[Path]:
+    """What grading ``a`` needs, and nothing else: the toolkit, ``a``'s script, spec and student files, and its
+    release (no other assignment, no mistakes corpus, no bench, no tests); paths relative to the course."""
+    base = root()
+    chosen = [base / name for name in _TOOLKIT] + [a.source, a.solution_dir / "spec.py", a.student_files_dir,
+                                                   a.release_dir]
+    files = []
+    for path in chosen:
+        for f in [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()):
+            rel = f.relative_to(base)
+            if not any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
+                files.append(rel)
+    return files
 
 
 def build_package(a: Assignment, target: Path, *, timeout: int = 600, cell_timeout: int = 120) -> Path:
@@ -110,14 +127,6 @@ def build_package(a: Assignment, target: Path, *, timeout: int = 600, cell_timeo
 
         add(_SETUP, "setup.sh")
         add(_RUN.format(assignment=a.id, timeout=timeout, cell_timeout=cell_timeout), "run_autograder")
-        for name in _PACKAGED:
-            path = base / name
-            files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-            for f in files:
-                rel = f.relative_to(base)
-                hidden = any(part.startswith(".") or part == "__pycache__" for part in rel.parts)
-                generated = rel.parts[0] == "solutions" and f.suffix == ".ipynb"     # made by `elv release`
-                if hidden or generated:
-                    continue
-                zf.write(f, f"source/{rel.as_posix()}")
+        for rel in package_files(a):
+            zf.write(base / rel, f"source/{rel.as_posix()}")
     return target
