@@ -53,22 +53,42 @@ def _page(a: Assignment, flags=()) -> Page:
     return Page(title=a.title, notebook=a.notebook, questions=dict(a.questions), flags=list(flags))
 
 
-def _isolation(options: GradeOptions) -> tuple[bool, str]:
-    """Whether kernels run in the sandbox, and the sentence the report says about it."""
-    from ..isolation.sandbox import probe
+def _isolation(options: GradeOptions, out: Path, submissions: Path) -> tuple[bool, str | None, str]:
+    """How kernels are kept from the grader's files: (in bubblewrap, the account they run as or None, the
+    sentence the report says about it).
 
-    if options.sandbox not in ("auto", "bwrap", "none"):
-        raise ValueError(f"`sandbox` must be 'auto', 'bwrap' or 'none'; got {options.sandbox!r}.")
+    ``auto`` takes bubblewrap where it runs, else the unprivileged ``--kernel-user``; with neither it refuses,
+    since the kernel could read the reference solutions. ``bwrap`` and ``user`` insist on theirs; ``none``
+    is the TA's explicit choice to run kernels with the grader's rights (for notebooks they trust).
+    """
+    from ..isolation.sandbox import probe, readable_secrets, secret_folders
+
+    if options.sandbox not in ("auto", "bwrap", "user", "none"):
+        raise ValueError(f"--sandbox expects auto, bwrap, user or none; got {options.sandbox!r}.")
     if options.sandbox == "none":
-        return False, "no filesystem or network sandbox (--sandbox none): students' code ran with the grader's " \
-                      "user rights."
-    ok, why = probe()
+        return False, None, "no sandbox (--sandbox none): students' code ran with the grader's user rights."
+    ok, why = probe() if options.sandbox != "user" else (False, "--sandbox user")
     if ok:
-        return True, (f"each kernel ran in a bubblewrap sandbox ({why}): its own folder writable, the grader's "
-                      "files, other submissions and the network out of reach.")
+        return True, None, (f"each kernel ran in a bubblewrap sandbox ({why}): its own folder writable, the "
+                            "grader's files, other submissions and the network out of reach.")
     if options.sandbox == "bwrap":
         raise RuntimeError(f"--sandbox bwrap: {why}")
-    return False, f"no filesystem or network sandbox ({why}): students' code ran with the grader's user rights."
+    user = options.kernel_user
+    if not user:
+        raise RuntimeError(f"no sandbox here ({why}), and the kernels would run as this account, which can read "
+                           f"the reference solutions in {secret_folders()[0]}. Install bubblewrap, or run as root "
+                           "with --kernel-user NAME (an account that cannot read them), or pass --sandbox none to "
+                           "grade anyway (only for notebooks you trust); nothing was written.")
+    if os.geteuid() != 0:
+        raise RuntimeError(f"--kernel-user {user}: the grader must run as root to start kernels as another account.")
+    readable = readable_secrets(user, secret_folders() + [Path(submissions).resolve()])    # `out`: made private
+    if readable:
+        raise RuntimeError(f"--kernel-user {user} can read {readable[0]}" + (f" and {len(readable) - 1} more"
+                           if len(readable) > 1 else "") + ": its kernels could read the reference or other "
+                           "students' work. Make them unreadable to it (chmod -R go-rwx), or use another account; "
+                           "nothing was graded.")
+    return False, user, (f"no bubblewrap here ({why}): each kernel ran as the unprivileged account {user}, which "
+                         "cannot read the reference solutions, the results or other submissions.")
 
 
 def _hidden_salt(out: Path) -> str:
@@ -103,8 +123,8 @@ class _Batch:
 
     def __init__(self, a: Assignment, submissions: Path, out: Path, options: GradeOptions, bar):
         self.a, self.submissions, self.out, self.options, self.bar = a, submissions, out, options, bar
-        self.sandboxed, self.isolation = _isolation(options)
-        bind_results_folder(out, a.id)
+        self.sandboxed, self.user, self.isolation = _isolation(options, out, submissions)
+        bind_results_folder(out, a.id, private=self.user is not None)
         for sub in ("feedback", "autograded"):
             (out / sub).mkdir(parents=True, exist_ok=True)
         self.gradebook = Gradebook(a, out, options.db_url)
@@ -116,7 +136,7 @@ class _Batch:
         threads = max(1, (os.cpu_count() or 1) // max(1, options.jobs))
         self.env = {"NBGRADER_EXECUTION": "autograde", "ELVKIT_SMOKE": "1", "OMP_NUM_THREADS": str(threads),
                     "MKL_NUM_THREADS": str(threads), "PYTHONHASHSEED": "0",
-                    "JUPYTER_PATH": kernel_path(out / "nbgrader" / "jupyter", options, self.sandboxed),
+                    "JUPYTER_PATH": kernel_path(out / "nbgrader" / "jupyter", options, self.sandboxed, self.user),
                     **options.env}
         if options.device:
             self.env["ELVKIT_DEVICE"] = options.device
@@ -202,9 +222,9 @@ class _Batch:
         o = self.options
         job = Job(notebook=nbformat.writes(nb), plan=self.plan, files=self.files, env=self.env,
                   cell_timeout=o.cell_timeout, notebook_timeout=o.notebook_timeout, retries=o.kernel_retries,
-                  workdir="" if o.scheduler else str(self.out / "work" / f.student),
+                  workdir="" if o.scheduler or self.user else str(self.out / "work" / f.student),
                   seed=_student_seed(self.salt, f.student), tamper=found_in_metadata + _scan(nb),
-                  sandboxed=self.sandboxed, page=_page(self.a, result.flags))
+                  sandboxed=self.sandboxed, kernel_user=self.user or "", page=_page(self.a, result.flags))
         return job, result
 
     def collect(self, result: SubmissionResult, original: str, done: Outcome, writer) -> cf.Future:

@@ -70,7 +70,8 @@ def execute(nb, workdir: Path, cell_timeout: int, notebook_timeout: int, retries
     ``watch`` (a :class:`autograder.integrity.judge.CellWatch`) sees every code cell before and after it runs: the
     kernel's own execution reply (``ok`` or ``error``, which a student who hides tracebacks cannot turn
     into a pass), and the records each graded cell leaves. In the sandbox the kernel is reached over
-    Unix sockets in a private connection folder (no TCP).
+    Unix sockets in a private connection folder (no TCP); so it is when the kernel runs as another account
+    (``sandboxed`` true for both).
     """
     from jupyter_client.kernelspec import NoSuchKernel
     from nbclient.exceptions import DeadKernelError
@@ -155,20 +156,22 @@ def _Watched(**kwargs):
 KERNEL_START = ("__import__('autograder.kernel_side.capture').kernel_side.capture.install(); "
                 "__import__('autograder.kernel_side.guard').kernel_side.guard.install()")
 
-def kernel_path(folder: Path, options: GradeOptions | None = None, sandboxed: bool = False) -> str:
+def kernel_path(folder: Path, options: GradeOptions | None = None, sandboxed: bool = False,
+                user: str | None = None) -> str:
     """A Jupyter data folder whose ``python3`` kernel is this interpreter, first on JUPYTER_PATH.
 
     The notebooks must run with the Python that has elvkit and the grader installed, whatever
     kernels the machine or the user have registered under the same name. The kernel starts under
     the resource limits of ``options`` (see :mod:`autograder.isolation.limits`), in the sandbox when
-    ``sandboxed`` (see :mod:`autograder.isolation.sandbox`).
+    ``sandboxed`` (see :mod:`autograder.isolation.sandbox`), as the account ``user`` when given.
     """
     from ..isolation.limits import wrap
 
     options = options or GradeOptions()
     argv = wrap([sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
                 memory_mb=options.memory_mb, file_mb=options.file_mb,
-                cpu_seconds=options.cpu_seconds, processes=options.processes, sandbox=sandboxed)
+                cpu_seconds=options.cpu_seconds, processes=options.processes, sandbox=sandboxed,
+                user=user)
     spec = folder / "kernels" / "python3" / "kernel.json"
     spec.parent.mkdir(parents=True, exist_ok=True)
     kernel = {"argv": argv, "display_name": "Python 3 (elv grader)", "language": "python"}

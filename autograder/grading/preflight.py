@@ -101,10 +101,13 @@ def check_results_folder(out: Path, assignment_id: str) -> None:
                          "(the results are written there).")
 
 
-def bind_results_folder(out: Path, assignment_id: str) -> None:
-    """Create ``out`` (checked by :func:`check_results_folder`) and mark it as ``assignment_id``'s."""
+def bind_results_folder(out: Path, assignment_id: str, private: bool = False) -> None:
+    """Create ``out`` (checked by :func:`check_results_folder`) and mark it as ``assignment_id``'s; ``private``:
+    readable by the grader's account only (when kernels run as another account on this machine)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if private:
+        out.chmod(0o700)
     if _bound_to(out) is None:
         (out / MARKER).write_text(json.dumps({"assignment": assignment_id}) + "\n", encoding="utf-8")
 

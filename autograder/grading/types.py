@@ -43,7 +43,8 @@ class GradeOptions:
     scheduler: str | None = None     # Dask: a scheduler address, "local" (a LocalCluster) or "slurm"
     device: str | None = None        # "cpu" or "cuda": ELVKIT_DEVICE in the kernels; None: what is there
     slurm: dict = field(default_factory=dict)   # dask-jobqueue SLURMCluster keywords (queue, memory, ...)
-    sandbox: str = "auto"            # "bwrap": kernels in bubblewrap (error if impossible); "none"; "auto"
+    sandbox: str = "auto"            # "auto", "bwrap", "user" (kernels as kernel_user) or "none"; see batch
+    kernel_user: str | None = None   # an account that cannot read the grader's files (needs root)
     processes: int | None = 256      # tasks (processes and threads) a kernel may have at once
 
     @property
@@ -123,6 +124,7 @@ class Job:
     seed: int | None = None
     tamper: list = field(default_factory=list)
     sandboxed: bool = False
+    kernel_user: str = ""            # the unprivileged account the kernel runs as ("" : the grader's own)
     page: Page | None = None
 
 

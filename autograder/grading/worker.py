@@ -115,7 +115,8 @@ def work(job: Job) -> Outcome:
     os.environ["ELVKIT_HIDDEN_DIR"] = str(folder)
     start = time.perf_counter()
     judging = start - started
-    status, message = execute(nb, workdir, job.cell_timeout, job.notebook_timeout, job.retries, job.sandboxed, watch)
+    status, message = execute(nb, workdir, job.cell_timeout, job.notebook_timeout, job.retries,
+                              job.sandboxed or bool(job.kernel_user), watch)
     seconds = time.perf_counter() - start
     if status != STATUS_GRADED:
         mark_not_run(nb, message)

@@ -18,6 +18,11 @@ Sets POSIX resource limits on this process and then replaces it with ``COMMAND``
 * ``--sandbox``: run the kernel inside bubblewrap (:mod:`autograder.isolation.sandbox`):
   only its own folder is writable, the grader's files and the network are out
   of reach.
+* ``--user NAME``: where bubblewrap cannot run (a container such as Gradescope's),
+  the launcher, started as root, hands the kernel's folder and connection file to
+  the unprivileged account ``NAME`` and becomes it before the kernel starts; the
+  grader first checks that ``NAME`` cannot read its secret files
+  (:func:`autograder.isolation.sandbox.readable_secrets`).
 
 The environment is scrubbed before the kernel starts: only the variables a
 notebook needs (locale, paths, thread counts, the visible GPUs, ``ELVKIT_*``,
@@ -132,8 +137,9 @@ def group_name(connection_file: str) -> str:
     return "elv-" + Path(connection_file).resolve().parent.name
 
 
-def wrap(argv: list, *, memory_mb=None, cpu_seconds=None, file_mb=None, processes=None, sandbox=False) -> list:
-    """``argv`` run under the limits (for a kernelspec's argv)."""
+def wrap(argv: list, *, memory_mb=None, cpu_seconds=None, file_mb=None, processes=None, sandbox=False,
+         user: str | None = None) -> list:
+    """``argv`` run under the limits (for a kernelspec's argv), as ``user`` when given."""
     pre = [sys.executable, "-m", "autograder.isolation.limits"]
     for flag, value in (("--memory-mb", memory_mb), ("--cpu-seconds", cpu_seconds), ("--file-mb", file_mb),
                         ("--processes", processes)):
@@ -141,7 +147,32 @@ def wrap(argv: list, *, memory_mb=None, cpu_seconds=None, file_mb=None, processe
             pre += [flag, str(int(value))]
     if sandbox:
         pre.append("--sandbox")
+    if user:
+        pre += ["--user", user]
     return pre + ["--"] + list(argv)
+
+
+def _become(name: str, connection: str | None, env: dict) -> None:
+    """Hand the kernel's folder (the working directory) and its connection file to the account ``name``, then
+    become it for good (groups, group, user); the parent-death signal, which a change of user clears, is set
+    again."""
+    import pwd
+
+    account = pwd.getpwnam(name)
+    if account.pw_uid == 0:
+        raise SystemExit(f"--user {name}: the kernel's account must not be root")
+    owned = [Path.cwd()]
+    if connection is not None:
+        owned.append(Path(connection).resolve().parent)
+    for top in owned:
+        for folder, dirs, files in os.walk(top):
+            for entry in [folder] + [os.path.join(folder, f) for f in dirs + files]:
+                os.lchown(entry, account.pw_uid, account.pw_gid)
+    os.setgroups([])
+    os.setgid(account.pw_gid)
+    os.setuid(account.pw_uid)
+    env.update(HOME=str(Path.cwd()), USER=name, LOGNAME=name)
+    _die_with_parent()
 
 
 def _die_with_parent() -> None:
@@ -176,6 +207,7 @@ def main(argv=None) -> None:
     parser.add_argument("--file-mb", type=int)
     parser.add_argument("--processes", type=int)
     parser.add_argument("--sandbox", action="store_true")
+    parser.add_argument("--user")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -185,6 +217,8 @@ def main(argv=None) -> None:
     apply_limits(memory_mb=args.memory_mb, cpu_seconds=args.cpu_seconds, file_mb=args.file_mb,
                  processes=args.processes, group=group_name(connection) if connection else None)
     env = scrubbed_environment(dict(os.environ))
+    if args.user:
+        _become(args.user, connection, env)
     if args.sandbox:
         from .sandbox import bwrap_command
 

@@ -35,7 +35,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["probe", "bwrap_command", "secret_folders"]
+__all__ = ["readable_secrets", "probe", "bwrap_command", "secret_folders"]
 _ETC = ("passwd", "group", "nsswitch.conf", "localtime", "ld.so.cache", "ld.so.conf", "ld.so.conf.d",
         "alternatives", "fonts", "mime.types")
 _SYSTEM = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
@@ -98,6 +98,61 @@ def secret_folders() -> list[Path]:
     env = os.environ.get("ELVKIT_COURSE_ROOT")
     course = Path(env).resolve() if env else _package_dir("autograder").parent
     return [course / "solutions"]
+
+
+_PROBE = """
+import os, sys
+found = []
+for top in sys.argv[1:]:
+    try:
+        os.listdir(top)
+    except OSError:
+        continue
+    found.append(top)
+    for folder, dirs, files in os.walk(top):
+        for name in files:
+            try:
+                with open(os.path.join(folder, name), "rb"):
+                    found.append(os.path.join(folder, name))
+            except OSError:
+                pass
+print("\\n".join(found))
+"""
+
+
+def readable_secrets(user: str, folders: list) -> list[str]:
+    """What the account ``user`` can list or read of ``folders`` (the ones that exist), tried as that account in
+    a child process (file modes, ACLs and all); [] when nothing. The caller must be root.
+
+    Raises
+    ------
+    RuntimeError
+        When ``user`` does not exist, or cannot run this Python (its kernels could not start either).
+    """
+    import pwd
+    import sys
+
+    try:
+        account = pwd.getpwnam(user)
+    except KeyError:
+        raise RuntimeError(f"--kernel-user {user}: no such account on this machine (create one without a login, "
+                           f"e.g. useradd --system --no-create-home {user})") from None
+    paths = [str(Path(f).resolve()) for f in folders if Path(f).exists()]
+    try:
+        run = subprocess.run([sys.executable, "-I", "-c", _PROBE, *paths], user=account.pw_uid,
+                             group=account.pw_gid, extra_groups=[], capture_output=True, text=True, timeout=120,
+                             cwd="/")
+    except OSError as exc:
+        raise RuntimeError(f"--kernel-user {user} cannot run this Python ({sys.executable}: {exc.strerror}), so "
+                           "its kernels could not start: install the toolkit in a Python environment that account "
+                           "can read (Gradescope's setup.sh does).") from None
+    except subprocess.SubprocessError as exc:
+        raise RuntimeError(f"--kernel-user {user}: could not run a process as that account ({exc})") from None
+    if run.returncode != 0:
+        raise RuntimeError(f"--kernel-user {user} cannot run this Python ({sys.executable}): "
+                           f"{(run.stderr.strip().splitlines() or ['no message'])[-1][:200]}; its kernels could "
+                           "not start. Make the Python environment readable to it.")
+    return [line for line in run.stdout.splitlines() if line.strip()]
 
 
 def bwrap_command(workdir: Path, connection_dir: Path, *, environment: dict) -> list:

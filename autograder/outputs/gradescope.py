@@ -7,10 +7,14 @@ source) and its visibility (visible tests at once, hidden tests after the
 grades are published).
 
 ``build_package`` writes the zip a course uploads as a Gradescope
-"programming assignment" autograder: ``setup.sh`` installs this toolkit from
-the zip's copy of the course repository, and ``run_autograder`` grades
-``/autograder/submission`` with ``elv grade`` and copies the student's
-``results.json`` to ``/autograder/results/``.
+"programming assignment" autograder: ``setup.sh`` installs Python >= 3.11, the
+CPU build of PyTorch and this toolkit, creates the account the students' kernels
+run as (:data:`KERNEL_USER`) and makes the course's files unreadable to it;
+``run_autograder`` grades ``/autograder/submission`` with ``elv grade`` (in
+bubblewrap where the container allows it, else as that account, which the grader
+first checks cannot read the reference) and copies the student's
+``results.json`` to ``/autograder/results/``. The zip holds only what grading
+its one assignment needs (:func:`package_files`).
 """
 
 from __future__ import annotations
@@ -65,13 +69,47 @@ def write_results(a: Assignment, result, out: Path, nb=None) -> Path:
     return target
 
 
+#: the account kernels run as where bubblewrap cannot (Gradescope's containers)
+KERNEL_USER = "elv-kernel"
+
 _SETUP = """#!/usr/bin/env bash
-# Gradescope runs this once when it builds the autograder image.
+# Gradescope runs this once, as root, when it builds the autograder image (its Ubuntu 22.04 and 24.04 base
+# images). It installs Python >= 3.11, the CPU build of PyTorch and the toolkit, and makes the course's files
+# unreadable to the account the students' kernels run as.
 set -euo pipefail
-apt-get update -qq && apt-get install -y -qq python3 python3-venv python3-pip > /dev/null
-python3 -m venv /autograder/venv
-/autograder/venv/bin/pip install -q --upgrade pip
-/autograder/venv/bin/pip install -q -c /autograder/source/constraints.txt "/autograder/source[grader]"
+AG="${{AUTOGRADER_ROOT:-/autograder}}"
+export DEBIAN_FRONTEND=noninteractive
+if [ -z "${{ELV_SKIP_APT:-}}" ]; then
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends bubblewrap ca-certificates > /dev/null
+fi
+PY=""
+for candidate in python3.13 python3.12 python3.11 python3; do
+    if command -v "$candidate" > /dev/null && "$candidate" -c 'import sys, venv; sys.exit(sys.version_info < (3, 11))' 2> /dev/null; then
+        PY="$candidate"
+        break
+    fi
+done
+if [ -z "$PY" ]; then          # Ubuntu 22.04 ships Python 3.10; its universe has 3.11
+    apt-get install -y -qq --no-install-recommends python3.11 python3.11-venv > /dev/null
+    PY=python3.11
+fi
+"$PY" -m venv "$AG/venv"
+"$AG/venv/bin/python" -m pip install -q --upgrade pip
+# the pinned PyTorch as its CPU build: PyTorch's CPU index (TORCH_INDEX_URL="" takes the default index)
+TORCH_PIN="$(grep -E '^torch==' "$AG/source/constraints.txt")"
+INDEX="${{TORCH_INDEX_URL-https://download.pytorch.org/whl/cpu}}"
+if [ -n "$INDEX" ]; then
+    "$AG/venv/bin/python" -m pip install -q --index-url "$INDEX" "$TORCH_PIN"
+else
+    "$AG/venv/bin/python" -m pip install -q "$TORCH_PIN"
+fi
+"$AG/venv/bin/python" -m pip install -q -c "$AG/source/constraints.txt" "$AG/source[grader]"
+# the students' kernels: an account without a login that cannot read the course (the reference, the specs)
+id -u {user} > /dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin {user}
+chmod -R go-rwx "$AG/source"
+chmod a+rx "$AG"
+chmod -R a+rX "$AG/venv"
 """
 
 _RUN = """#!/usr/bin/env bash
@@ -80,10 +118,12 @@ set -uo pipefail
 AG="${{AUTOGRADER_ROOT:-/autograder}}"
 ELV="${{ELV:-$AG/venv/bin/elv}}"
 export ELVKIT_COURSE_ROOT="$AG/source"
+rm -rf "$AG/grading"
 mkdir -p "$AG/results" "$AG/grading/submissions/student"
+chmod 700 "$AG/grading"
 cp -r "$AG/submission/." "$AG/grading/submissions/student/"
 "$ELV" grade {assignment} "$AG/grading/submissions" --out "$AG/grading/results" --jobs 1 --no-progress --gradescope \\
-    --timeout {timeout} --cell-timeout {cell_timeout}
+    --timeout {timeout} --cell-timeout {cell_timeout} --sandbox "${{ELV_SANDBOX:-auto}}" --kernel-user {user}
 if [ -f "$AG/grading/results/gradescope/student/results.json" ]; then
     cp "$AG/grading/results/gradescope/student/results.json" "$AG/results/results.json"
 else
@@ -125,8 +165,9 @@ def build_package(a: Assignment, target: Path, *, timeout: int = 600, cell_timeo
             info.external_attr = 0o755 << 16
             zf.writestr(info, text)
 
-        add(_SETUP, "setup.sh")
-        add(_RUN.format(assignment=a.id, timeout=timeout, cell_timeout=cell_timeout), "run_autograder")
+        add(_SETUP.format(user=KERNEL_USER), "setup.sh")
+        add(_RUN.format(assignment=a.id, timeout=timeout, cell_timeout=cell_timeout, user=KERNEL_USER),
+            "run_autograder")
         for rel in package_files(a):
             zf.write(base / rel, f"source/{rel.as_posix()}")
     return target
