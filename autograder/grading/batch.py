@@ -324,8 +324,8 @@ def grade(assignment, submissions: Path, out: Path, options: GradeOptions | None
                          "CPU, or on GPU workers with --scheduler.")
     check_database(options.db_url)
     with executor(options) as pool, cf.ThreadPoolExecutor(max_workers=1) as writer:
-        bar = tqdm(total=len(found), desc=f"grading {a.id}", unit="nb", disable=not options.progress)
-        batch = _Batch(a, Path(submissions), out, options, bar)
+        batch = _Batch(a, Path(submissions), out, options, None)      # refuses here what cannot be isolated
+        batch.bar = bar = tqdm(total=len(found), desc=f"grading {a.id}", unit="nb", disable=not options.progress)
         warm = [pool.submit(warm_up, batch.plan) for _ in range(options.jobs)]     # workers start meanwhile
         batch.gradebook.register()
         futures = {}
