@@ -29,6 +29,24 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_gpu)
 
 
+def pytest_collection_finish(session):
+    """Start the fresh installations the selected tests need (``tests/installs.py``) in the background now, so
+    that they overlap the graded batches."""
+    import installs
+
+    chosen = {item.nodeid for item in session.items if not item.get_closest_marker("skip")}
+    if any("test_student_distribution.py" in n for n in chosen):
+        installs.start("student")
+    if any("installs_and_grades_like_gradescope" in n for n in chosen) and installs.gradescope_possible():
+        installs.start("gradescope")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import installs
+
+    installs.cleanup()
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)

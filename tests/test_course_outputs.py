@@ -2,13 +2,11 @@
 Gradescope's results.json and autograder package, the HTML report, and `elv validate`."""
 
 import json
-import os
-import shutil
 import subprocess
 import zipfile
 from datetime import datetime, timezone
-from pathlib import Path
 
+import installs
 import pytest
 
 from autograder.grading.policy import LatePolicy, RosterEntry, parse_time, read_roster, submission_time
@@ -161,78 +159,50 @@ def test_roster_late_penalties_gradescope_and_report(tmp_path, stereo):
     assert (out / "histogram.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def _container_python():
-    """A system Python >= 3.11 with venv, outside any user's home (what Gradescope's image has), or None."""
-    for candidate in ("/usr/bin/python3.13", "/usr/bin/python3.12", "/usr/bin/python3.11", "/usr/bin/python3"):
-        if Path(candidate).is_file() and subprocess.run(
-                [candidate, "-c", "import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))"],
-                capture_output=True).returncode == 0:
-            return candidate
-    return None
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("useradd") is None or _container_python() is None,
+@pytest.mark.skipif(not installs.gradescope_possible(),
                     reason="needs root, useradd and a system Python >= 3.11 (setup.sh creates the kernels' account "
                            "and a virtual environment it can read, as in Gradescope's image)")
 def test_gradescope_package_installs_and_grades_like_gradescope(stereo):
     """The zip's setup.sh and run_autograder, as Gradescope runs them (root, a container's PATH, a stand-in for
     /autograder): a fresh virtual environment, the kernels' unprivileged account, and a submission whose extra
     cell tries to read the reference and the spec and is denied, while the reference earns every point."""
-    import tempfile
-
     import nbformat
 
-    from autograder.cli import main
     from autograder.course.classroom import reference_submission
     from autograder.course.notebooks import write_notebook
 
-    root = Path(tempfile.mkdtemp(prefix="elv-autograder-"))
-    try:
-        assert main(["gradescope", "01_stereo", "--out", str(root / "autograder.zip")]) == 0
-        with zipfile.ZipFile(root / "autograder.zip") as zf:
-            names = zf.namelist()
-            assert {"setup.sh", "run_autograder", "source/pyproject.toml", "source/solutions/01_stereo/stereo.nb.py",
-                    "source/solutions/01_stereo/spec.py"} <= set(names)
-            # what grading this one assignment needs, nothing more
-            assert not [n for n in names if "mistakes" in n or "02_optical_flow" in n or "bench" in n
-                        or n.endswith(".ipynb") and n.startswith("source/solutions/")
-                        or n.startswith(("source/tests/", "source/docs/"))]
-            zf.extractall(root)
-        # a container's PATH (the system Python first); the machine's own package configuration (PIP_*) kept
-        env = {k: v for k, v in os.environ.items() if k.startswith("PIP_") or k in ("HOME", "LANG")}
-        env.update(PATH=f"{Path(_container_python()).parent}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                   AUTOGRADER_ROOT=str(root), ELV_SKIP_APT="1",
-                   TORCH_INDEX_URL="",      # this machine's package index serves the CPU build of the pinned torch
-                   ELV_SANDBOX="user")      # as in Gradescope's containers, where bubblewrap cannot run
-        setup = subprocess.run(["bash", str(root / "setup.sh")], env=env, capture_output=True, text=True, timeout=900)
-        assert setup.returncode == 0, setup.stderr[-3000:]
-        assert "+cpu" in subprocess.run([str(root / "venv" / "bin" / "python"), "-c", "import torch; "
-                                         "print(torch.__version__)"], capture_output=True, text=True).stdout
-
-        nb = reference_submission(stereo)
-        nb.cells.append(nbformat.v4.new_code_cell(
-            "import os, pathlib\n"
-            "course = pathlib.Path(os.environ['ELVKIT_COURSE_ROOT'])\n"
-            "for target in (course / 'solutions' / '01_stereo' / 'stereo.nb.py', course / 'solutions' / '01_stereo' / 'spec.py'):\n"
-            "    try:\n"
-            "        target.read_bytes(); print('READ', target)\n"
-            "    except OSError as exc:\n"
-            "        print('DENIED', type(exc).__name__, target)\n"
-            "print('UID', os.getuid())\n"))
-        write_notebook(nb, root / "submission" / "stereo.ipynb")
-        run = subprocess.run(["bash", str(root / "run_autograder")], env=env, capture_output=True, text=True,
-                             timeout=600)
-        assert run.returncode == 0, run.stderr[-3000:]
-        res = json.loads((root / "results" / "results.json").read_text())
-        assert res["score"] == 100 and all(t["status"] == "passed" for t in res["tests"]), res["output"]
-        executed = (root / "grading" / "results" / "autograded" / "student" / "stereo.ipynb").read_text()
-        assert executed.count("DENIED PermissionError") == 2 and "READ " not in executed
-        assert "UID 0" not in executed
-        summary = (root / "grading" / "results" / "summary.txt").read_text()
-        assert "ran as the unprivileged account elv-kernel" in summary
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    root, env = installs.gradescope_root()     # unpacked and set up in the background (tests/installs.py)
+    names = zipfile.ZipFile(root / "autograder.zip").namelist()
+    assert {"setup.sh", "run_autograder", "source/pyproject.toml", "source/solutions/01_stereo/stereo.nb.py",
+            "source/solutions/01_stereo/spec.py"} <= set(names)
+    # what grading this one assignment needs, nothing more
+    assert not [n for n in names if "mistakes" in n or "02_optical_flow" in n or "bench" in n
+                or n.endswith(".ipynb") and n.startswith("source/solutions/")
+                or n.startswith(("source/tests/", "source/docs/"))]
+    assert "+cpu" in subprocess.run([str(root / "venv" / "bin" / "python"), "-c", "import torch; "
+                                     "print(torch.__version__)"], capture_output=True, text=True).stdout
+    nb = reference_submission(stereo)
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "import os, pathlib\n"
+        "course = pathlib.Path(os.environ['ELVKIT_COURSE_ROOT'])\n"
+        "for target in (course / 'solutions' / '01_stereo' / 'stereo.nb.py', course / 'solutions' / '01_stereo' / 'spec.py'):\n"
+        "    try:\n"
+        "        target.read_bytes(); print('READ', target)\n"
+        "    except OSError as exc:\n"
+        "        print('DENIED', type(exc).__name__, target)\n"
+        "print('UID', os.getuid())\n"))
+    write_notebook(nb, root / "submission" / "stereo.ipynb")
+    run = subprocess.run(["bash", str(root / "run_autograder")], env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    res = json.loads((root / "results" / "results.json").read_text())
+    assert res["score"] == 100 and all(t["status"] == "passed" for t in res["tests"]), res["output"]
+    executed = (root / "grading" / "results" / "autograded" / "student" / "stereo.ipynb").read_text()
+    assert executed.count("DENIED PermissionError") == 2 and "READ " not in executed
+    assert "UID 0" not in executed
+    summary = (root / "grading" / "results" / "summary.txt").read_text()
+    assert "ran as the unprivileged account elv-kernel" in summary
 
 
 @pytest.mark.slow

@@ -1,6 +1,6 @@
 """The student distribution tried as a new student would: ``elv publish`` into a temporary folder, a fresh
 virtual environment made from the published tree with the README's first command (pip, with the test
-environment's constraints so that PyTorch stays the CPU build), ``elv validate`` there with nothing of the
+environment's constraints so that PyTorch stays the CPU build; ``tests/installs.py``), ``elv validate`` there with nothing of the
 instructor's side installed, and the README's second command, ``jupyter lab assignments/``, driven by
 headless Chromium through Selenium: the stereo notebook opens, its first cells run, and the visible test
 under a function not yet written shows its teaching message. The screenshot is kept as a test artefact
@@ -16,17 +16,16 @@ import secrets
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
+import installs
 import pytest
 
 from autograder.course import get_assignment, root
 from autograder.course.classroom import reference_submission
 from autograder.course.notebooks import write_notebook
-from autograder.course.publish import publish
 
 pytestmark = pytest.mark.slow
 
@@ -36,23 +35,10 @@ CHROMEDRIVER = shutil.which("chromedriver")
 
 
 @pytest.fixture(scope="module")
-def student(tmp_path_factory):
-    """The published tree and its fresh virtual environment: ``(tree, bin folder, environment)``."""
-    tree = tmp_path_factory.mktemp("student") / "course"
-    publish(tree)
-    home = tmp_path_factory.mktemp("home")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON", "JUPYTER", "ELVKIT"))}
-    env.update(HOME=str(home), JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_DATA_DIR=str(home / "data"),
-               JUPYTER_RUNTIME_DIR=str(home / "runtime"), IPYTHONDIR=str(home / "ipython"), MPLBACKEND="agg")
-    subprocess.run([sys.executable, "-m", "venv", str(tree / ".venv")], check=True, env=env)
-    bin_ = tree / ".venv" / "bin"
-    env["PATH"] = f"{bin_}{os.pathsep}{env.get('PATH', '')}"
-    # the README's first command: pip install -e '.[student]'
-    done = subprocess.run([str(bin_ / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-                           "-c", str(root() / "constraints.txt"), "-e", ".[student]"],
-                          cwd=tree, env=env, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return tree, bin_, env
+def student():
+    """The published tree and its fresh virtual environment: ``(tree, bin folder, environment)``, made in the
+    background from the start of the session (``tests/installs.py``)."""
+    return installs.student_tree()
 
 
 def test_the_student_environment_has_jupyter_and_nothing_of_the_instructors_side(student):
@@ -107,6 +93,26 @@ def _wait_for_server(url: str, server, timeout: float = 120.0) -> None:
     raise AssertionError(f"jupyter lab did not answer {url} within {timeout:.0f} s")
 
 
+def _answer_dialogs(driver) -> None:
+    """Answer a "Select Kernel" dialog as a student would, with its default (Python 3): JupyterLab asks when a
+    cell is run before the notebook's kernel is up."""
+    from selenium.webdriver.common.by import By
+
+    for button in driver.find_elements(By.CSS_SELECTOR, ".jp-Dialog .jp-Dialog-button.jp-mod-accept"):
+        button.click()
+
+
+def _kernel_idle(base: str, token: str) -> bool:
+    """Whether the server runs a kernel for the stereo notebook and that kernel is idle (its sessions API)."""
+    try:
+        with urllib.request.urlopen(f"{base}/api/sessions?token={token}", timeout=5) as reply:
+            sessions = json.loads(reply.read())
+    except (OSError, ValueError):
+        return False
+    return any(s.get("path", "").endswith("stereo.ipynb") and (s.get("kernel") or {}).get("execution_state") == "idle"
+               for s in sessions)
+
+
 @pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
                     reason="Debian's chromium and chromium-driver are not installed (make test installs them as "
                            "root: apt-get install chromium chromium-driver)")
@@ -138,18 +144,17 @@ def test_the_stereo_notebook_runs_in_jupyterlab_in_a_real_browser(student):
                     "--window-size=1400,1050"):
             options.add_argument(arg)
         driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-        wait = WebDriverWait(driver, 120)
+        wait = WebDriverWait(driver, 180)
         driver.get(f"http://127.0.0.1:{port}/lab/tree/01_stereo/stereo.ipynb?token={token}")
         wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".jp-Notebook .jp-Cell")))
-        wait.until(lambda d: d.execute_script(
-            "const s = document.querySelector('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator');"
-            "return s && s.getAttribute('data-status') === 'idle';"))
+        base = f"http://127.0.0.1:{port}"
+        wait.until(lambda d: _answer_dialogs(d) or _kernel_idle(base, token))
         # Run > Run All Cells: JupyterLab stops at the first cell that fails
         driver.find_element(By.XPATH, "//div[contains(@class,'lm-MenuBar-itemLabel') and text()='Run']").click()
         wait.until(ec.element_to_be_clickable(
             (By.CSS_SELECTOR, "li.lm-Menu-item[data-command='runmenu:run-all']"))).click()
-        error = wait.until(ec.presence_of_element_located(
-            (By.XPATH, "//div[contains(@class,'jp-OutputArea-output') and contains(., 'is not written yet')]")))
+        failing = (By.XPATH, "//div[contains(@class,'jp-OutputArea-output') and contains(., 'is not written yet')]")
+        error = wait.until(lambda d: _answer_dialogs(d) or ec.presence_of_element_located(failing)(d))
         text = error.text
         assert "NotImplementedError" in text and "`disparity_to_depth` is not written yet" in text, text
         prompts = [p.text for p in driver.find_elements(By.CSS_SELECTOR, ".jp-InputArea-prompt")]
@@ -160,6 +165,13 @@ def test_the_stereo_notebook_runs_in_jupyterlab_in_a_real_browser(student):
         time.sleep(1.0)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         assert driver.save_screenshot(str(ARTIFACTS / "stereo-notebook.png"))
+    except Exception:
+        if driver is not None:          # what the browser showed when it went wrong, for whoever reads the failure
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            driver.save_screenshot(str(ARTIFACTS / "stereo-notebook-failure.png"))
+        log.flush()
+        print("jupyter lab's log:\n" + (tree.parent / "jupyter-lab.log").read_text()[-4000:])
+        raise
     finally:
         if driver is not None:
             driver.quit()
