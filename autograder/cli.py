@@ -8,6 +8,7 @@
     elv list                                   the course's assignments
     elv new ID --title TITLE                   scaffold a new assignment folder (instructors)
     elv publish OUT [--check]                  the students' distribution: notebooks and elvkit, no solutions
+    elv export RESULTS --lms canvas|brightspace --out FILE   the grades in the LMS's import layout
 """
 
 from __future__ import annotations
@@ -174,6 +175,16 @@ def _cmd_gradescope(args) -> int:
     return 0
 
 
+def _cmd_export(args) -> int:
+    from .outputs.lms import export
+
+    left_out = export(Path(args.results), args.lms, Path(args.out), column=args.column, missing=args.missing)
+    print(f"Wrote {args.out}: import it in {args.lms.capitalize()}'s gradebook (Grades > Import).")
+    if left_out:
+        print(f"Left out, without an LMS id (not on the roster): {', '.join(left_out)}", file=sys.stderr)
+    return 0
+
+
 def _cmd_publish(args) -> int:
     from .course.publish import check, publish
 
@@ -274,6 +285,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a notebook before submitting: metadata, visible tests, budget")
     add_validate_arguments(p)
     p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("export", help="the grades of a results folder in your LMS's import layout",
+                       description="Reads RESULTS/grades.csv (final scores, late penalties included) and writes the "
+                                   "file your LMS imports: Canvas (Student, ID, SIS User ID, SIS Login ID, Section, "
+                                   "then the assignment) or Brightspace (OrgDefinedId, '<item> Points Grade', "
+                                   "End-of-Line Indicator). Students without an LMS id are left out and named.",
+                       epilog="example: elv export results/01_stereo --lms canvas --out canvas-a1.csv "
+                              "--column 'Assignment 1 (123456)'")
+    p.add_argument("results", help="a results folder written by elv grade")
+    p.add_argument("--lms", required=True, choices=["canvas", "brightspace"], help="the LMS to import into")
+    p.add_argument("--out", "-o", required=True, help="the CSV file to write (overwritten)")
+    p.add_argument("--column", help="the grade column's header as your LMS names it (Canvas: 'Assignment 1 "
+                                    "(123456)'; Brightspace: the grade item's name); default: the assignment's title")
+    p.add_argument("--missing", choices=["blank", "zero"], default="blank",
+                   help="what a roster student who submitted nothing gets: an empty cell (default; the LMS keeps "
+                        "its grade) or 0")
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("gradescope", help="build the autograder zip for Gradescope")
     p.add_argument("assignment", help="assignment id, e.g. 02_optical_flow")

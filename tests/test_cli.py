@@ -111,3 +111,34 @@ def test_roster_rows_are_whole_or_refused(course, capsys):
     roster.write_text("student,name\nal,Al\n")
     _one_line_error(capsys, ["grade", "01_stereo", str(course / "subs"), "--out", str(course / "r"),
                              "--roster", str(roster)], "needs an 'lms_id' column", [course])
+
+
+def test_grades_export_in_the_lms_import_layouts(tmp_path, capsys):
+    import csv
+
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / ".elv-results.json").write_text(json.dumps({"assignment": "01_stereo"}))
+    (results / "grades.csv").write_text(
+        "student,lms_id,name,status,score,raw_score,late_penalty\n"
+        "alice,1001,\"Liddell, Alice\",graded,70,100,30\n"
+        "bob,1002,Bob Builder,graded,100,100,0\n"
+        "carol,1003,Carol Danvers,missing,0,0,0\n"
+        "zoe,,,graded,12,12,0\n"
+        "._stereo.ipynb,,,ignored,,,\n", encoding="utf-8")
+    assert main(["export", str(results), "--lms", "canvas", "--out", str(tmp_path / "canvas.csv"),
+                 "--column", "Assignment 1 (123456)"]) == 0
+    err = capsys.readouterr().err
+    assert "Left out, without an LMS id (not on the roster): zoe" in err
+    canvas = list(csv.reader(open(tmp_path / "canvas.csv", newline="")))
+    assert canvas[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Assignment 1 (123456)"]
+    assert canvas[1] == ["Liddell, Alice", "1001", "", "", "", "70"]          # the final score, quoted name whole
+    assert canvas[3][1] == "1003" and canvas[3][5] == ""                      # nothing submitted: left as it was
+    assert main(["export", str(results), "--lms", "brightspace", "--out", str(tmp_path / "d2l.csv"),
+                 "--missing", "zero"]) == 0
+    d2l = list(csv.reader(open(tmp_path / "d2l.csv", newline="")))
+    assert d2l[0] == ["OrgDefinedId", "Assignment 1: stereo disparity and depth Points Grade", "End-of-Line Indicator"]
+    assert d2l[1:] == [["1001", "70", "#"], ["1002", "100", "#"], ["1003", "0", "#"]]
+    capsys.readouterr()
+    _one_line_error(capsys, ["export", str(tmp_path), "--lms", "canvas", "--out", str(tmp_path / "x.csv")],
+                    "has no grades.csv", [tmp_path])
