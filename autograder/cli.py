@@ -101,13 +101,26 @@ def _cmd_grade(args) -> int:
     options = _grade_options(args)
     check_options(options)
     check_results_folder(Path(args.out), a.id)
-    found = find_submissions(Path(args.submissions), a.notebook, a.id)
+    submissions, only = Path(args.submissions), list(args.student or [])
+    if submissions.is_file():           # one notebook: <student>.ipynb, or <student>/<notebook>.ipynb
+        if submissions.suffix.lower() != ".ipynb":
+            raise ValueError(f"{submissions} is neither a folder of submissions nor a notebook (.ipynb).")
+        folder_form = submissions.name == f"{a.notebook}.ipynb" and submissions.parent.parent != submissions.parent
+        only.append(submissions.parent.name if folder_form else submissions.stem)
+        submissions = submissions.parent.parent if folder_form else submissions.parent
+    found = find_submissions(submissions, a.notebook, a.id)
+    known = {f.student for f in found if not f.ignored} | {f.original for f in found if not f.ignored}
+    unknown = [name for name in only if name not in known]
+    if unknown:
+        raise ValueError(f"--student {unknown[0]}: no submission of that name in {submissions} (there are: "
+                         f"{', '.join(sorted(f.student for f in found if not f.ignored)[:12]) or 'none'}).")
+    options.only = tuple(only)
     if not [f for f in found if not f.ignored]:
         others = "; ".join(f"{f.original}: {f.note}" for f in found)
         raise ValueError(f"no submissions in {args.submissions}: expected <student>.ipynb files or <student>/ "
                          f"folders holding {a.notebook}.ipynb" + (f" (found only {others})" if others else "") + ".")
     start = time.perf_counter()
-    results = grade(a, Path(args.submissions), Path(args.out), options)
+    results = grade(a, submissions, Path(args.out), options)
     _print_results(a, results, Path(args.out), time.perf_counter() - start)
     infra = [r.student for r in results if r.status == STATUS_INFRA]
     if infra:
@@ -261,7 +274,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("grade", help="grade a folder of submitted notebooks")
     p.add_argument("assignment", help="assignment id, e.g. 01_stereo")
-    p.add_argument("submissions", help="folder of <student>.ipynb files or <student>/<notebook>.ipynb folders")
+    p.add_argument("submissions", help="folder of <student>.ipynb files or <student>/<notebook>.ipynb folders, "
+                                       "or one such notebook (that student alone)")
+    p.add_argument("--student", action="append", metavar="NAME",
+                   help="grade only this student (repeatable; with --regrade, grade them again); the others keep "
+                        "their earlier results in grades.csv")
     p.add_argument("--out", "-o", required=True, help="results folder")
     grading_options(p)
     p.add_argument("--roster", help="CSV with columns student, lms_id, name, email, extension: LMS ids in "

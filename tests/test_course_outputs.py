@@ -4,7 +4,7 @@ Gradescope's results.json and autograder package, the HTML report, and `elv vali
 import json
 import subprocess
 import zipfile
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import installs
 import pytest
@@ -124,7 +124,7 @@ def test_roster_late_penalties_gradescope_and_report(tmp_path, stereo):
     (subs / "bob" / "timestamp.txt").write_text("2026-12-03 10:00:00.000000 UTC")     # within his extension
     write_notebook(blank_submission(stereo), subs / "zoe" / "stereo.ipynb")           # not on the roster
     (tmp_path / "roster.csv").write_text("student,lms_id,name,email,extension\n"
-                                         "alice,1001,Alice Liddell,a@x.edu,\nbob,1002,Bob Builder,b@x.edu,3\n"
+                                         "alice,1001,\"Liddell, Alice\",a@x.edu,\nbob,1002,Bob Builder,b@x.edu,3\n"
                                          "carol,1003,Carol Danvers,c@x.edu,\n")
     out = tmp_path / "out"
     assert main(["grade", "01_stereo", str(subs), "--out", str(out), "--jobs", "2", "--no-progress",
@@ -133,14 +133,19 @@ def test_roster_late_penalties_gradescope_and_report(tmp_path, stereo):
     import csv
 
     rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv"))}
-    assert rows["alice"]["lms_id"] == "1001" and rows["alice"]["name"] == "Alice Liddell"
+    assert rows["alice"]["lms_id"] == "1001" and rows["alice"]["name"] == "Liddell, Alice"     # kept whole
+    assert rows["alice"]["email"] == "a@x.edu"
     assert (rows["alice"]["raw_score"], rows["alice"]["late_penalty"], rows["alice"]["score"]) == ("100", "30", "70")
     assert rows["alice"]["late_days"] == "3" and "late by 3 day(s)" in rows["alice"]["flags"]
     assert rows["bob"]["score"] == "100" and rows["bob"]["late_penalty"] == "0"
     assert rows["carol"]["status"] == "missing" and "on the roster, no submission" in rows["carol"]["message"]
     assert "not on the roster" in rows["zoe"]["flags"] and rows["zoe"]["lms_id"] == ""
     with Gradebook(f"sqlite:///{out / 'gradebook.db'}", "elv") as gb:
-        assert gb.find_student("alice").lms_user_id == "1001"
+        alice = gb.find_student("alice")
+        assert (alice.lms_user_id, alice.first_name, alice.last_name, alice.email) == \
+            ("1001", "Alice", "Liddell", "a@x.edu")
+        assert gb.find_assignment("01_stereo").duedate == datetime(2026, 12, 1)      # nbgrader's own due date
+        assert gb.find_submission("01_stereo", "bob").extension == timedelta(days=3)  # and extension column
         nb = gb.find_submission_notebook("stereo", "01_stereo", "alice")
         assert nb.late_submission_penalty == 30 and nb.score == 100      # nbgrader keeps both
     res = json.loads((out / "gradescope" / "alice" / "results.json").read_text())

@@ -89,3 +89,19 @@ def test_sigkill_mid_batch_then_rerun_resumes(tmp_path, stereo):
     again = subprocess.run(_elv("grade", "01_stereo", str(subs), "--out", str(out), "--jobs", "2"),
                            capture_output=True, text=True, timeout=300)
     assert "4 submission(s) unchanged" in again.stderr
+
+    # --student: only the named student is graded again (with --regrade); the others keep their rows
+    one = subprocess.run(_elv("grade", "01_stereo", str(subs), "--out", str(out), "--student", "student3", "--regrade",
+                              "--no-progress"), capture_output=True, text=True, timeout=300)
+    assert one.returncode == 0, one.stderr[-2000:]
+    entries = [json.loads(line)["student"] for line in journal.read_text().splitlines()]
+    assert entries.count("student3") == 2 and entries.count("student1") == 1
+    rows = list(csv.DictReader(open(out / "grades.csv")))
+    assert sorted(r["student"] for r in rows) == [f"student{i}" for i in range(5)]
+    assert all(float(r["score"]) == 100 for r in rows)
+
+    # a single notebook: that student alone, in a results folder of its own
+    single = subprocess.run(_elv("grade", "01_stereo", str(subs / "student1" / "stereo.ipynb"), "--out",
+                                 str(tmp_path / "one"), "--no-progress"), capture_output=True, text=True, timeout=300)
+    assert single.returncode == 0, single.stderr[-2000:]
+    assert [r["student"] for r in csv.DictReader(open(tmp_path / "one" / "grades.csv"))] == ["student1"]

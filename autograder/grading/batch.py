@@ -127,10 +127,10 @@ class _Batch:
         bind_results_folder(out, a.id, private=self.user is not None)
         for sub in ("feedback", "autograded"):
             (out / sub).mkdir(parents=True, exist_ok=True)
-        self.gradebook = Gradebook(a, out, options.db_url)
+        self.gradebook = Gradebook(a, out, options.db_url, options.late)
         self.journal = Journal(out / "journal.jsonl", hashlib.sha256(a.source.read_bytes()).hexdigest())
-        if options.regrade and self.journal.path.is_file():
-            self.journal.path.unlink()
+        if options.regrade and not options.only and self.journal.path.is_file():
+            self.journal.path.unlink()          # with --student, only the chosen are graded again (see _prepare)
         self.finished = self.journal.load()
         self.files = kernel_files(a)
         threads = max(1, (os.cpu_count() or 1) // max(1, options.jobs))
@@ -174,6 +174,9 @@ class _Batch:
     def prepare(self, f: Found) -> tuple[Job, SubmissionResult] | None:
         """The job for one entry of the submissions folder; None when it is settled here (ignored, missing,
         malformed, or unchanged since it was graded)."""
+        if f.ignored and self.options.only:      # --student: the folder's other entries are not this run's
+            self.bar.update()
+            return None
         if f.ignored:               # accounted for in grades.csv and the summary, not in the gradebook
             self.results.append(SubmissionResult(student=f.student, status=STATUS_IGNORED, message=f.note,
                                                  source_file=str(f.entry)))
@@ -187,6 +190,16 @@ class _Batch:
             self.zero(result, STATUS_INFRA, f"grader error while preparing it: {type(exc).__name__}: {exc}")
             return None
 
+    def _reuse(self, earlier: dict, result: SubmissionResult, f: Found, note: str = "") -> None:
+        """Keep a journal entry's grading, with this run's roster details, policies and flags (and ``note``)."""
+        again = reused(earlier)
+        again.flags += [x for x in result.flags + ([note] if note else []) if x not in again.flags]
+        again.lms_id, again.name, again.email, again.submitted = (result.lms_id, result.name, result.email,
+                                                                   result.submitted)
+        apply_late(again, self.options, f.original)
+        self.reused += 1
+        self.finish(again, None)
+
     def _prepare(self, f: Found, result: SubmissionResult):
         import nbformat
 
@@ -198,14 +211,19 @@ class _Batch:
                                                        "are read only as plain files (upload the notebook itself)")
         result.sha256 = hashlib.sha256(f.path.read_bytes()).hexdigest()
         earlier = self.finished.get(f.student)
+        chosen = not self.options.only or {f.student, f.original} & set(self.options.only)
+        if not chosen:                          # --student: the others keep what they got, or are left out
+            if earlier is None:
+                self.bar.update()
+                return None
+            changed = earlier["sha256"] != result.sha256
+            return self._reuse(earlier, result, f, "changed since it was graded; not graded again in this run "
+                                                   "(--student)" if changed else "")
+        if self.options.only and self.options.regrade:
+            earlier = None                      # a chosen student is graded again
         if earlier is not None and earlier["sha256"] == result.sha256 and \
                 (not earlier["feedback"] or (self.out / earlier["feedback"]).is_file()):
-            again = reused(earlier)            # graded before a crash or in an earlier run: keep it
-            again.flags += [x for x in result.flags if x not in again.flags]
-            again.lms_id, again.name, again.submitted = result.lms_id, result.name, result.submitted
-            apply_late(again, self.options, f.original)
-            self.reused += 1
-            return self.finish(again, None)
+            return self._reuse(earlier, result, f)     # graded before a crash or in an earlier run: keep it
         nb, problem = read_submission(f.path)
         if nb is not None and not any(grade_id(c) in self.max_scores for c in nb.cells):
             nb, problem = None, ("the notebook has none of the assignment's cells (empty, or another notebook): "

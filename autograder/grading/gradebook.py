@@ -29,8 +29,8 @@ class Gradebook:
     makes each submission safe to run (:meth:`sanitise`) and writes the scores (:meth:`save`).
     """
 
-    def __init__(self, a: Assignment, out: Path, db_url: str | None):
-        self.a = a
+    def __init__(self, a: Assignment, out: Path, db_url: str | None, late=None):
+        self.a, self.late = a, late          # late: the batch's policy.LatePolicy (deadline, extensions) or None
         self.out = out
         self.root = out / "nbgrader"
         self.db_url = db_url or f"sqlite:///{(out / 'gradebook.db').resolve()}"
@@ -45,16 +45,19 @@ class Gradebook:
 
     def register(self) -> None:
         """Put the assignment's source notebook in the gradebook (skipped when it is unchanged since the last
-        run on the same database). nbgrader's errors propagate."""
+        run on the same database), with the late policy's deadline as nbgrader's due date. nbgrader's errors
+        propagate."""
         nb = read_source(self.a.source)
         src = self.root / "source" / self.a.id / f"{self.a.notebook}.ipynb"
         write_notebook(nb, src)
         digest = hashlib.sha256(src.read_bytes()).hexdigest()
         stamp = self.root / f".registered-{self.a.id}"
-        if stamp.is_file() and stamp.read_text() == f"{digest} {self.db_url}":
-            return
-        generate_assignment(self.root, self.db_url, self.a.id)
-        stamp.write_text(f"{digest} {self.db_url}")
+        if not (stamp.is_file() and stamp.read_text() == f"{digest} {self.db_url}"):
+            generate_assignment(self.root, self.db_url, self.a.id)
+            stamp.write_text(f"{digest} {self.db_url}")
+        if self.late is not None:               # nbgrader's own due date, beside which it keeps extensions
+            with self.open() as gb:
+                gb.update_or_create_assignment(self.a.id, duedate=self.late.deadline.replace(tzinfo=None))
 
     def source_cells(self) -> dict:
         """grade_id -> the source notebook's cell (complete nbgrader metadata, hidden tests included)."""
@@ -176,10 +179,15 @@ class Gradebook:
         with self.open() as gb:
             student = {"lms_user_id": result.lms_id} if result.lms_id else {}
             if result.name:
-                first, _, last = result.name.partition(" ")
-                student.update(first_name=first, last_name=last)
+                student.update(_first_last(result.name))
+            if result.email:
+                student["email"] = result.email
             gb.update_or_create_student(result.student, **student)
             submission = {"timestamp": _naive_utc(result.submitted)} if result.submitted else {}
+            if self.late is not None:           # the roster's extension, in nbgrader's extension column
+                extra = self.late.deadline_for(result.student) - self.late.deadline
+                if extra.total_seconds() > 0:
+                    submission["extension"] = extra
             gb.update_or_create_submission(self.a.id, result.student, **submission)
             nb = gb.find_submission_notebook(self.a.notebook, self.a.id, result.student)
             for grade in nb.grades:
@@ -191,6 +199,18 @@ class Gradebook:
             nb.late_submission_penalty = result.penalty or None     # nbgrader keeps it beside the score
             nb.flagged = any(f.startswith(TAMPERING) for f in result.flags)
             gb.db.commit()
+
+
+def _first_last(name: str) -> dict:
+    """A roster name as nbgrader's first and last name: "Liddell, Alice" (as LMS exports write it) or
+    "Alice Pleasance Liddell" (the last word is the last name)."""
+    if "," in name:
+        last, _, first = name.partition(",")
+    else:
+        first, _, last = name.strip().rpartition(" ")
+        if not first:
+            first, last = last, ""
+    return {"first_name": first.strip(), "last_name": last.strip()}
 
 
 def _naive_utc(iso: str):

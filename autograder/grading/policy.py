@@ -186,7 +186,7 @@ def apply_roster(result, found, submissions: Path, options) -> None:
     roster = options.roster
     entry = None if roster is None else roster.get(roster_name(result.student, found.original, roster))
     if entry is not None:
-        result.lms_id, result.name = entry.lms_id, entry.name
+        result.lms_id, result.name, result.email = entry.lms_id, entry.name, entry.email
     elif roster is not None:
         result.flags.append("not on the roster")
     if found.path is not None:

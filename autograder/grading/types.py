@@ -38,6 +38,8 @@ class GradeOptions:
     submitted_from_mtime: bool = False   # no timestamp.txt: take the notebook file's modification time
     gradescope: bool = False         # also write RESULTS/gradescope/<student>/results.json
     regrade: bool = False            # ignore the journal of an earlier run: grade every submission again
+    only: tuple = ()                 # grade these students only (names as submitted or gradebook ids); the
+                                     # others keep their earlier results (--student NAME ...)
     memory_mb: int | None = 6144     # a kernel's data segment (RLIMIT_DATA); None: no limit
     file_mb: int | None = 512        # the largest file a kernel may write (RLIMIT_FSIZE)
     scheduler: str | None = None     # Dask: a scheduler address, "local" (a LocalCluster) or "slurm"
@@ -70,6 +72,7 @@ class SubmissionResult:
     feedback: str = ""
     lms_id: str = ""
     name: str = ""
+    email: str = ""
     submitted: str = ""                              # ISO time the submission was handed in
     late_days: int = 0
     penalty: float = 0.0                             # points taken off for lateness

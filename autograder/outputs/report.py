@@ -59,7 +59,7 @@ def _rows(a: Assignment, results):
             yield {"student": r.student, "status": r.status, "message": r.message, "file": r.source_file}
             continue
         qs = question_scores(a, r)
-        row = {"student": r.student, "lms_id": r.lms_id, "name": r.name, "status": r.status,
+        row = {"student": r.student, "lms_id": r.lms_id, "name": r.name, "email": r.email, "status": r.status,
                "score": f"{r.score:g}", "max_score": f"{r.max_score:g}",
                "percent": f"{100 * r.score / r.max_score:.1f}" if r.max_score else "0.0",
                "raw_score": f"{r.raw_score:g}", "late_penalty": f"{r.penalty:g}", "late_days": str(r.late_days),
@@ -153,7 +153,7 @@ def write_outputs(a: Assignment, results, out: Path, notes=()) -> None:
     """grades.csv, summary.txt/json, histogram.png and report.html; ``notes`` (how the run was
     isolated, for example) head the summary and the report."""
     rows = list(_rows(a, results))
-    fields = ["student", "lms_id", "name", "status", "score", "max_score", "percent", *a.questions, "raw_score",
+    fields = ["student", "lms_id", "name", "email", "status", "score", "max_score", "percent", *a.questions, "raw_score",
               "late_penalty", "late_days", "submitted", "flags", "message", "file", "sha256", "seconds", "feedback"]
     tmp = out / "grades.csv.tmp"
     with open(tmp, "w", newline="", encoding="utf-8") as f:
