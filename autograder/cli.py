@@ -102,13 +102,21 @@ def _cmd_grade(args) -> int:
     check_options(options)
     check_results_folder(Path(args.out), a.id)
     submissions, only = Path(args.submissions), list(args.student or [])
-    if submissions.is_file():           # one notebook: <student>.ipynb, or <student>/<notebook>.ipynb
+    if submissions.is_file() and submissions.suffix.lower() == ".zip":     # an LMS's bulk download
+        from .grading.preflight import bind_results_folder
+        from .grading.submissions import collect_zip
+
+        bind_results_folder(Path(args.out), a.id)
+        submissions = collect_zip(submissions, Path(args.out) / "collected")
+        print(f"Unpacked {args.submissions} into {submissions}")
+    elif submissions.is_file():         # one notebook: <student>.ipynb, or <student>/<notebook>.ipynb
         if submissions.suffix.lower() != ".ipynb":
-            raise ValueError(f"{submissions} is neither a folder of submissions nor a notebook (.ipynb).")
+            raise ValueError(f"{submissions} is neither a folder of submissions, a zip of them, nor a notebook "
+                             "(.ipynb).")
         folder_form = submissions.name == f"{a.notebook}.ipynb" and submissions.parent.parent != submissions.parent
         only.append(submissions.parent.name if folder_form else submissions.stem)
         submissions = submissions.parent.parent if folder_form else submissions.parent
-    found = find_submissions(submissions, a.notebook, a.id)
+    found = find_submissions(submissions, a.notebook, a.id, options.roster)
     known = {f.student for f in found if not f.ignored} | {f.original for f in found if not f.ignored}
     unknown = [name for name in only if name not in known]
     if unknown:
@@ -274,8 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("grade", help="grade a folder of submitted notebooks")
     p.add_argument("assignment", help="assignment id, e.g. 01_stereo")
-    p.add_argument("submissions", help="folder of <student>.ipynb files or <student>/<notebook>.ipynb folders, "
-                                       "or one such notebook (that student alone)")
+    p.add_argument("submissions", help="folder of <student>.ipynb files or <student>/<notebook>.ipynb folders "
+                                       "(or of an LMS's bulk download: Canvas names are matched to the roster's "
+                                       "lms_id), a zip of them (unpacked into RESULTS/collected/), or one notebook "
+                                       "(that student alone)")
     p.add_argument("--student", action="append", metavar="NAME",
                    help="grade only this student (repeatable; with --regrade, grade them again); the others keep "
                         "their earlier results in grades.csv")

@@ -336,7 +336,7 @@ def grade(assignment, submissions: Path, out: Path, options: GradeOptions | None
     a = assignment if isinstance(assignment, Assignment) else get_assignment(assignment)
     out = Path(out).resolve()
     check_results_folder(out, a.id)
-    found = _with_roster(find_submissions(Path(submissions), a.notebook, a.id), options.roster)
+    found = _with_roster(find_submissions(Path(submissions), a.notebook, a.id, options.roster), options.roster)
     if options.device == "cuda" and not options.scheduler and not gpu_ids():
         raise ValueError("--device cuda: this machine has no NVIDIA GPU (nvidia-smi finds none); grade on the "
                          "CPU, or on GPU workers with --scheduler.")

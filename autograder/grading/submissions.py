@@ -11,9 +11,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Found", "find_submissions", "student_id", "read_submission"]
+__all__ = ["Found", "find_submissions", "student_id", "read_submission", "collect_zip"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.@+-]")
+#: a file of a Canvas bulk download: ``<lastfirst>[_LATE]_<user id>_<submission id>_<file as uploaded>``
+_CANVAS = re.compile(r"^(?P<login>[A-Za-z0-9-]+?)(?P<late>_LATE)?_(?P<uid>\d+)_(?P<sub>\d+)_(?P<file>.+)$")
+#: the most a zip of submissions may unpack to, in all and per file (bytes)
+ZIP_LIMITS = (4 << 30, 256 << 20)
 
 
 @dataclass
@@ -81,7 +85,42 @@ def _folder_notebook(entry: Path, notebook: str, assignment_id: str) -> tuple[Pa
     return None, f"no {notebook}.ipynb in the folder"
 
 
-def find_submissions(folder: Path, notebook: str, assignment_id: str = "") -> list[Found]:
+def _canvas(stem: str, by_lms: dict) -> tuple[str, str] | None:
+    """(student, note) for a Canvas bulk-download name: the roster student with that Canvas user id, else the
+    name Canvas wrote; None for a name that is not Canvas's."""
+    m = _CANVAS.match(stem)
+    if m is None:
+        return None
+    student = by_lms.get(m.group("uid"), m.group("login"))
+    note = f"Canvas download: user {m.group('uid')}, submission {m.group('sub')}"
+    if m.group("late"):
+        note += ", marked late by Canvas"
+    if m.group("uid") not in by_lms and by_lms:
+        note += " (no roster student has this lms_id)"
+    return student, note
+
+
+def _latest_per_student(pending: list) -> tuple[list, list]:
+    """Of the Canvas downloads of one student (``pending``: (entry, name, path, note)), keep the highest
+    submission id; returns (kept, the others as ignored :class:`Found`)."""
+    best: dict = {}
+    for item in pending:
+        m = _CANVAS.match(item[0].stem) if item[2] is item[0] else None
+        if m is not None and (item[1] not in best or int(m.group("sub")) > best[item[1]][0]):
+            best[item[1]] = (int(m.group("sub")), item)
+    kept, dropped = [], []
+    for item in pending:
+        m = _CANVAS.match(item[0].stem) if item[2] is item[0] else None
+        if m is not None and best[item[1]][1] is not item:
+            dropped.append(Found(_UNSAFE.sub("_", item[0].name)[:120], None, f"an earlier Canvas submission of "
+                                 f"{item[1]} (a later one is graded)", original=item[0].name, ignored=True,
+                                 entry=item[0]))
+        else:
+            kept.append(item)
+    return kept, dropped
+
+
+def find_submissions(folder: Path, notebook: str, assignment_id: str = "", roster: dict | None = None) -> list[Found]:
     """Every entry of ``folder``: one submission per student, or the reason an entry is not one.
 
     Accepted layouts: ``<student>.ipynb`` (any case of the extension); ``<student>/<notebook>.ipynb``;
@@ -91,11 +130,17 @@ def find_submissions(folder: Path, notebook: str, assignment_id: str = "") -> li
     safe, and the original name is kept in a note. Entries that are not submissions -- other files,
     Jupyter's checkpoint folder, macOS's ``._`` companions -- are returned with ``ignored`` set and
     the reason, so that every entry of the folder is accounted for.
+
+    Files of a Canvas bulk download (``lastfirst[_LATE]_<user id>_<submission id>_<file>.ipynb``, as
+    nbgrader's ``zip_collect`` reads them) belong to the ``roster`` student whose ``lms_id`` is that user id
+    (else to ``lastfirst``); of two files of one student the later submission is graded.
     """
+    by_lms = {e.lms_id: name for name, e in (roster or {}).items() if getattr(e, "lms_id", "")}
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"submissions folder {folder} does not exist")
     found: list[Found] = []
+    pending: list = []          # (entry, name, notebook, note) of each submission, before ids are given
     taken: set = set()
     for entry in sorted(folder.iterdir()):
         ignored = ""
@@ -108,6 +153,9 @@ def find_submissions(folder: Path, notebook: str, assignment_id: str = "") -> li
             name, path, note = entry.stem, entry, ""
             if entry.suffix != ".ipynb":
                 note = f"file extension {entry.suffix}"
+            canvas = _canvas(entry.stem, by_lms)
+            if canvas is not None:
+                name, note = canvas[0], "; ".join(x for x in (note, canvas[1]) if x)
         elif entry.is_dir() and entry.name in (".ipynb_checkpoints", "__MACOSX", ".git"):
             ignored = "a folder of Jupyter's, macOS's or git's own, not a submission"
         elif entry.is_dir():
@@ -121,12 +169,61 @@ def find_submissions(folder: Path, notebook: str, assignment_id: str = "") -> li
             continue
         if entry.name.startswith("."):
             note = "; ".join(x for x in (note, "a hidden name (starting with a dot)") if x)
+        pending.append((entry, name, path, note))
+    kept, dropped = _latest_per_student(pending)
+    for entry, name, path, note in kept:
         sid = student_id(name, taken)
         taken.add(sid)
         if sid != name:
             note = "; ".join(x for x in (note, f"submitted as {name!r}") if x)
         found.append(Found(sid, path, note, original=name, entry=entry))
-    return found
+    return sorted(found + dropped, key=lambda f: f.entry.name if f.entry is not None else f.student)
+
+
+def collect_zip(archive: Path, dest: Path) -> Path:
+    """Unpack a zip of submissions (an LMS's bulk download) into ``dest`` and return the folder to grade: the
+    zip's single top folder when it has one. Member names are data: only their relative parts are used (no
+    absolute path, no ``..``, no link), macOS's companions are skipped, and the sizes are bounded
+    (:data:`ZIP_LIMITS`) as the bytes are written, whatever the zip's headers claim.
+
+    Raises
+    ------
+    ValueError
+        When the file is not a zip, or unpacks to more than the limits.
+    """
+    import shutil
+    import zipfile
+    from pathlib import PurePosixPath
+
+    total_cap, file_cap = ZIP_LIMITS
+    written = 0
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ValueError(f"{archive} is not a readable zip of submissions ({exc}).") from None
+    dest = Path(dest)
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    with zf:
+        for info in zf.infolist():
+            parts = [p for p in PurePosixPath(info.filename.replace("\\", "/")).parts if p not in ("", ".")]
+            if info.is_dir() or not parts or ".." in parts or info.filename.startswith("/") or \
+                    parts[0] == "__MACOSX" or parts[-1].startswith("._") or (info.external_attr >> 16) & 0o170000 == 0o120000:
+                continue
+            target = dest.joinpath(*parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            size = 0
+            with zf.open(info) as src, open(target, "wb") as out:
+                while chunk := src.read(1 << 20):
+                    size += len(chunk)
+                    written += len(chunk)
+                    if size > file_cap or written > total_cap:
+                        raise ValueError(f"{archive}: {info.filename} unpacks to more than the grader takes "
+                                         f"({file_cap >> 20} MB a file, {total_cap >> 30} GB in all).")
+                    out.write(chunk)
+    tops = [p for p in dest.iterdir()]
+    return tops[0] if len(tops) == 1 and tops[0].is_dir() else dest
 
 
 def read_submission(path: Path):
