@@ -29,6 +29,15 @@ def test_canvas_names_are_matched_to_the_roster(tmp_path):
     assert {f.student for f in plain if not f.ignored} == {"liddellalice", "builderbob", "unknownzed"}
 
 
+def test_a_file_name_alone_does_not_make_a_student_someone_else(tmp_path):
+    """Among ordinary submissions, a file named like a Canvas download of another student's id keeps its name."""
+    (tmp_path / "alice.ipynb").write_text("{}")
+    (tmp_path / "mallory_1002_1_stereo.ipynb").write_text("{}")
+    roster = {"alice": RosterEntry("alice", lms_id="1001"), "bob": RosterEntry("bob", lms_id="1002")}
+    students = {f.student for f in find_submissions(tmp_path, "stereo", "01_stereo", roster)}
+    assert students == {"alice", "mallory_1002_1_stereo"}
+
+
 def test_a_zip_is_unpacked_as_data(tmp_path, monkeypatch):
     archive = tmp_path / "submissions.zip"
     with zipfile.ZipFile(archive, "w") as zf:

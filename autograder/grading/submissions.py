@@ -133,9 +133,14 @@ def find_submissions(folder: Path, notebook: str, assignment_id: str = "", roste
 
     Files of a Canvas bulk download (``lastfirst[_LATE]_<user id>_<submission id>_<file>.ipynb``, as
     nbgrader's ``zip_collect`` reads them) belong to the ``roster`` student whose ``lms_id`` is that user id
-    (else to ``lastfirst``); of two files of one student the later submission is graded.
+    (else to ``lastfirst``); of two files of one student the later submission is graded. This holds only in a
+    folder where every notebook is so named (a download): a file a student named like that among others
+    keeps its own name.
     """
     by_lms = {e.lms_id: name for name, e in (roster or {}).items() if getattr(e, "lms_id", "")}
+    files = [p.stem for p in folder.iterdir() if p.is_file() and _is_notebook(p) and not p.name.startswith("._")]
+    # a Canvas download names every file so; a student's own file name alone never makes them someone else
+    canvas_folder = bool(files) and all(_CANVAS.match(stem) for stem in files)
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"submissions folder {folder} does not exist")
@@ -153,7 +158,7 @@ def find_submissions(folder: Path, notebook: str, assignment_id: str = "", roste
             name, path, note = entry.stem, entry, ""
             if entry.suffix != ".ipynb":
                 note = f"file extension {entry.suffix}"
-            canvas = _canvas(entry.stem, by_lms)
+            canvas = _canvas(entry.stem, by_lms) if canvas_folder else None
             if canvas is not None:
                 name, note = canvas[0], "; ".join(x for x in (note, canvas[1]) if x)
         elif entry.is_dir() and entry.name in (".ipynb_checkpoints", "__MACOSX", ".git"):
