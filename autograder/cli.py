@@ -14,12 +14,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
-
-from elvkit.validate import add_arguments as add_validate_arguments
 
 __all__ = ["main"]
 
@@ -238,122 +235,12 @@ def _cmd_new(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``elv`` command line's parser (one sub-command per task)."""
-    from elvkit import __version__
+    """The ``elv`` command line's parser (one sub-command per task; see :mod:`autograder.parser`)."""
+    from .parser import build
 
-    parser = argparse.ArgumentParser(prog="elv", description="The Embodied Learning and Vision course toolkit.")
-    parser.add_argument("--version", action="version", version=f"elv {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("list", help="the course's assignments and questions")
-    p.set_defaults(func=_cmd_list)
-
-    p = sub.add_parser("release", help="build assignments/ from the solution scripts")
-    p.add_argument("assignment", nargs="*", help="assignment ids (default: all)")
-    p.add_argument("--check", action="store_true",
-                   help="fail if the committed release is stale or holds a solution or hidden test")
-    p.set_defaults(func=_cmd_release)
-
-    def grading_options(p):
-        p.add_argument("--jobs", "-j", type=int, default=max(1, min(4, os.cpu_count() or 1)),
-                       help="notebooks graded in parallel (default: CPU cores, at most 4)")
-        p.add_argument("--cell-timeout", type=int, default=120, help="seconds per cell (default 120)")
-        p.add_argument("--timeout", type=int, default=600, help="seconds per notebook (default 600)")
-        p.add_argument("--db", default=None, help="gradebook SQLAlchemy URL (default: sqlite in the output folder)")
-        p.add_argument("--no-progress", action="store_true", help="no progress bar")
-        p.add_argument("--memory", type=int, default=6144,
-                       help="MB of memory a notebook's kernel may allocate (default 6144; 0: no limit)")
-        p.add_argument("--sandbox", choices=["auto", "bwrap", "user", "none"], default="auto",
-                       help="keep each kernel from the grader's files: 'auto' (default) bubblewrap where it runs, "
-                            "else the --kernel-user account, else refuse; 'bwrap' or 'user' insist on theirs; "
-                            "'none' runs kernels with your rights (only for notebooks you trust)")
-        p.add_argument("--kernel-user", metavar="NAME",
-                       help="where bubblewrap cannot run (a container), run each kernel as this unprivileged "
-                            "account; the grader (root) checks first that it cannot read the solutions or the "
-                            "submissions")
-        p.add_argument("--scheduler", help="run the notebooks on Dask: a scheduler ADDRESS (tcp://host:8786), "
-                       "'local' (a LocalCluster of --jobs worker processes) or 'slurm' (--jobs Slurm jobs "
-                       "through dask-jobqueue)")
-        p.add_argument("--slurm-option", action="append", metavar="KEY=VALUE",
-                       help="a dask-jobqueue SLURMCluster keyword, e.g. queue=gpu, account=cs123, memory=16GB")
-        p.add_argument("--device", choices=["cpu", "cuda"],
-                       help="where the notebooks' torch code runs (default: the GPU when there is one); with "
-                            "several GPUs each local worker gets its own")
-
-    p = sub.add_parser("grade", help="grade a folder of submitted notebooks")
-    p.add_argument("assignment", help="assignment id, e.g. 01_stereo")
-    p.add_argument("submissions", help="folder of <student>.ipynb files or <student>/<notebook>.ipynb folders "
-                                       "(or of an LMS's bulk download: Canvas names are matched to the roster's "
-                                       "lms_id), a zip of them (unpacked into RESULTS/collected/), or one notebook "
-                                       "(that student alone)")
-    p.add_argument("--student", action="append", metavar="NAME",
-                   help="grade only this student (repeatable; with --regrade, grade them again); the others keep "
-                        "their earlier results in grades.csv")
-    p.add_argument("--out", "-o", required=True, help="results folder")
-    grading_options(p)
-    p.add_argument("--roster", help="CSV with columns student, lms_id, name, email, extension: LMS ids in "
-                   "grades.csv, students without a submission listed as missing, extensions honoured")
-    p.add_argument("--deadline", help="ISO date-time (UTC unless a zone is given), e.g. 2026-12-01T23:59")
-    p.add_argument("--late-per-day", type=float, default=None,
-                   help="percent of the score lost per started day late (default 10; 100 = nbgrader's 'zero')")
-    p.add_argument("--late-cap", type=float, default=100.0, help="largest late penalty in percent (default 100)")
-    p.add_argument("--grace", type=float, default=0.0, help="minutes after the deadline still on time (default 0)")
-    p.add_argument("--submitted-from-mtime", action="store_true",
-                   help="for a submission without nbgrader's timestamp.txt, take the notebook file's modification "
-                        "time as its submission time (only if the files were copied with their times kept, e.g. "
-                        "cp -p or unzip); without it such a submission is flagged and loses nothing")
-    p.add_argument("--regrade", action="store_true",
-                   help="grade every submission again (by default a rerun keeps the results of unchanged "
-                        "submissions, so an interrupted batch resumes)")
-    p.add_argument("--gradescope", action="store_true",
-                   help="also write Gradescope's results.json per student under RESULTS/gradescope/")
-    p.set_defaults(func=_cmd_grade)
-
-    p = sub.add_parser("validate", help="check a notebook before submitting: metadata, visible tests, budget")
-    add_validate_arguments(p)
-    p.set_defaults(func=_cmd_validate)
-
-    p = sub.add_parser("export", help="the grades of a results folder in your LMS's import layout",
-                       description="Reads RESULTS/grades.csv (final scores, late penalties included) and writes the "
-                                   "file your LMS imports: Canvas (Student, ID, SIS User ID, SIS Login ID, Section, "
-                                   "then the assignment) or Brightspace (OrgDefinedId, '<item> Points Grade', "
-                                   "End-of-Line Indicator). Students without an LMS id are left out and named.",
-                       epilog="example: elv export results/01_stereo --lms canvas --out canvas-a1.csv "
-                              "--column 'Assignment 1 (123456)'")
-    p.add_argument("results", help="a results folder written by elv grade")
-    p.add_argument("--lms", required=True, choices=["canvas", "brightspace"], help="the LMS to import into")
-    p.add_argument("--out", "-o", required=True, help="the CSV file to write (overwritten)")
-    p.add_argument("--column", help="the grade column's header as your LMS names it (Canvas: 'Assignment 1 "
-                                    "(123456)'; Brightspace: the grade item's name); default: the assignment's title")
-    p.add_argument("--missing", choices=["blank", "zero"], default="blank",
-                   help="what a roster student who submitted nothing gets: an empty cell (default; the LMS keeps "
-                        "its grade) or 0")
-    p.set_defaults(func=_cmd_export)
-
-    p = sub.add_parser("gradescope", help="build the autograder zip for Gradescope")
-    p.add_argument("assignment", help="assignment id, e.g. 02_optical_flow")
-    p.add_argument("--out", "-o", required=True, help="the zip to write")
-    p.add_argument("--cell-timeout", type=int, default=120, help="seconds per cell (default 120)")
-    p.add_argument("--timeout", type=int, default=600, help="seconds per notebook (default 600)")
-    p.set_defaults(func=_cmd_gradescope)
-
-    p = sub.add_parser("publish", help="write the students' distribution: notebooks and elvkit, no solutions")
-    p.add_argument("out", help="the folder to write (its .git is kept), e.g. ../elv-students")
-    p.add_argument("--check", action="store_true", help="only say what a publish would change in OUT")
-    p.set_defaults(func=_cmd_publish)
-
-    p = sub.add_parser("new", help="scaffold a new assignment: solutions/ID/ with a script, a spec and mistakes")
-    p.add_argument("id", help="the assignment's id: two digits, an underscore and a name, e.g. 03_ncuts")
-    p.add_argument("--title", required=True, help='its title, e.g. "Assignment 3: Normalized Cuts"')
-    p.add_argument("--no-release", action="store_true", help="do not build its release now")
-    p.set_defaults(func=_cmd_new)
-
-    p = sub.add_parser("demo", help="release, build a demo class (reference, blank, every mistake), grade it")
-    p.add_argument("assignment", nargs="?", help="one assignment (default: all)")
-    p.add_argument("--out", "-o", default="demo-results", help="where to write the class and results")
-    grading_options(p)
-    p.set_defaults(func=_cmd_demo)
-    return parser
+    return build({"list": _cmd_list, "release": _cmd_release, "grade": _cmd_grade, "validate": _cmd_validate,
+                  "export": _cmd_export, "gradescope": _cmd_gradescope, "publish": _cmd_publish, "new": _cmd_new,
+                  "demo": _cmd_demo})
 
 
 def main(argv=None) -> int:

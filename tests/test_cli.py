@@ -142,3 +142,13 @@ def test_grades_export_in_the_lms_import_layouts(tmp_path, capsys):
     capsys.readouterr()
     _one_line_error(capsys, ["export", str(tmp_path), "--lms", "canvas", "--out", str(tmp_path / "x.csv")],
                     "has no grades.csv", [tmp_path])
+
+
+@pytest.mark.parametrize("command", ["list", "release", "grade", "validate", "export", "gradescope", "publish", "new",
+                                     "demo"])
+def test_every_subcommand_says_what_it_reads_and_writes_with_an_example(command, capsys):
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    assert f"example:\n  elv {command}" in text and ("Reads" in text or "Writes" in text), text
