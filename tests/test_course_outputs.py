@@ -148,6 +148,9 @@ def test_roster_late_penalties_gradescope_and_report(tmp_path, stereo):
         assert gb.find_submission("01_stereo", "bob").extension == timedelta(days=3)  # and extension column
         nb = gb.find_submission_notebook("stereo", "01_stereo", "alice")
         assert nb.late_submission_penalty == 30 and nb.score == 100      # nbgrader keeps both
+    page = (out / "feedback" / "alice.html").read_text()     # the page shows the final score, as every output does
+    assert "Score: <b>70 / 100</b> (the tests gave 100; late penalty -30 for 3 day(s) late)" in page
+    assert "late by 3 day(s)" in page
     res = json.loads((out / "gradescope" / "alice" / "results.json").read_text())
     assert res["score"] == 70 and "Late penalty: -30 points" in res["output"]
     assert len(res["tests"]) == 26 and sum(t["max_score"] for t in res["tests"]) == 100

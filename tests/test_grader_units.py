@@ -150,3 +150,35 @@ def test_a_notebook_past_its_time_limit_is_stopped_and_its_cells_keep_their_repl
     status, message = _execute(nb, tmp_path, cell_timeout=30, notebook_timeout=10, retries=0, watch=watch)
     assert status == STATUS_TIMEOUT and "10 s" in message
     assert watch.replies[0] == "ok" and 3 not in watch.replies
+
+
+def test_statistics_are_over_submitted_work_and_every_late_student_is_named(stereo):
+    full = {"q1-a": 2.0, "q2-b": 5.0}
+    ann = SubmissionResult("ann", "graded", scores=dict(full), max_scores=full, late_days=2, penalty=1.4)
+    bea = SubmissionResult("bea", "graded", scores={"q1-a": 0.0, "q2-b": 0.0}, max_scores=full, late_days=1)
+    cal = SubmissionResult("cal", "missing", message="on the roster, no submission", scores={"q1-a": 0.0, "q2-b": 0.0},
+                           max_scores=full)
+    data = summary_data(stereo, [ann, bea, cal])
+    assert data["submissions"] == 2 and data["absent"] == ["cal"] and "missing" not in data["statuses"]
+    assert data["score"]["mean"] == pytest.approx((7.0 - 1.4 + 0.0) / 2)           # cal is not a zero in the mean
+    assert data["questions"]["q1"]["pass_rate"] == 0.5
+    assert [f["student"] for f in data["flagged"]] == []                            # listed once, as absent
+    text = summary_text(stereo, [ann, bea, cal])
+    assert text.count("cal") == 1 and "Late (2): ann 2 day(s), -1.4, bea 1 day(s), -0" in text
+
+
+def test_a_feedback_page_is_refreshed_from_the_final_result():
+    import nbformat
+
+    from autograder.outputs.feedback import refresh_page
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1", metadata={"nbgrader": {
+        "grade": True, "grade_id": "q1-a", "points": 2, "solution": False, "locked": True}})])
+    page = render_feedback(nb, notebook="stereo", scores={"q1-a": 2.0}, max_scores={"q1-a": 2.0},
+                           questions={"q1": "T"}, title="A1", flags=["late by 1 day(s): -10 %"])
+    assert "Score: <b>2 / 2</b>" in page and "late by 1 day(s)" in page
+    rerun = SubmissionResult("ann", "graded", scores={"q1-a": 2.0}, max_scores={"q1-a": 2.0}, penalty=0.6,
+                             late_days=3, flags=["late by 3 day(s): -30 %"])     # a new late policy
+    fresh = refresh_page(page, rerun)
+    assert "Score: <b>1.4 / 2</b> (the tests gave 2; late penalty -0.6 for 3 day(s) late)" in fresh
+    assert "late by 3 day(s)" in fresh and "late by 1 day(s)" not in fresh

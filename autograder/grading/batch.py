@@ -293,6 +293,20 @@ class _Batch:
                 "the student's functions returned; submissions whose source or run showed tampering are flagged."]
 
 
+def _refresh_feedback(out: Path, results) -> None:
+    """Every feedback page's score line and notes from the final results (late penalties and this run's
+    policy flags), also for the pages kept from an earlier run."""
+    from ..outputs.feedback import refresh_page
+
+    for r in results:
+        page = out / r.feedback if r.feedback else None
+        if page is not None and page.is_file():
+            text = page.read_text(encoding="utf-8")
+            fresh = refresh_page(text, r)
+            if fresh != text:
+                page.write_text(fresh, encoding="utf-8")
+
+
 def _with_roster(found: list, roster: dict | None) -> list:
     """The submissions found, and a missing one for each student of the roster who handed in nothing."""
     if roster is None:
@@ -367,6 +381,7 @@ def grade(assignment, submissions: Path, out: Path, options: GradeOptions | None
     bar.close()
     shutil.rmtree(out / "work", ignore_errors=True)
     results = sorted(batch.results, key=lambda r: r.student)
+    _refresh_feedback(out, results)
     report.write_outputs(a, results, out, notes=batch.notes())
     if batch.reused and options.progress:
         print(f"{batch.reused} submission(s) unchanged since they were graded: results kept from "

@@ -12,10 +12,44 @@ import copy
 import functools
 import html
 import os
+import re
 
 from ..course.notebooks import grade_meta, has_hidden_tests, without_hidden_region
 
-__all__ = ["render_feedback", "strip_hidden_tests", "exporter"]
+__all__ = ["render_feedback", "strip_hidden_tests", "exporter", "refresh_page", "score_html", "notes_html"]
+
+_SCORE = re.compile(r'<p class="elv-score">.*?</p>', re.S)
+_NOTES = re.compile(r'<div class="elv-notes">.*?</div>', re.S)
+
+
+def score_html(total: float, possible: float, status: str, notebook: str, raw: float | None = None,
+               penalty: float = 0.0, late_days: int = 0) -> str:
+    """The page's score line: the final score, and when a late penalty was taken, the tests' score beside it."""
+    line = f"Score: <b>{total:g} / {possible:g}</b>"
+    if penalty:
+        line += (f" (the tests gave {raw:g}; late penalty -{penalty:g} for {late_days} day(s) late)")
+    return f'<p class="elv-score">{line} · notebook <code>{html.escape(notebook)}.ipynb</code> · ' \
+           f'status: <b>{html.escape(status)}</b></p>'
+
+
+def notes_html(flags) -> str:
+    """The grader's notes on a submission (flags), as the page lists them."""
+    items = "".join(f"<li>{html.escape(f)}</li>" for f in flags)
+    return '<div class="elv-notes">' + (f"<p>Notes from the grader:</p><ul>{items}</ul>" if items else "") + \
+        "</div>"
+
+
+def refresh_page(page: str, result) -> str:
+    """A feedback page with its score line and notes made from the final ``result`` (late penalty and the
+    policies' flags of this run included): every output shows the same numbers."""
+    page = _SCORE.sub(lambda _: score_html(result.score, result.max_score, result.status, _notebook(page),
+                                           result.raw_score, result.penalty, result.late_days), page, count=1)
+    return _NOTES.sub(lambda _: notes_html(result.flags), page, count=1)
+
+
+def _notebook(page: str) -> str:
+    m = re.search(r'<p class="elv-score">.*?<code>(.*?)\.ipynb</code>', page, re.S)
+    return html.unescape(m.group(1)) if m else "notebook"
 
 
 def strip_hidden_tests(nb) -> None:
@@ -40,12 +74,10 @@ def strip_hidden_tests(nb) -> None:
 def _summary_markdown(title, notebook, status, message, scores, max_scores, questions, flags) -> str:
     total = sum(s for s in scores.values() if s is not None)
     possible = sum(max_scores.values())
-    lines = [f"# Feedback — {html.escape(title)}", "",
-             f"**Score: {total:g} / {possible:g}**  ·  notebook `{notebook}.ipynb`  ·  status: **{status}**"]
+    lines = [f"# Feedback — {html.escape(title)}", "", score_html(total, possible, status, notebook)]
     if message:
         lines += ["", f"> {html.escape(message)}"]
-    if flags:
-        lines += ["", "Notes from the grader:"] + [f"* {html.escape(f)}" for f in flags]
+    lines += ["", notes_html(flags)]
     from .report import per_question
 
     per_q = per_question(scores, max_scores, questions)

@@ -75,7 +75,10 @@ def summary_data(a: Assignment, results) -> dict:
     """The summary of a batch as data (``summary.json``): statuses, score statistics, per-question pass rates,
     flagged and failed submissions, and the entries that were not submissions."""
     ignored = [{"entry": r.source_file, "reason": r.message} for r in results if r.status == _IGNORED]
-    results = _graded(results)
+    everyone = _graded(results)
+    # statistics are over submitted work: a roster student who handed in nothing is counted apart
+    absent = [r.student for r in everyone if r.status == "missing" and not r.source_file]
+    results = [r for r in everyone if r.student not in absent]
     n = len(results)
     statuses: dict[str, int] = {}
     for r in results:
@@ -99,7 +102,9 @@ def summary_data(a: Assignment, results) -> dict:
     flagged = [{"student": r.student, "status": r.status,
                 "reason": "; ".join(x for x in [r.message] + r.flags if x)}
                for r in results if r.status != "graded" or r.flags]
-    return {"assignment": a.id, "title": a.title, "submissions": n, "statuses": statuses,
+    late = [{"student": r.student, "days": r.late_days, "penalty": r.penalty} for r in results if r.late_days]
+    return {"assignment": a.id, "title": a.title, "submissions": n, "statuses": statuses, "absent": absent,
+            "late": late,
             "max_score": max_score,
             "score": {"mean": statistics.fmean(scores) if scores else 0.0,
                       "median": statistics.median(scores) if scores else 0.0,
@@ -112,10 +117,16 @@ def summary_text(a: Assignment, results, data: dict | None = None) -> str:
     d = data or summary_data(a, results)
     lines = [f"Grading {a.id} — {a.title}",
              f"{d['submissions']} submission(s): " + ", ".join(f"{v} {k}" for k, v in sorted(d["statuses"].items()))]
-    if results:
+    if d["absent"]:
+        lines.append(f"On the roster without a submission ({len(d['absent'])}, left out of the statistics): "
+                     + ", ".join(d["absent"]))
+    if d["submissions"]:
         s = d["score"]
-        lines.append(f"Scores out of {d['max_score']:g}: mean {s['mean']:.1f}, median {s['median']:g}, "
-                     f"min {s['min']:g}, max {s['max']:g}")
+        lines.append(f"Final scores out of {d['max_score']:g} (late penalties taken off): mean {s['mean']:.1f}, "
+                     f"median {s['median']:g}, min {s['min']:g}, max {s['max']:g}")
+    if d["late"]:
+        lines.append(f"Late ({len(d['late'])}): " + ", ".join(f"{x['student']} {x['days']} day(s), -{x['penalty']:g}"
+                                                            for x in d["late"]))
     lines += ["", "Per question (pass: every test of the question passed; mean: share of its points)"]
     for q, info in d["questions"].items():
         lines.append(f"  {q:4s} {info['title'][:40]:40s} {info['points']:>5g} pts   "
@@ -133,19 +144,24 @@ def summary_text(a: Assignment, results, data: dict | None = None) -> str:
 
 
 def gradebook_table(a: Assignment, results) -> str:
-    """One line per student: status, score per question, total."""
+    """One line per student: status, score per question, and the total (with the tests' raw total and the
+    late penalty beside it when there is a late policy at work), so that every line adds up."""
     results = _graded(results)
     qs = list(a.questions)
+    late = any(r.penalty or r.late_days for r in results)
     width = max([len("student"), len("(points)")] + [len(r.student) for r in results])
-    head = f"{'student':{width}s} {'status':20s} " + " ".join(f"{q:>5s}" for q in qs) + f" {'total':>7s}"
+    head = f"{'student':{width}s} {'status':20s} " + " ".join(f"{q:>5s}" for q in qs)
+    head += f" {'raw':>7s} {'late':>6s} {'final':>7s}" if late else f" {'total':>7s}"
     lines = [head, "-" * len(head)]
     for r in results:
         per = question_scores(a, r)
         cells = " ".join(f"{per.get(q, (0.0, 0.0))[0]:5g}" for q in qs)
-        lines.append(f"{r.student:{width}s} {r.status:20s} {cells} {r.score:7g}")
+        tail = f" {r.raw_score:7g} {-r.penalty:6g} {r.score:7g}" if late else f" {r.score:7g}"
+        lines.append(f"{r.student:{width}s} {r.status:20s} {cells}{tail}")
     first = question_scores(a, results[0]) if results else {}
     maxes = " ".join(f"{first.get(q, (0, 0))[1]:5g}" for q in qs)
-    lines.append(f"{'(points)':{width}s} {'':20s} {maxes} {(results[0].max_score if results else 0):7g}")
+    top = results[0].max_score if results else 0
+    lines.append(f"{'(points)':{width}s} {'':20s} {maxes}" + (f" {top:7g} {'':6s} {top:7g}" if late else f" {top:7g}"))
     return "\n".join(lines)
 
 
@@ -230,16 +246,20 @@ def report_html(a: Assignment, results, png: bytes | None = None, notes=(), data
     if rows_i:
         rows_i = (f"<h2>Entries of the submissions folder that are not submissions ({len(d['ignored'])})</h2>"
                   f"<table><tr><th>entry</th><th>why it was not graded</th></tr>{rows_i}</table>")
-    late = [r for r in _graded(results) if r.penalty]
-    late_line = (f"<p>{len(late)} late submission(s) lost {sum(r.penalty for r in late):g} points in all.</p>"
+    late = d["late"]
+    late_line = (f"<p>{len(late)} late submission(s): " + ", ".join(
+        f"{esc(x['student'])} ({x['days']} day(s) late, -{x['penalty']:g} points)" for x in late) + ".</p>"
                  if late else "")
+    if d["absent"]:
+        late_line += (f"<p>On the roster without a submission ({len(d['absent'])}, left out of the statistics): "
+                      f"{esc(', '.join(d['absent']))}.</p>")
     late_line += "".join(f"<p><em>Note: {esc(n)}</em></p>" for n in notes)
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{esc(a.id)} grading report</title>
 <style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:3px 8px;text-align:left}}</style></head><body>
 <h1>{esc(a.title)} — grading report</h1>
-<p>{d['submissions']} submission(s): {statuses}. Scores out of {d['max_score']:g}: mean {s['mean']:.1f},
+<p>{d['submissions']} submission(s): {statuses}. Final scores out of {d['max_score']:g}: mean {s['mean']:.1f},
 median {s['median']:g}, min {s['min']:g}, max {s['max']:g}.</p>{late_line}
 <img alt="score histogram and per-question pass rates" src="data:image/png;base64,{base64.b64encode(png).decode()}">
 <h2>Per question</h2>
