@@ -81,10 +81,11 @@ def _summary_markdown(title, notebook, status, message, scores, max_scores, ques
     from .report import per_question
 
     per_q = per_question(scores, max_scores, questions)
-    lines += ["", "| question | score |", "|---|---|"]
-    for q, (got, pts) in per_q.items():
-        name = questions.get(q, q)
-        lines.append(f"| {q}: {html.escape(str(name))} | {got:g} / {pts:g} |")
+    cell = 'style="border:1px solid #ccc;padding:4px 12px;text-align:left"'
+    rows = "".join(f"<tr><td {cell}>{q}: {html.escape(str(questions.get(q, q)))}</td>"
+                   f"<td {cell}>{got:g} / {pts:g}</td></tr>" for q, (got, pts) in per_q.items())
+    lines += ["", f'<table style="border-collapse:collapse"><tr><th {cell}>question</th><th {cell}>score</th></tr>'
+                  f"{rows}</table>"]
     lines += ["", "Each test cell below shows its score. Hidden tests compare your functions with the "
               "reference on new inputs: their code is not shown, only whether they passed and, if not, why."]
     return "\n".join(lines)

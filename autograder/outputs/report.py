@@ -194,8 +194,10 @@ def histogram_png(a: Assignment, results, data: dict | None = None) -> bytes:
     from matplotlib.figure import Figure      # no pyplot: safe beside other threads, no display
     from matplotlib.ticker import MaxNLocator
 
+    import textwrap
+
     d = data or summary_data(a, results)
-    results = _graded(results)
+    results = [r for r in _graded(results) if r.student not in d["absent"]]     # submitted work only
     fig = Figure(figsize=(10, 3.6), layout="constrained")
     ax, bx = fig.subplots(1, 2, width_ratios=(3, 2))
     max_score = d["max_score"] or 1.0
@@ -203,7 +205,7 @@ def histogram_png(a: Assignment, results, data: dict | None = None) -> bytes:
     other = [r.score for r in results if r.status != "graded"]
     bins = [max_score * i / 20 for i in range(21)]
     ax.hist([graded, other], bins=bins, stacked=True, color=["#4c8bbf", "#d9822b"],
-            label=["ran to the end", "missing, malformed, timeout or crash"])
+            label=["ran to the end", "no notebook, malformed, timeout or crash"])
     ax.axvline(d["score"]["mean"], color="k", ls="--", lw=1, label=f"mean {d['score']['mean']:.1f}")
     ax.set_xlabel(f"score (out of {max_score:g})")
     ax.set_ylabel("submissions")
@@ -216,7 +218,7 @@ def histogram_png(a: Assignment, results, data: dict | None = None) -> bytes:
     ys = range(len(qs))
     bx.barh([y + 0.2 for y in ys], rates, height=0.4, color="#4c8bbf", label="every test passed")
     bx.barh([y - 0.2 for y in ys], means, height=0.4, color="#9dc3e6", label="mean share of points")
-    bx.set_yticks(list(ys), [f"{q} {d['questions'][q]['title'][:22]}" for q in qs], fontsize=8)
+    bx.set_yticks(list(ys), [textwrap.fill(f"{q} {d['questions'][q]['title']}", 26) for q in qs], fontsize=8)
     bx.invert_yaxis()
     bx.set_xlim(0, 1)
     bx.set_xlabel("fraction of submissions / of points")
