@@ -105,3 +105,17 @@ def test_sigkill_mid_batch_then_rerun_resumes(tmp_path, stereo):
                                  str(tmp_path / "one"), "--no-progress"), capture_output=True, text=True, timeout=300)
     assert single.returncode == 0, single.stderr[-2000:]
     assert [r["student"] for r in csv.DictReader(open(tmp_path / "one" / "grades.csv"))] == ["student1"]
+
+    # an LMS's zip as it is downloaded: Canvas names matched to the roster's lms_id
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "canvas.zip", "w") as zf:
+        zf.write(subs / "student2" / "stereo.ipynb", "twostudent_LATE_1002_77_stereo-1.ipynb")
+    (tmp_path / "roster.csv").write_text("student,lms_id,name\nstudent2,1002,\"Two, Student\"\n")
+    collected = subprocess.run(_elv("grade", "01_stereo", str(tmp_path / "canvas.zip"), "--out", str(tmp_path / "z"),
+                                    "--roster", str(tmp_path / "roster.csv"), "--no-progress"),
+                               capture_output=True, text=True, timeout=300)
+    assert collected.returncode == 0, collected.stderr[-2000:]
+    row, = csv.DictReader(open(tmp_path / "z" / "grades.csv"))
+    assert (row["student"], row["lms_id"], row["score"]) == ("student2", "1002", "100")
+    assert "marked late by Canvas" in row["flags"]
