@@ -92,11 +92,12 @@ def _canvas(stem: str, by_lms: dict) -> tuple[str, str] | None:
     if m is None:
         return None
     student = by_lms.get(m.group("uid"), m.group("login"))
-    note = f"Canvas download: user {m.group('uid')}, submission {m.group('sub')}"
+    notes = []              # nothing to say of an ordinary download: the student is found by the id
     if m.group("late"):
-        note += ", marked late by Canvas"
-    if m.group("uid") not in by_lms and by_lms:
-        note += " (no roster student has this lms_id)"
+        notes.append("marked late by Canvas")
+    if by_lms and m.group("uid") not in by_lms:
+        notes.append(f"Canvas user {m.group('uid')} is on no roster row (no such lms_id)")
+    note = "; ".join(notes)
     return student, note
 
 
