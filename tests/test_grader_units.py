@@ -182,3 +182,5 @@ def test_a_feedback_page_is_refreshed_from_the_final_result():
     fresh = refresh_page(page, rerun)
     assert "Score: <b>1.4 / 2</b> (the tests gave 2; late penalty -0.6 for 3 day(s) late)" in fresh
     assert "late by 3 day(s)" in fresh and "late by 1 day(s)" not in fresh
+    assert "stereo (Score: 1.4 / 2)</h4>" in fresh                        # nbgrader's own headline too
+    assert '<a href="#q1-a">q1-a</a>' in page and ">Test cell<" not in page

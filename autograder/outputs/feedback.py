@@ -20,6 +20,8 @@ __all__ = ["render_feedback", "strip_hidden_tests", "exporter", "refresh_page", 
 
 _SCORE = re.compile(r'<p class="elv-score">.*?</p>', re.S)
 _NOTES = re.compile(r'<div class="elv-notes">.*?</div>', re.S)
+_HEADLINE = re.compile(r'(<h4>[^<]*\(Score: )[0-9.]+ / [0-9.]+(\)</h4>)')
+_TOC_LINK = re.compile(r'<a href="#([A-Za-z0-9_.-]+)">Test cell</a>')
 
 
 def score_html(total: float, possible: float, status: str, notebook: str, raw: float | None = None,
@@ -44,6 +46,7 @@ def refresh_page(page: str, result) -> str:
     policies' flags of this run included): every output shows the same numbers."""
     page = _SCORE.sub(lambda _: score_html(result.score, result.max_score, result.status, _notebook(page),
                                            result.raw_score, result.penalty, result.late_days), page, count=1)
+    page = _HEADLINE.sub(lambda m: f"{m.group(1)}{result.score:g} / {result.max_score:g}{m.group(2)}", page, count=1)
     return _NOTES.sub(lambda _: notes_html(result.flags), page, count=1)
 
 
@@ -134,4 +137,4 @@ def render_feedback(nb, *, notebook: str, scores: dict, max_scores: dict, status
     total = sum(s for s in scores.values() if s is not None)
     body, _ = exporter().from_notebook_node(nb, resources={"nbgrader": {
         "notebook": notebook, "score": total, "max_score": sum(max_scores.values()), "late_penalty": 0}})
-    return body
+    return _TOC_LINK.sub(r'<a href="#\1">\1</a>', body)         # each test by its id, not 26 times "Test cell"
