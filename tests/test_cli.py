@@ -9,8 +9,8 @@ from autograder.cli import main
 
 
 def test_list(capsys):
-    """(`elv release --check` on the course is run by tests/test_scaffold.py; each release's freshness by
-    tests/test_assignments.py.)"""
+    """(`elv release --check` is run on a scratch course by tests/test_scaffold.py, and each of this course's
+    releases is checked fresh and leak-free by tests/test_assignments.py.)"""
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert "01_stereo" in out and "q4: Semi-global matching" in out
