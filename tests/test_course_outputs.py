@@ -110,7 +110,7 @@ def test_cli_explains_a_late_policy_without_deadline(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_roster_late_penalties_gradescope_and_report(tmp_path, stereo):
+def test_roster_late_penalties_gradescope_and_report(tmp_path, stereo, capsys):
     from nbgrader.api import Gradebook
 
     from autograder.course.classroom import blank_submission, reference_submission
@@ -165,6 +165,20 @@ def test_roster_late_penalties_gradescope_and_report(tmp_path, stereo):
     page = (out / "report.html").read_text()
     assert "data:image/png;base64," in page and "q4" in page and "carol" in page and "1 late submission" in page
     assert (out / "histogram.png").read_bytes()[:4] == b"\x89PNG"
+
+    # the same batch again with a harsher policy: nothing is graded again, and every output changes with it
+    assert main(["grade", "01_stereo", str(subs), "--out", str(out), "--jobs", "2", "--no-progress",
+                 "--roster", str(tmp_path / "roster.csv"), "--deadline", "2026-12-01T00:00",
+                 "--late-per-day", "20", "--late-cap", "50", "--gradescope"]) == 0
+    printed = capsys.readouterr().out
+    assert "raw" in printed and "final" in printed             # the console's table adds up
+    rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv"))}
+    assert (rows["alice"]["raw_score"], rows["alice"]["late_penalty"], rows["alice"]["score"]) == ("100", "50", "50")
+    page = (out / "feedback" / "alice.html").read_text()
+    assert "Score: <b>50 / 100</b> (the tests gave 100; late penalty -50" in page and "-30" not in page
+    assert json.loads((out / "gradescope" / "alice" / "results.json").read_text())["score"] == 50
+    with Gradebook(f"sqlite:///{out / 'gradebook.db'}", "elv") as gb:
+        assert gb.find_submission_notebook("stereo", "01_stereo", "alice").late_submission_penalty == 50
 
 
 @pytest.mark.slow
