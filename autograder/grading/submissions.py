@@ -138,13 +138,13 @@ def find_submissions(folder: Path, notebook: str, assignment_id: str = "", roste
     folder where every notebook is so named (a download): a file a student named like that among others
     keeps its own name.
     """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"submissions folder {folder} does not exist")
     by_lms = {e.lms_id: name for name, e in (roster or {}).items() if getattr(e, "lms_id", "")}
     files = [p.stem for p in folder.iterdir() if p.is_file() and _is_notebook(p) and not p.name.startswith("._")]
     # a Canvas download names every file so; a student's own file name alone never makes them someone else
     canvas_folder = bool(files) and all(_CANVAS.match(stem) for stem in files)
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"submissions folder {folder} does not exist")
     found: list[Found] = []
     pending: list = []          # (entry, name, notebook, note) of each submission, before ids are given
     taken: set = set()
