@@ -9,6 +9,7 @@
     elv new ID --title TITLE                   scaffold a new assignment folder (instructors)
     elv publish OUT [--check]                  the students' distribution: notebooks and elvkit, no solutions
     elv export RESULTS --lms canvas|brightspace --out FILE   the grades in the LMS's import layout
+    elv formgrade RESULTS                      TAs: grade the written answers in nbgrader's formgrader
 """
 
 from __future__ import annotations
@@ -203,6 +204,14 @@ def _cmd_export(args) -> int:
     return 0
 
 
+def _cmd_formgrade(args) -> int:
+    from .outputs.formgrade import serve
+
+    if not 0 < args.port < 65536:
+        raise ValueError(f"--port must be a TCP port between 1 and 65535; got {args.port}.")
+    return serve(Path(args.results), port=args.port, open_browser=not args.no_browser, db_url=args.db_url)
+
+
 def _cmd_publish(args) -> int:
     from .course.publish import check, publish
 
@@ -239,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .parser import build
 
     return build({"list": _cmd_list, "release": _cmd_release, "grade": _cmd_grade, "validate": _cmd_validate,
-                  "export": _cmd_export, "gradescope": _cmd_gradescope, "publish": _cmd_publish, "new": _cmd_new,
+                  "export": _cmd_export, "formgrade": _cmd_formgrade, "gradescope": _cmd_gradescope, "publish": _cmd_publish, "new": _cmd_new,
                   "demo": _cmd_demo})
 
 

@@ -33,6 +33,13 @@ ABOUT = {
                "assignment) or Brightspace (OrgDefinedId, '<item> Points Grade', End-of-Line Indicator). "
                "Students without an LMS id are left out and named.",
                "elv export results/01_stereo --lms canvas --out canvas-a1.csv --column 'Assignment 1 (123456)'"),
+    "formgrade": ("Reads RESULTS (written by elv grade); writes RESULTS/nbgrader/nbgrader_config.py and the TAs' "
+                  "copies of the graded notebooks under RESULTS/nbgrader/autograded/ (each written answer followed "
+                  "by its model answer and rubric), then serves nbgrader's formgrader until Ctrl-C. The scores "
+                  "and comments TAs enter go into the gradebook; the next `elv grade` run on RESULTS puts them in "
+                  "grades.csv, the feedback pages and Gradescope's results.",
+                  "elv formgrade results/01_stereo --port 8890\n"
+                  "  elv grade 01_stereo submissions/ --out results/01_stereo   # again: the TAs' scores counted"),
     "gradescope": ("Reads the course (the toolkit, the assignment's script, spec and release); writes the zip "
                    "--out (overwritten) to upload as a Gradescope programming assignment's autograder.",
                    "elv gradescope 01_stereo --out stereo-autograder.zip"),
@@ -146,6 +153,15 @@ def build(commands: dict) -> argparse.ArgumentParser:
                    help="what a roster student who submitted nothing gets: an empty cell (default; the LMS keeps "
                         "its grade) or 0")
     p.set_defaults(func=commands["export"])
+
+    p = sub.add_parser("formgrade", help="TAs: grade the written answers of a graded batch in nbgrader's formgrader",
+                       **_about("formgrade"))
+    p.add_argument("results", help="a results folder written by elv grade")
+    p.add_argument("--port", type=int, default=8890, help="the port to serve on (default 8890)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser; just print the address")
+    p.add_argument("--db-url", help="the gradebook's SQLAlchemy URL when elv grade was given one (default: "
+                                    "RESULTS/gradebook.db)")
+    p.set_defaults(func=commands["formgrade"])
 
     p = sub.add_parser("gradescope", help="build the autograder zip for Gradescope",
                        **_about("gradescope"))

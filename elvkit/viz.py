@@ -87,14 +87,23 @@ def error_to_rgb(disparity, ground_truth, threshold: float = 2.0) -> np.ndarray:
     return rgb
 
 
-def show_images(images, titles=None, *, cols: int = 3, size: float = 3.2, suptitle: str | None = None):
+def show_images(images, titles=None, *, cols: int = 3, size: float = 3.2, suptitle: str | None = None,
+                vmin: float | None = None, vmax: float | None = None, signed: bool = False,
+                colorbar: str | None = None):
     """Show images in a grid and return the figure.
 
     ``images`` may mix RGB arrays (H, W, 3), gray images and disparity maps
     (H, W); 2-D float arrays are colour-coded with :func:`disparity_to_rgb`,
     boolean masks drawn black and white.
+
+    Every 2-D float panel shares one colour scale: ``vmin``/``vmax`` when given, else the 1st and
+    99th percentiles over all of them, so that a ground truth and a result can be compared by
+    colour. ``signed=True`` draws them with a diverging map centred on 0 (white), symmetric limits
+    (for derivatives and differences). ``colorbar``: a label, to draw one shared colour bar.
     """
     plt = _plt()
+    import matplotlib
+
     images = list(images)
     if not images:
         raise ValueError("`images` must hold at least one image; got an empty sequence.")
@@ -103,16 +112,28 @@ def show_images(images, titles=None, *, cols: int = 3, size: float = 3.2, suptit
         raise ValueError(f"`titles` must have one entry per image: {len(images)} images, {len(titles)} titles.")
     cols = max(1, min(cols, len(images)))
     rows = int(np.ceil(len(images) / cols))
-    first = to_numpy(images[0])
+    arrays = [to_numpy(img) for img in images]
+    floats = [a for a in arrays if a.ndim == 2 and a.dtype.kind == "f"]
+    values = np.concatenate([a[np.isfinite(a)].ravel() for a in floats]) if floats else np.zeros(0)
+    cmap = "RdBu_r" if signed else "turbo"
+    if signed:
+        bound = max(abs(check_number(v, name)) for v, name in ((vmin, "vmin"), (vmax, "vmax")) if v is not None) \
+            if vmin is not None or vmax is not None else (float(np.percentile(np.abs(values), 99)) if values.size else 1.0)
+        lo, hi = -(bound or 1.0), bound or 1.0
+    else:
+        lo = vmin if vmin is not None else (float(np.percentile(values, 1)) if values.size else 0.0)
+        hi = vmax if vmax is not None else (float(np.percentile(values, 99)) if values.size else 1.0)
+        if hi <= lo:
+            hi = lo + 1.0
+    first = arrays[0]
     aspect = first.shape[0] / first.shape[1]
-    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * aspect * rows + 0.4 * rows),
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols + (0.8 if colorbar else 0), size * aspect * rows + 0.4 * rows),
                              squeeze=False)
-    for ax, img, title in zip(axes.flat, images, titles):
-        img = to_numpy(img)
+    for ax, img, title in zip(axes.flat, arrays, titles):
         if img.ndim == 2 and img.dtype == np.bool_:
             ax.imshow(img, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         elif img.ndim == 2 and img.dtype.kind == "f":
-            ax.imshow(disparity_to_rgb(img), interpolation="nearest")
+            ax.imshow(disparity_to_rgb(img, lo, hi, cmap=cmap), interpolation="nearest")
         elif img.ndim == 2:
             ax.imshow(img, cmap="gray", interpolation="nearest")
         else:
@@ -124,6 +145,9 @@ def show_images(images, titles=None, *, cols: int = 3, size: float = 3.2, suptit
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout()
+    if colorbar and floats:
+        mappable = matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(lo, hi), cmap=cmap)
+        fig.colorbar(mappable, ax=axes.ravel().tolist(), fraction=0.025, pad=0.01, label=colorbar)
     return fig
 
 
@@ -223,6 +247,12 @@ def compare_disparities(left, ground_truth, results: dict, *, threshold: float =
     handles = [Patch(color=c, label=k.replace("threshold", f"{threshold:g} px")) for k, c in ERROR_LEGEND.items()]
     fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
+    import matplotlib
+
+    mappable = matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(0, vmax), cmap="turbo")
+    disparity_axes = [axes[0, 1]] + [axes[row, 0] for row in range(1, n)]
+    fig.colorbar(mappable, ax=disparity_axes, fraction=0.03, pad=0.01,
+                 label="disparity [px] (one scale for the truth and every method)")
     return fig
 
 

@@ -20,7 +20,7 @@ import pytest
 
 from autograder.course import get_assignment
 from autograder.course.classroom import mistake_submission, mistakes
-from autograder.course.notebooks import (grade_cells, grade_id, grade_meta, hidden_region, imports_source,
+from autograder.course.notebooks import (grade_cells, grade_id, grade_meta, hidden_region, imports_source, manual_cells,
                                          read_source, without_hidden_region)
 from autograder.integrity.reference import load
 from autograder.integrity.replay import base_namespace
@@ -138,8 +138,15 @@ def test_batch_finishes_and_grades_everyone(class_batch):
 
 @pytest.mark.slow
 def test_reference_scores_full_marks_on_the_cpu(class_batch):
-    row = class_batch["rows"]["reference"]
-    assert row["status"] == "graded" and float(row["score"]) == float(row["max_score"]) > 0, row
+    from autograder.outputs.report import written_cells
+
+    a, row = class_batch["assignment"], class_batch["rows"]["reference"]
+    written = written_cells(a)
+    tests = sum(points for _, points in grade_cells(read_source(a.source)))
+    assert row["status"] == "graded" and float(row["autograded"]) == tests == 100, row
+    assert float(row["max_score"]) == tests + sum(written.values())
+    # its written answers (the model answers) wait for a TA: not counted, named
+    assert float(row["score"]) == tests and row["written_pending"].split() == list(written), row
     assert row["flags"] == "", row["flags"]
 
 
@@ -151,8 +158,12 @@ def test_blank_release_scores_zero_on_every_autograded_cell(class_batch):
     assert float(class_batch["rows"]["blank"]["score"]) == 0
     with Gradebook(f"sqlite:///{class_batch['out'] / 'gradebook.db'}", "elv") as gb:
         nb = gb.find_submission_notebook(a.notebook, a.id, "blank")
-        assert len(nb.grades) == len(grade_cells(read_source(a.source)))
-        assert all(g.auto_score == 0 for g in nb.grades)
+        source = read_source(a.source)
+        assert len(nb.grades) == len(grade_cells(source)) + len(manual_cells(source))
+        assert all(g.auto_score == 0 and not g.needs_manual_grade for g in nb.grades)     # blank answers: 0 at once
+        ref = gb.find_submission_notebook(a.notebook, a.id, "reference")
+        assert {g.name for g in ref.grades if g.needs_manual_grade} == {gid for gid, _ in manual_cells(source)}
+    assert class_batch["rows"]["blank"]["written_pending"] == ""
 
 
 @pytest.mark.slow

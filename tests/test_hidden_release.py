@@ -123,16 +123,16 @@ def test_hidden_checks_of_tuples_and_of_accuracy(flow_ref):
 def test_threshold_decisions_may_differ_on_a_few_pixels(flow_ref):
     import torch
 
-    def almost(fw, bw, alpha=3.0, beta=0.05):
-        mask = flow_ref.forward_backward_mask(fw, bw, alpha, beta).clone()
+    def almost(fw, bw, tau=3.0, beta=0.05):
+        mask = flow_ref.forward_backward_mask(fw, bw, tau, beta).clone()
         mask.view(-1)[0] = ~mask.view(-1)[0]          # one pixel decided the other way
         return mask
 
     check("02_optical_flow", "forward_backward_mask", almost)
 
-    def l1(fw, bw, alpha=3.0, beta=0.05):
+    def l1(fw, bw, tau=3.0, beta=0.05):
         b_at = flow_ref.backward_warp(bw.permute(2, 0, 1), fw).permute(1, 2, 0)
-        return (fw + b_at).abs().sum(-1) < torch.clamp(beta * fw.abs().sum(-1), min=alpha)
+        return (fw + b_at).abs().sum(-1) < torch.clamp(beta * fw.abs().sum(-1), min=tau)
 
     with pytest.raises(HiddenTestFailure, match="forward_backward_mask"):
         check("02_optical_flow", "forward_backward_mask", l1)

@@ -154,6 +154,17 @@ def test_triangulation_round_trip_and_reprojection(ref, rng):
     np.testing.assert_allclose(p[4, 5], [(5 - 2) * z[4, 5] / 995.0, (4 - 3) * z[4, 5] / 995.0, z[4, 5]], rtol=1e-10)
 
 
+def test_depth_is_infinite_only_at_zero_and_unknown_behind_the_cameras(ref):
+    """d + doffs = 0: parallel rays, a point at infinity; d + doffs < 0 would be behind the cameras, an invalid
+    match whose depth is unknown; a missing disparity stays missing."""
+    z = ref.disparity_to_depth(np.array([[-31.0, -40.0, np.nan, 9.0]]), 193.0, 995.0, 31.0)
+    assert np.isposinf(z[0, 0])
+    assert np.isnan(z[0, 1]) and np.isnan(z[0, 2])
+    assert z[0, 3] == pytest.approx(193.0 * 995.0 / 40.0)
+    back = ref.depth_to_disparity(z, 193.0, 995.0, 31.0)
+    assert back[0, 0] == pytest.approx(-31.0) and np.isnan(back[0, 1]) and back[0, 3] == pytest.approx(9.0)
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_reference_sgm_is_accurate_on_generated_scenes(ref, seed):
     """The reference pipeline on scenes with exact ground truth: bad-2.0 on the non-occluded

@@ -68,12 +68,13 @@ def mistakes(a: Assignment) -> list[Mistake]:
     return found
 
 
-def _solution_cells(a: Assignment) -> dict:
-    """grade_id -> solution source without the BEGIN/END SOLUTION markers."""
+def _solution_cells(a: Assignment, code_only: bool = False) -> dict:
+    """grade_id -> solution source without the BEGIN/END SOLUTION markers (the code cells' only, or the written
+    answers' model answers too)."""
     out = {}
     for cell in read_source(a.source).cells:
         meta = grade_meta(cell)
-        if meta.get("solution"):
+        if meta.get("solution") and (cell.cell_type == "code" or not code_only):
             out[meta["grade_id"]] = "\n".join(line for line, _ in marked_lines(cell.source, SOLUTION))
     return out
 
@@ -124,7 +125,8 @@ def mistake_submission(a: Assignment, mistake: Mistake) -> nbformat.NotebookNode
     sources = _solution_cells(a)
     replacement = mistake.path.read_text()
     missing = set(mistake.functions)
-    for gid, src in sources.items():
+    code = _solution_cells(a, code_only=True)
+    for gid, src in code.items():
         new, replaced = _replace_functions(src, replacement)
         if replaced:
             sources[gid] = new

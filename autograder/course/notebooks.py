@@ -20,7 +20,8 @@ import nbformat
 
 __all__ = ["read_source", "write_notebook", "normalise_nbgrader", "solution_code", "grade_cells",
            "notebook_bytes", "marked_lines", "grade_meta", "grade_id", "hidden_region", "without_hidden_region",
-           "has_hidden_tests", "has_test_code", "error_output", "stream_output", "imports_source", "SOLUTION", "HIDDEN_TESTS", "IMPORTS"]
+           "has_hidden_tests", "has_test_code", "error_output", "stream_output", "imports_source", "SOLUTION", "HIDDEN_TESTS", "IMPORTS",
+           "ANSWER_STUB", "released_answer", "is_blank_answer", "manual_cells"]
 
 _NBGRADER_DEFAULTS = {"grade": False, "solution": False, "locked": False, "task": False, "schema_version": 3}
 _JUPYTEXT_CELL_KEYS = ("lines_to_next_cell", "lines_to_end_of_cell_marker", "cell_marker")
@@ -149,6 +150,44 @@ def write_notebook(nb, path: Path) -> None:
     """Write ``nb`` to ``path`` as it is committed (see :func:`notebook_bytes`), creating its folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(notebook_bytes(nb))
+
+
+#: what nbgrader writes in place of a written answer's solution region (its ``ClearSolutions.text_stub``)
+ANSWER_STUB = "YOUR ANSWER HERE"
+
+
+def released_answer(source: str) -> str:
+    """A manually graded answer cell as students receive it: its solution region replaced by
+    :data:`ANSWER_STUB`, the rest kept."""
+    lines, inside = [], False
+    for line in source.split("\n"):
+        if SOLUTION[0] in line:
+            inside = True
+            lines.append(ANSWER_STUB)
+        elif SOLUTION[1] in line:
+            inside = False
+        elif not inside:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def is_blank_answer(submitted, released: str) -> bool:
+    """Whether a submitted written answer is blank: nothing, or the release's cell unchanged (whitespace
+    aside). ``submitted`` is the student's data: anything but a string counts as blank."""
+    if not isinstance(submitted, str):
+        return True
+    text = " ".join(submitted.split())
+    return not text or text == " ".join(released.split()) or text == ANSWER_STUB
+
+
+def manual_cells(nb) -> list:
+    """The cells a person grades (written answers): ``(grade_id, points)`` in notebook order."""
+    out = []
+    for cell in nb.cells:
+        meta = grade_meta(cell)
+        if meta.get("grade") and (meta.get("solution") or cell.cell_type != "code"):
+            out.append((meta["grade_id"], float(meta.get("points", 0))))
+    return out
 
 
 def grade_cells(nb) -> list:

@@ -32,11 +32,12 @@ import sys
 from pathlib import Path
 
 from ..course import Assignment, get_assignment, kernel_files
-from ..course.notebooks import grade_cells, grade_id, grade_meta, read_source
+from ..course.notebooks import grade_id, grade_meta, read_source
 from ..integrity.judge import plan
+from ..outputs.feedback import refresh_pages
 from .executors import executor, gpu_ids
 from .execute import kernel_path
-from .gradebook import Gradebook
+from .gradebook import Gradebook, answer_digests
 from .preflight import bind_results_folder, check_database, check_options, check_results_folder
 from .journal import Journal, reused
 from .policy import apply_late, apply_roster
@@ -141,11 +142,19 @@ class _Batch:
         if options.device:
             self.env["ELVKIT_DEVICE"] = options.device
         source_nb = read_source(a.source)
-        self.max_scores = dict(grade_cells(source_nb))   # every grade cell with its points
-        self.plan = plan(a, source_nb)                   # how the grader judges each of them
+        self.plan = plan(a, source_nb)                   # how the grader judges each graded cell
+        self.max_scores = dict(self.plan.points)         # every graded cell (tests and written answers), points
         self.salt = _hidden_salt(out)
         self.results: list[SubmissionResult] = []
         self.reused = 0
+        self.people: dict = {}      # what TAs gave in the gradebook: student -> {grade_id: (score, comment)}
+
+    def with_people(self, result: SubmissionResult) -> None:
+        """Add the scores and comments people gave this student in the gradebook (written answers, overrides),
+        except for answers that changed since."""
+        given = self.people.get(result.student, {})
+        result.manual = {gid: v for gid, v in given.items()
+                         if gid in result.max_scores and gid not in result.answers_changed}
 
     def publish(self, result: SubmissionResult, journal: Journal | None, nb=None) -> None:
         """The last step for every submission: Gradescope's results.json if asked for, then the journal entry
@@ -196,6 +205,7 @@ class _Batch:
         again.flags += [x for x in result.flags + ([note] if note else []) if x not in again.flags]
         again.lms_id, again.name, again.email, again.submitted = (result.lms_id, result.name, result.email,
                                                                    result.submitted)
+        self.with_people(again)
         apply_late(again, self.options, f.original)
         self.reused += 1
         self.finish(again, None)
@@ -237,6 +247,14 @@ class _Batch:
                 nb, problem = None, f"nbgrader could not restore its cells: {type(exc).__name__}: {exc}"
         if nb is None:
             return self.zero(result, STATUS_MALFORMED, problem)
+        result.answers = answer_digests(nb, self.plan.manual)
+        if earlier is not None:                 # a new version: a person's grade of a changed answer is void
+            before = earlier.get("answers") or {}
+            result.answers_changed = [gid for gid, digest in result.answers.items()
+                                      if gid in before and before[gid] != digest]
+            if result.answers_changed and any(gid in self.people.get(f.student, {}) for gid in result.answers_changed):
+                result.flags.append("written answers changed since a TA graded them (to be graded again): "
+                                    + ", ".join(result.answers_changed))
         o = self.options
         job = Job(notebook=nbformat.writes(nb), plan=self.plan, files=self.files, env=self.env,
                   cell_timeout=o.cell_timeout, notebook_timeout=o.notebook_timeout, retries=o.kernel_retries,
@@ -253,6 +271,7 @@ class _Batch:
         result.seconds, result.judging = done.seconds, done.judging
         result.flags += done.flags
         result.feedback = f"feedback/{result.student}.html"
+        self.with_people(result)
         apply_late(result, self.options, original)
         self.gradebook.save(result)
         page = done.page if done.page_flags == result.flags else None
@@ -291,20 +310,6 @@ class _Batch:
                 "every test was judged in the grader's process: hidden and end-to-end checks on what each kernel "
                 "returned for inputs seeded per student, visible tests by running their code again on the values "
                 "the student's functions returned; submissions whose source or run showed tampering are flagged."]
-
-
-def _refresh_feedback(out: Path, results) -> None:
-    """Every feedback page's score line and notes from the final results (late penalties and this run's
-    policy flags), also for the pages kept from an earlier run."""
-    from ..outputs.feedback import refresh_page
-
-    for r in results:
-        page = out / r.feedback if r.feedback else None
-        if page is not None and page.is_file():
-            text = page.read_text(encoding="utf-8")
-            fresh = refresh_page(text, r)
-            if fresh != text:
-                page.write_text(fresh, encoding="utf-8")
 
 
 def _with_roster(found: list, roster: dict | None) -> list:
@@ -360,6 +365,7 @@ def grade(assignment, submissions: Path, out: Path, options: GradeOptions | None
         batch.bar = bar = tqdm(total=len(found), desc=f"grading {a.id}", unit="nb", disable=not options.progress)
         warm = [pool.submit(warm_up, batch.plan) for _ in range(options.jobs)]     # workers start meanwhile
         batch.gradebook.register()
+        batch.people = batch.gradebook.manual_grades()
         futures = {}
         for f in found:
             prepared = batch.prepare(f)
@@ -381,7 +387,7 @@ def grade(assignment, submissions: Path, out: Path, options: GradeOptions | None
     bar.close()
     shutil.rmtree(out / "work", ignore_errors=True)
     results = sorted(batch.results, key=lambda r: r.student)
-    _refresh_feedback(out, results)
+    refresh_pages(out, results)
     report.write_outputs(a, results, out, notes=batch.notes())
     if batch.reused and options.progress:
         print(f"{batch.reused} submission(s) unchanged since they were graded: results kept from "

@@ -19,7 +19,7 @@ from ..course.notebooks import grade_id, read_source, without_hidden_region, wri
 from ..integrity.judge import TAMPERING
 from .types import SubmissionResult
 
-__all__ = ["Gradebook"]
+__all__ = ["Gradebook", "answer_digests"]
 
 
 class Gradebook:
@@ -190,15 +190,48 @@ class Gradebook:
                     submission["extension"] = extra
             gb.update_or_create_submission(self.a.id, result.student, **submission)
             nb = gb.find_submission_notebook(self.a.notebook, self.a.id, result.student)
+            changed = set(result.answers_changed)
             for grade in nb.grades:
                 score = result.scores.get(grade.name, 0.0)
                 grade.auto_score = score
-                grade.needs_manual_grade = score is None or grade.manual_score is not None
+                if grade.name in changed:           # the answer a person graded is not this one any more
+                    grade.manual_score = None
+                # a written answer waits for a person until one gives it a score; a blank one got 0 already
+                grade.needs_manual_grade = score is None and grade.manual_score is None
             for comment in nb.comments:
                 comment.auto_comment = None
+                if comment.name in changed:
+                    comment.manual_comment = None
             nb.late_submission_penalty = result.penalty or None     # nbgrader keeps it beside the score
             nb.flagged = any(f.startswith(TAMPERING) for f in result.flags)
             gb.db.commit()
+
+
+    def manual_grades(self) -> dict:
+        """What people gave in the gradebook (nbgrader's formgrader): student -> {grade_id: (score or None,
+        comment)} for every cell with a person's score or comment, read once per run."""
+        from nbgrader.api import MissingEntry
+
+        out: dict = {}
+        with self.open() as gb:
+            try:
+                assignment = gb.find_assignment(self.a.id)
+            except MissingEntry:
+                return out
+            for submission in assignment.submissions:
+                for nb in submission.notebooks:
+                    if nb.name != self.a.notebook:
+                        continue
+                    comments = {c.name: (c.manual_comment or "").strip() for c in nb.comments}
+                    given = {}
+                    for grade in nb.grades:
+                        comment = comments.get(grade.name, "")
+                        if grade.manual_score is not None or comment:
+                            given[grade.name] = (None if grade.manual_score is None else float(grade.manual_score),
+                                                 comment)
+                    if given:
+                        out[submission.student.id] = given
+        return out
 
 
 def _first_last(name: str) -> dict:
@@ -219,3 +252,13 @@ def _naive_utc(iso: str):
 
     return parse_time(iso).replace(tzinfo=None)      # nbgrader stores naive UTC times
 
+
+def answer_digests(nb, manual) -> dict:
+    """grade_id -> digest of each written answer of ``nb`` (whitespace aside), to tell a changed answer."""
+    wanted = set(manual)
+    out = {}
+    for cell in nb.cells:
+        gid = grade_id(cell)
+        if gid in wanted and isinstance(cell.get("source"), str):
+            out[gid] = hashlib.sha256(" ".join(cell.source.split()).encode()).hexdigest()[:16]
+    return out

@@ -15,7 +15,7 @@ __all__ = ["Journal", "reused", "POLICY_FLAGS"]
 POLICY_FLAGS = ("not on the roster", "submission time from", "submission time unknown", "late by")
 # what the journal keeps of a result: the grading, not the policies
 _JOURNAL_FIELDS = ("student", "status", "message", "scores", "max_scores", "flags", "source_file", "sha256",
-                   "seconds", "feedback")
+                   "seconds", "feedback", "answers")
 
 
 class Journal:
@@ -59,5 +59,5 @@ class Journal:
 
 def reused(entry: dict) -> SubmissionResult:
     """A journal entry (from :meth:`Journal.load`) as a result again."""
-    return SubmissionResult(**{k: entry[k] for k in _JOURNAL_FIELDS})
+    return SubmissionResult(**{k: entry[k] for k in _JOURNAL_FIELDS if k in entry})
 

@@ -76,11 +76,30 @@ class SubmissionResult:
     submitted: str = ""                              # ISO time the submission was handed in
     late_days: int = 0
     penalty: float = 0.0                             # points taken off for lateness
+    answers: dict = field(default_factory=dict)      # grade_id -> digest of a written answer (did it change?)
+    #: grade_id -> (score or None, comment) a person gave in the gradebook (nbgrader's formgrader), read every run
+    manual: dict = field(default_factory=dict)
+    answers_changed: list = field(default_factory=list)   # written answers that changed since a person graded them
+
+    @property
+    def final_scores(self) -> dict:
+        """grade_id -> the score that counts: a person's (written answers, or a TA's override of a test) when
+        given, else the autograder's; None for a written answer no one has graded yet."""
+        out = dict(self.scores)
+        for gid, (score, _) in self.manual.items():
+            if score is not None and gid in out:
+                out[gid] = float(score)
+        return out
+
+    @property
+    def pending(self) -> list:
+        """The written answers waiting for a person's grade."""
+        return [gid for gid, s in self.final_scores.items() if s is None]
 
     @property
     def raw_score(self) -> float:
-        """The tests' points, before any late penalty."""
-        return float(sum(s for s in self.scores.values() if s is not None))
+        """The points given so far (tests, and written answers once graded), before any late penalty."""
+        return float(sum(s for s in self.final_scores.values() if s is not None))
 
     @property
     def score(self) -> float:

@@ -125,7 +125,7 @@ def work(job: Job) -> Outcome:
     started = time.perf_counter()
     verdicts = score(nb, p, watch, cases, problems, a)
     judging += time.perf_counter() - started
-    scores = {gid: verdicts.scores.get(gid, None if gid in p.manual else 0.0) for gid in p.points}
+    scores = {gid: verdicts.scores.get(gid, 0.0) for gid in p.points}      # a cell that is gone scores 0
     max_scores = dict(p.points)
     findings = list(dict.fromkeys(list(job.tamper) + watch.findings + verdicts.findings + _hidden_errors(nb, watch)))
     slow = [grade_id(c) or f"cell {i}" for i, c in enumerate(nb.cells)

@@ -21,7 +21,6 @@ later cell, thread or timer can change them. It also follows the guard's log
 
 from __future__ import annotations
 
-import copy
 import errno
 import json
 import os
@@ -29,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..course import Assignment, get_assignment
-from ..course.notebooks import error_output, grade_cells, grade_id, grade_meta, has_test_code, imports_source, stream_output
+from ..course.notebooks import (error_output, grade_cells, grade_id, grade_meta, has_test_code, imports_source,
+                                is_blank_answer, released_answer, stream_output)
 from ..kernel_side.records import MAX_JSON_BYTES, MAX_RECORD_BYTES, RecordError, cell_key, parse_record
 
 __all__ = ["Plan", "plan", "validation_plan", "CellWatch", "score", "TAMPERING"]
@@ -51,6 +51,7 @@ class Plan:
     imports: str                      # the notebook's imports cell (the replay starts from it)
     hidden_only: list = field(default_factory=list)   # hidden cells with no test code of their own
     manual: list = field(default_factory=list)        # cells graded by a person
+    answers: dict = field(default_factory=dict)       # grade_id -> a written answer's cell as released (blank test)
     #: judge by the kernel's replies alone: ``elv validate`` on a student's own machine, where the student's
     #: code decides nothing but what the student is told (never used to grade)
     kernel_only: bool = False
@@ -63,7 +64,7 @@ def plan(a: Assignment, source_nb) -> Plan:
     from .replay import visible_cells
     from .specs import checked_names
 
-    points, hidden, hidden_only, manual = {}, {}, [], []
+    points, hidden, hidden_only, manual, answers = {}, {}, [], [], {}
     for cell in source_nb.cells:
         meta = grade_meta(cell)
         if not meta.get("grade"):
@@ -72,6 +73,7 @@ def plan(a: Assignment, source_nb) -> Plan:
         points[gid] = float(meta.get("points", 0))
         if meta.get("solution") or cell.cell_type != "code":
             manual.append(gid)
+            answers[gid] = released_answer(cell.source)
             continue
         names = checked_names(cell.source, a.id)
         if names:
@@ -79,7 +81,7 @@ def plan(a: Assignment, source_nb) -> Plan:
             if not has_test_code(cell.source):
                 hidden_only.append(gid)
     visible = [(c.grade_id, c.source, list(c.names)) for c in visible_cells(source_nb) if c.grade_id not in hidden]
-    return Plan(a.id, points, hidden, visible, imports_source(source_nb), hidden_only, manual)
+    return Plan(a.id, points, hidden, visible, imports_source(source_nb), hidden_only, manual, answers)
 
 
 def validation_plan(release_nb) -> Plan:
@@ -256,8 +258,11 @@ def score(nb, p: Plan, watch: CellWatch, cases: dict, problems: dict, a: Assignm
         gid = grade_id(cell)
         if gid not in p.points:
             continue
-        if gid in p.manual:
-            scores[gid] = _manual_score(cell)
+        if gid in p.manual:              # a person grades it; a blank answer gets 0 now
+            blank = is_blank_answer(cell.get("source"), p.answers.get(gid, ""))
+            scores[gid] = 0.0 if blank else None
+            if blank:
+                messages[gid] = "no answer was written."
             continue
         ran = index in watch.replies
         kernel_ok = watch.replies.get(index) == "ok"
@@ -335,11 +340,3 @@ def _show_hidden(cell, verdict: str | None, replace: bool) -> None:
     else:
         out = error_output("HiddenTestFailure", verdict)
     cell.outputs = [out] if replace else list(cell.outputs) + [out]
-
-
-def _manual_score(cell):
-    from nbgrader import utils
-
-    probe = copy.deepcopy(cell)
-    score, _ = utils.determine_grade(probe)
-    return None if score is None else float(score)

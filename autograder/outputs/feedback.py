@@ -16,7 +16,7 @@ import re
 
 from ..course.notebooks import grade_meta, has_hidden_tests, without_hidden_region
 
-__all__ = ["render_feedback", "strip_hidden_tests", "exporter", "refresh_page", "score_html", "notes_html"]
+__all__ = ["refresh_pages", "render_feedback", "strip_hidden_tests", "exporter", "refresh_page", "score_html", "notes_html"]
 
 _SCORE = re.compile(r'<p class="elv-score">.*?</p>', re.S)
 _NOTES = re.compile(r'<div class="elv-notes">.*?</div>', re.S)
@@ -25,11 +25,14 @@ _TOC_LINK = re.compile(r'<a href="#([A-Za-z0-9_.-]+)">Test cell</a>')
 
 
 def score_html(total: float, possible: float, status: str, notebook: str, raw: float | None = None,
-               penalty: float = 0.0, late_days: int = 0) -> str:
-    """The page's score line: the final score, and when a late penalty was taken, the tests' score beside it."""
+               penalty: float = 0.0, late_days: int = 0, pending: int = 0) -> str:
+    """The page's score line: the final score, and when a late penalty was taken, the tests' score beside it;
+    ``pending``: written answers not graded yet (their points are not in the score)."""
     line = f"Score: <b>{total:g} / {possible:g}</b>"
     if penalty:
         line += (f" (the tests gave {raw:g}; late penalty -{penalty:g} for {late_days} day(s) late)")
+    if pending:
+        line += f" — {pending} written answer(s) still to be graded by a TA, not counted yet"
     return f'<p class="elv-score">{line} · notebook <code>{html.escape(notebook)}.ipynb</code> · ' \
            f'status: <b>{html.escape(status)}</b></p>'
 
@@ -41,13 +44,27 @@ def notes_html(flags) -> str:
         "</div>"
 
 
+def people_notes(result) -> list:
+    """What the page says about the written answers: each score and comment a TA gave, and those still waiting."""
+    notes = []
+    for gid, (score, comment) in result.manual.items():
+        points = result.max_scores.get(gid, 0)
+        given = f"{score:g} / {points:g} from a TA" if score is not None else "a TA's comment"
+        notes.append(f"{gid}: {given}" + (f" — {comment}" if comment else ""))
+    if result.pending:
+        notes.append("written answers not graded yet (their points are not in the score): " + ", ".join(result.pending))
+    return notes
+
+
 def refresh_page(page: str, result) -> str:
-    """A feedback page with its score line and notes made from the final ``result`` (late penalty and the
-    policies' flags of this run included): every output shows the same numbers."""
+    """A feedback page with its score line and notes made from the final ``result`` (late penalty, the
+    policies' flags of this run and what TAs gave in the gradebook included): every output shows the same
+    numbers."""
     page = _SCORE.sub(lambda _: score_html(result.score, result.max_score, result.status, _notebook(page),
-                                           result.raw_score, result.penalty, result.late_days), page, count=1)
+                                           result.raw_score, result.penalty, result.late_days, len(result.pending)),
+                      page, count=1)
     page = _HEADLINE.sub(lambda m: f"{m.group(1)}{result.score:g} / {result.max_score:g}{m.group(2)}", page, count=1)
-    return _NOTES.sub(lambda _: notes_html(result.flags), page, count=1)
+    return _NOTES.sub(lambda _: notes_html(list(result.flags) + people_notes(result)), page, count=1)
 
 
 def _notebook(page: str) -> str:
@@ -138,3 +155,15 @@ def render_feedback(nb, *, notebook: str, scores: dict, max_scores: dict, status
     body, _ = exporter().from_notebook_node(nb, resources={"nbgrader": {
         "notebook": notebook, "score": total, "max_score": sum(max_scores.values()), "late_penalty": 0}})
     return _TOC_LINK.sub(r'<a href="#\1">\1</a>', body)         # each test by its id, not 26 times "Test cell"
+
+
+def refresh_pages(out, results) -> None:
+    """Every feedback page's score line and notes from the final results (late penalties and this run's
+    policy flags), also for the pages kept from an earlier run."""
+    for r in results:
+        page = out / r.feedback if r.feedback else None
+        if page is not None and page.is_file():
+            text = page.read_text(encoding="utf-8")
+            fresh = refresh_page(text, r)
+            if fresh != text:
+                page.write_text(fresh, encoding="utf-8")

@@ -39,18 +39,30 @@ def results_json(a: Assignment, result, messages: dict | None = None) -> dict:
     messages = messages or {}
     tests = []
     within: dict = {}           # question -> how many of its tests came so far: numbers 1.1, 1.2, ..., 2.1
+    final, people = result.final_scores, result.manual
     for gid, points in result.max_scores.items():
-        score = result.scores.get(gid) or 0.0
+        score = final.get(gid) or 0.0
         q = gid.split("-", 1)[0]
         within[q] = within.get(q, 0) + 1
-        passed = score >= points - 1e-9
-        output = "" if passed else messages.get(gid, "no points: the cell did not run to the end"
-                                                if result.status == "graded" else result.message)
         number = f"{q[1:] if q[:1] == 'q' and q[1:].isdigit() else q}.{within[q]}"
-        tests.append({"name": f"{q} {a.questions.get(q, '')}: {gid}".strip(), "number": number, "score": score,
-                      "max_score": points, "status": "passed" if passed else "failed", "output": output,
-                      "visibility": "after_published" if gid in hidden else "visible"})
-    lines = [f"{a.title}: {result.raw_score:g} / {result.max_score:g} points from the tests, status {result.status}."]
+        test = {"name": f"{q} {a.questions.get(q, '')}: {gid}".strip(), "number": number, "score": score,
+                "max_score": points, "visibility": "after_published" if gid in hidden else "visible"}
+        if final.get(gid, 0.0) is None:            # a written answer no one has graded yet: no status, no points
+            test["output"] = "Graded by a TA; not graded yet, so not counted in the score."
+        else:
+            passed = score >= points - 1e-9
+            output = "" if passed else messages.get(gid, "no points: the cell did not run to the end"
+                                                    if result.status == "graded" else result.message)
+            if gid in people:
+                given, comment = people[gid]
+                output = (f"Graded by a TA: {score:g} / {points:g}." if given is not None else "") + \
+                    (f" Comment: {comment}" if comment else "")
+            test.update(status="passed" if passed else "failed", output=output.strip())
+        tests.append(test)
+    lines = [f"{a.title}: {result.raw_score:g} / {result.max_score:g} points, status {result.status}."]
+    if result.pending:
+        lines.append(f"{len(result.pending)} written answer(s) still to be graded by a TA: their points are not in "
+                     "this score yet.")
     if result.message:
         lines.append(result.message)
     lines += [f"Note: {f}" for f in result.flags if f != result.message]

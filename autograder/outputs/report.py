@@ -27,8 +27,19 @@ def per_question(scores: dict, max_scores: dict, questions: dict) -> dict:
 
 
 def question_scores(a: Assignment, result) -> dict:
-    """Question id -> (score, points) for one submission."""
-    return per_question(result.scores, result.max_scores, a.questions)
+    """Question id -> (score, points) for one submission (written answers once a person has graded them)."""
+    return per_question(result.final_scores, result.max_scores, a.questions)
+
+
+def written_cells(a: Assignment) -> dict:
+    """grade_id -> points of the assignment's written answers (graded by people)."""
+    from ..course.notebooks import manual_cells, read_source
+
+    return dict(manual_cells(read_source(a.source)))
+
+
+#: how a TA grades the written answers (said wherever some are still waiting)
+FORMGRADE_HINT = "grade them with `elv formgrade RESULTS`, then run the same `elv grade` command again"
 
 
 _IGNORED = "ignored"
@@ -59,11 +70,15 @@ def _rows(a: Assignment, results):
             yield {"student": r.student, "status": r.status, "message": r.message, "file": r.source_file}
             continue
         qs = question_scores(a, r)
+        written = written_cells(a)
+        final = r.final_scores
         row = {"student": r.student, "lms_id": r.lms_id, "name": r.name, "email": r.email, "status": r.status,
                "score": f"{r.score:g}", "max_score": f"{r.max_score:g}",
                "percent": f"{100 * r.score / r.max_score:.1f}" if r.max_score else "0.0",
                "raw_score": f"{r.raw_score:g}", "late_penalty": f"{r.penalty:g}", "late_days": str(r.late_days),
-               "submitted": r.submitted}
+               "submitted": r.submitted,
+               "autograded": f"{sum(v or 0.0 for g, v in final.items() if g not in written):g}",
+               "written_pending": " ".join(r.pending)}
         for q in a.questions:
             row[q] = f"{qs.get(q, (0.0, 0.0))[0]:g}"
         row.update({"flags": "; ".join(r.flags), "message": r.message, "file": r.source_file,
@@ -96,9 +111,13 @@ def summary_data(a: Assignment, results) -> dict:
                     "pass_rate": sum(1 for g in got if g[1] and g[0] >= g[1] - 1e-9) / n,
                     "mean_share": sum(g[0] for g in got) / (pts * n)}
     per_cell = {}
+    written = written_cells(a)
     for gid in (results[0].max_scores if results else {}):
-        per_cell[gid] = sum(1 for r in results if (r.scores.get(gid) or 0) >= r.max_scores.get(gid, 0) - 1e-9
+        if gid in written:
+            continue
+        per_cell[gid] = sum(1 for r in results if (r.final_scores.get(gid) or 0) >= r.max_scores.get(gid, 0) - 1e-9
                             and r.max_scores.get(gid, 0) > 0) / n
+    awaiting = [{"student": r.student, "answers": r.pending} for r in results if r.pending]
     flagged = [{"student": r.student, "status": r.status,
                 "reason": "; ".join(x for x in [r.message] + r.flags if x)}
                for r in results if r.status != "graded" or r.flags]
@@ -109,7 +128,8 @@ def summary_data(a: Assignment, results) -> dict:
             "score": {"mean": statistics.fmean(scores) if scores else 0.0,
                       "median": statistics.median(scores) if scores else 0.0,
                       "min": min(scores, default=0.0), "max": max(scores, default=0.0)},
-            "questions": per_q, "test_cells": per_cell, "flagged": flagged, "ignored": ignored}
+            "questions": per_q, "test_cells": per_cell, "flagged": flagged, "ignored": ignored,
+            "written_points": sum(written.values()), "awaiting_manual_grading": awaiting}
 
 
 def summary_text(a: Assignment, results, data: dict | None = None) -> str:
@@ -124,6 +144,10 @@ def summary_text(a: Assignment, results, data: dict | None = None) -> str:
         s = d["score"]
         lines.append(f"Final scores out of {d['max_score']:g} (late penalties taken off): mean {s['mean']:.1f}, "
                      f"median {s['median']:g}, min {s['min']:g}, max {s['max']:g}")
+    if d.get("awaiting_manual_grading"):
+        waiting = d["awaiting_manual_grading"]
+        lines.append(f"Written answers waiting for a TA: {sum(len(w['answers']) for w in waiting)} answer(s) of "
+                     f"{len(waiting)} submission(s), not counted in the scores yet ({FORMGRADE_HINT}).")
     if d["late"]:
         lines.append(f"Late ({len(d['late'])}): " + ", ".join(f"{x['student']} {x['days']} day(s), -{x['penalty']:g}"
                                                             for x in d["late"]))
@@ -150,18 +174,22 @@ def gradebook_table(a: Assignment, results) -> str:
     qs = list(a.questions)
     late = any(r.penalty or r.late_days for r in results)
     width = max([len("student"), len("(points)")] + [len(r.student) for r in results])
-    head = f"{'student':{width}s} {'status':20s} " + " ".join(f"{q:>5s}" for q in qs)
+    wide = {q: max(5, len(q)) for q in qs}
+    head = f"{'student':{width}s} {'status':20s} " + " ".join(f"{q:>{wide[q]}s}" for q in qs)
     head += f" {'raw':>7s} {'late':>6s} {'final':>7s}" if late else f" {'total':>7s}"
     lines = [head, "-" * len(head)]
     for r in results:
         per = question_scores(a, r)
-        cells = " ".join(f"{per.get(q, (0.0, 0.0))[0]:5g}" for q in qs)
+        cells = " ".join((f"{per.get(q, (0.0, 0.0))[0]:g}" + ("*" if q == "written" and r.pending else ""))
+                         .rjust(wide[q]) for q in qs)
         tail = f" {r.raw_score:7g} {-r.penalty:6g} {r.score:7g}" if late else f" {r.score:7g}"
         lines.append(f"{r.student:{width}s} {r.status:20s} {cells}{tail}")
     first = question_scores(a, results[0]) if results else {}
-    maxes = " ".join(f"{first.get(q, (0, 0))[1]:5g}" for q in qs)
+    maxes = " ".join(f"{first.get(q, (0, 0))[1]:g}".rjust(wide[q]) for q in qs)
     top = results[0].max_score if results else 0
     lines.append(f"{'(points)':{width}s} {'':20s} {maxes}" + (f" {top:7g} {'':6s} {top:7g}" if late else f" {top:7g}"))
+    if any(r.pending for r in results):
+        lines.append(f"* written answers still waiting for a TA, not counted yet: {FORMGRADE_HINT}.")
     return "\n".join(lines)
 
 
@@ -170,7 +198,8 @@ def write_outputs(a: Assignment, results, out: Path, notes=()) -> None:
     isolated, for example) head the summary and the report."""
     rows = list(_rows(a, results))
     fields = ["student", "lms_id", "name", "email", "status", "score", "max_score", "percent", *a.questions, "raw_score",
-              "late_penalty", "late_days", "submitted", "flags", "message", "file", "sha256", "seconds", "feedback"]
+              "late_penalty", "late_days", "submitted", "autograded", "written_pending", "flags", "message",
+              "file", "sha256", "seconds", "feedback"]
     tmp = out / "grades.csv.tmp"
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
@@ -255,6 +284,10 @@ def report_html(a: Assignment, results, png: bytes | None = None, notes=(), data
     if d["absent"]:
         late_line += (f"<p>On the roster without a submission ({len(d['absent'])}, left out of the statistics): "
                       f"{esc(', '.join(d['absent']))}.</p>")
+    if d.get("awaiting_manual_grading"):
+        waiting = d["awaiting_manual_grading"]
+        late_line += (f"<p><b>Written answers waiting for a TA</b>: {sum(len(w['answers']) for w in waiting)} answer(s) "
+                      f"of {len(waiting)} submission(s), not counted in the scores yet ({esc(FORMGRADE_HINT)}).</p>")
     late_line += "".join(f"<p><em>Note: {esc(n)}</em></p>" for n in notes)
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{esc(a.id)} grading report</title>

@@ -327,7 +327,7 @@ _DYX = ("disparity d", "row y", "column x")
 
 SPECS = {
     "disparity_to_depth": Spec(_disparity_to_depth_cases, rtol=1e-5, atol=1e-6, axes=_YX,
-                               hint="NaN where the disparity is unknown, +inf where d + doffs <= 0."),
+                               hint="NaN where the disparity is unknown or d + doffs < 0 (behind the cameras), +inf where d + doffs == 0."),
     "depth_to_disparity": Spec(_depth_to_disparity_cases, rtol=1e-5, atol=1e-6, axes=_YX,
                                hint="NaN where the depth is NaN or <= 0; an infinite depth gives -doffs."),
     "reproject_to_3d": Spec(_reproject_cases, rtol=1e-5, atol=1e-6, axes=_YX + ("coordinate (0 X, 1 Y, 2 Z)",)),

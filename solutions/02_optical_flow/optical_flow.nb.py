@@ -10,6 +10,7 @@
 #       q5: Correlation volume
 #       q6: Unsupervised flow losses
 #       q7: Evaluation
+#       written: Written analysis (graded by TAs)
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -38,7 +39,10 @@
 # 7. **evaluate** your method against OpenCV's on pairs with exact ground truth.
 #
 # **How this notebook works.** Fill in every cell that says `# YOUR CODE HERE` (delete the
-# `raise NotImplementedError()` line). After each function a cell of *visible tests* tells you
+# `raise NotImplementedError()` line), and answer the **written questions** (marked *Written
+# question*, 2 points each, 8 in all) in the text cell under each that says `YOUR ANSWER HERE`: a few
+# sentences that refer to the figure or table above them. Teaching assistants grade those by hand;
+# the 100 points of the code are graded automatically. After each function a cell of *visible tests* tells you
 # what came, what was expected and the likely mistake. When your notebook is graded, *hidden
 # tests* also compare each function with the reference solution on new random inputs, and the
 # last part checks your whole method on real data. Restart the kernel and run all cells before
@@ -268,12 +272,15 @@ check("02_optical_flow", "image_gradients", image_gradients)
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# The gradients of the generated pair: $I_x$ responds to vertical edges, $I_y$ to horizontal ones,
-# and $I_t$ is large where something textured moved.
+# The gradients of the generated pair, on one diverging colour scale centred on 0 (white: no
+# change): $I_x$ responds to vertical edges, $I_y$ to horizontal ones, and $I_t$ is large where
+# something textured moved. The sign says which way the intensity rises: red where it grows to
+# the right (down, later), blue where it falls.
 
 # %%
 I1, I2 = chairs.gray(1), chairs.gray(2)
-fig = viz.show_images([*image_gradients(I1, I2), I1], ["$I_x$", "$I_y$", "$I_t$", "frame 1"], cols=4, size=3.2)
+fig = viz.show_images(list(image_gradients(I1, I2)), ["$I_x$", "$I_y$", "$I_t$"], cols=3, size=3.6, signed=True,
+                      colorbar="intensity change per pixel (blue < 0 < red)")
 
 # %% [markdown]
 # ## Part 3 — Lucas-Kanade (16 points)
@@ -293,7 +300,9 @@ fig = viz.show_images([*image_gradients(I1, I2), I1], ["$I_x$", "$I_y$", "$I_t$"
 # sums over the window. $G$ tells how well the window constrains the motion: both eigenvalues
 # large — a corner or texture, motion determined; one small — an edge, the aperture problem is
 # back; both small — a flat region. We call the flow **reliable** where the **smaller
-# eigenvalue** of $G$ is at least a threshold.
+# eigenvalue** of $G$ is at least a threshold, `min_eigenvalue`. The threshold applies to $G$ as
+# defined above, made of window **sums** (not means), so its scale grows with $N^2$: a window twice
+# as wide needs a threshold four times as large for the same texture.
 #
 # **Vectorise.** Every pixel has its own window, so every sum is a *window sum* of a
 # per-pixel product: a box filter. `cv2.boxFilter(a, -1, (N, N), normalize=False,
@@ -367,11 +376,16 @@ a = np.arange(12, dtype=np.float32).reshape(3, 4)
 assert_close(window_sum(a, 3)[1, 1], a[:3, :3].sum(), name="window_sum(a, 3) at (x=1, y=1)")
 assert_close(window_sum(a, 3)[0, 0], a[:2, :2].sum(), name="window_sum(a, 3) at the corner (x=0, y=0)",
              hint="Outside the image count zeros: the corner window holds only the 2x2 pixels inside.")
-G = structure_tensor(np.ones((5, 5)), 2 * np.ones((5, 5)), 3)
+Ix_t = np.ones((5, 5))
+Ix_t[1, 1] = 3.0                                   # one pixel of the centre's window differs
+G = structure_tensor(Ix_t, 2 * np.ones((5, 5)), 3)
 assert_shape(G, (5, 5, 2, 2), name="structure_tensor(Ix, Iy, 3)", hint="A 2x2 matrix per pixel: (H, W, 2, 2).")
-assert_close(G[2, 2], [[9.0, 18.0], [18.0, 36.0]], name="G at the centre for Ix = 1, Iy = 2, 3x3 window",
+assert_close(G[2, 2], [[17.0, 22.0], [22.0, 36.0]],
+             name="G at the centre for Ix = 1 (3 at x=1, y=1), Iy = 2, 3x3 window",
              mistakes={"G holds one pixel's products, not sums over the window.": [[1.0, 2.0], [2.0, 4.0]],
-                       "G holds window means, not sums.": [[1.0, 2.0], [2.0, 4.0]]})
+                       "G holds window means, not sums.": [[17 / 9, 22 / 9], [22 / 9, 4.0]],
+                       "G[0, 1] is the sum of Ix^2 * Iy^2 or of Iy^2; it is the sum of Ix * Iy.": [[17.0, 36.0], [36.0, 36.0]]},
+             hint="Sum over the 9 pixels: Ix^2 gives 8 * 1 + 9 = 17, Ix Iy gives 2 * (8 + 3) = 22, Iy^2 gives 9 * 4 = 36.")
 lam = smallest_eigenvalue(np.array([[[[2.0, 0.0], [0.0, 5.0]], [[3.0, 1.0], [1.0, 3.0]], [[1.0, 2.0], [2.0, 4.0]]]]))
 assert_close(lam, [[2.0, 2.0, 0.0]], name="smallest_eigenvalue of diag(2, 5), [[3, 1], [1, 3]], [[1, 2], [2, 4]]",
              atol=1e-5, mistakes={"this is the largest eigenvalue: (a + c)/2 MINUS the square root.": [[5.0, 4.0, 5.0]]})
@@ -467,6 +481,25 @@ fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
 viz.show_mask(chairs.image1, np.isnan(flow_lk[..., 0]), ax=axes[0], title="unreliable (smaller eigenvalue too small)")
 viz.show_flow(flow_lk, ax=axes[1], title="Lucas-Kanade, one step", max_flow=chairs.max_motion)
 viz.show_flow(chairs.flow, ax=axes[2], title="true flow", max_flow=chairs.max_motion)
+plt.show()
+
+# %% [markdown]
+# **Written question — where Lucas-Kanade is unreliable.** (2 points)
+#
+# In the figure above, which image structures are marked unreliable, and why, in terms of the two
+# eigenvalues of $G$? How would a window twice as wide change the pink area, and what would it cost?
+
+# %% [markdown] nbgrader={"grade_id": "written-reliability", "solution": true, "grade": true, "points": 2}
+# ### BEGIN SOLUTION
+# **Model answer.** Flat regions (both eigenvalues small: no gradient) and straight edges (one eigenvalue small: the
+# aperture problem, motion along the edge unseen) are pink; corners and texture are kept. A wider window
+# collects more gradient directions, so fewer windows are flat or edge-only and the pink area shrinks
+# (with the threshold scaled by four, as G sums four times as many pixels), but each flow vector
+# averages over a larger area: motion boundaries blur and small objects are merged with their surroundings.
+#
+# **Rubric.** 2: flat and edge cases tied to the eigenvalues, and the window's trade-off. 1: one of the two.
+# 0: neither.
+# ### END SOLUTION
 
 # %% [markdown]
 # ## Part 4 — Iterative refinement and coarse-to-fine (20 points)
@@ -613,9 +646,14 @@ check("02_optical_flow", "lk_refine", lk_refine)
 
 # %% [markdown]
 # **Coarse-to-fine.** Iterating still needs a start within a pixel or two of the truth. A
-# **Gaussian pyramid** halves the image again and again (blur with the 5-tap binomial filter
-# $[1, 4, 6, 4, 1]/16$ in both directions, then keep every second row and column — exactly what
-# `cv2.pyrDown` does). A motion of 40 px is 5 px two levels up and 1.25 px four levels up. Start at the
+# **Gaussian pyramid** halves the image again and again: blur with the 5-tap binomial filter
+# $[1, 4, 6, 4, 1]/16$ along $x$ and along $y$, then keep the even rows and columns (0, 2, 4, …).
+# At the border, **reflect without repeating the edge pixel** (… 2 1 | 0 1 2 …): `np.pad(a, 2,
+# mode="reflect")`, OpenCV's `BORDER_REFLECT_101`. Write this filter yourself with numpy — five
+# shifted, weighted copies per direction; the visible test checks your levels against
+# `cv2.pyrDown`, which does exactly this, and the hidden tests compare whole levels with the
+# reference to a relative 1e-5, borders included. Each level halves a motion: 40 px is 10 px two
+# levels up and 2.5 px four levels up, within reach of Lucas-Kanade's iterations. Start at the
 # coarsest level with zero flow; at each finer level, **upsample** the flow (bilinear,
 # `cv2.resize(flow, (W, H), interpolation=cv2.INTER_LINEAR)`) and **scale** it — a displacement
 # of 1 px at one level is 2 px at the next: multiply $u$ by $W_{\text{fine}}/W_{\text{coarse}}$ and
@@ -636,12 +674,23 @@ def gaussian_pyramid(image, levels):
     Returns
     -------
     list of ndarray, float32
-        Level k has shape (ceil(H / 2**k), ceil(W / 2**k)), like cv2.pyrDown.
+        Level k has shape (ceil(H / 2**k), ceil(W / 2**k)): level k - 1 blurred with
+        [1, 4, 6, 4, 1] / 16 along x and y (borders reflected without repeating the edge
+        pixel, BORDER_REFLECT_101), then its even rows and columns, as cv2.pyrDown.
     """
     ### BEGIN SOLUTION
+    taps = np.array([1, 4, 6, 4, 1], np.float32) / 16
+
+    def down(a):
+        p = np.pad(a, 2, mode="reflect")                                   # BORDER_REFLECT_101
+        h, w = a.shape
+        rows = sum(t * p[:, k: k + w] for k, t in enumerate(taps))         # along x
+        blurred = sum(t * rows[k: k + h] for k, t in enumerate(taps))      # along y
+        return blurred[::2, ::2].astype(np.float32)
+
     out = [np.asarray(image, dtype=np.float32)]
     for _ in range(levels - 1):
-        out.append(cv2.pyrDown(out[-1]))
+        out.append(down(out[-1]))
     return out
     ### END SOLUTION
 
@@ -699,6 +748,19 @@ pyr = gaussian_pyramid(np.ones((37, 50), np.float32), 3)
 assert_true(len(pyr) == 3, f"gaussian_pyramid(image, 3) should return 3 levels; got {len(pyr)}.")
 assert_true([p.shape for p in pyr] == [(37, 50), (19, 25), (10, 13)],
             f"The levels should have shapes (37, 50), (19, 25), (10, 13); got {[p.shape for p in pyr]}.")
+impulse = np.zeros((5, 5), np.float32)
+impulse[2, 2] = 1.0
+level1 = gaussian_pyramid(impulse, 2)[1]
+assert_close(level1[1, 1], (6 / 16) ** 2, name="level 1 of a centred impulse at (x=1, y=1)",
+             hint="Output (1, 1) is input (2, 2): weight 6/16 along x times 6/16 along y.")
+assert_close(level1[0, 0], (2 / 16) ** 2, name="level 1 of a centred impulse at the corner (x=0, y=0)",
+             mistakes={"the border is repeated, reflected with the edge pixel or zero: reflect without repeating the "
+                       "edge (np.pad mode='reflect', BORDER_REFLECT_101).": (1 / 16) ** 2},
+             hint="Output (0, 0) is input (0, 0); its taps reach columns -2..2, and column -2 reflects to column 2, "
+                  "where the impulse is: weight 1/16 + 1/16 along each axis.")
+ramp_img = np.random.default_rng(5).random((23, 30)).astype(np.float32)
+assert_close(gaussian_pyramid(ramp_img, 3)[2], cv2.pyrDown(cv2.pyrDown(ramp_img)), rtol=1e-5, atol=1e-6,
+             name="gaussian_pyramid(random image, 3)[2] against cv2.pyrDown twice")
 coarse = np.zeros((3, 4, 2), np.float32)
 coarse[..., 0], coarse[..., 1] = 1.5, -0.5
 up = upsample_flow(coarse, (6, 8))
@@ -935,6 +997,27 @@ fig = viz.compare_flows(cv2.resize(affine.image1, small1.shape[::-1]), true_smal
                         {k: elvkit.to_numpy(v) for k, v in results_corr.items()}, max_error=1.0)
 
 # %% [markdown]
+# **Written question — the soft-arg-max temperature.** (2 points)
+#
+# From the three lines printed above: why does T = 0.5 pull the flow towards zero while T = 0.05
+# improves on the arg-max? What does the soft-arg-max become as T → 0 and as T → ∞, and how would you
+# choose T without ground truth?
+
+# %% [markdown] nbgrader={"grade_id": "written-temperature", "solution": true, "grade": true, "points": 2}
+# ### BEGIN SOLUTION
+# **Model answer.** The soft-arg-max is the expectation of the offset under softmax(corr / T). With a small T the weights
+# concentrate on the best offset and its neighbours, so the expectation interpolates between them and
+# recovers part of the sub-pixel motion (better than the integer arg-max). With a large T the weights
+# spread over all (2R + 1)² offsets, and the mean of a nearly uniform distribution over a symmetric
+# window is near 0: the flow shrinks. T → 0 gives the arg-max (a one-hot softmax); T → ∞ gives the
+# window's centre, zero flow. Without ground truth: choose T on a held-out pair with known motion, or by
+# the photometric loss of the warped image, or learn it.
+#
+# **Rubric.** 2: expectation argument for both regimes and both limits, and a way to choose T. 1: limits only or
+# the regimes only. 0: neither.
+# ### END SOLUTION
+
+# %% [markdown]
 # ## Part 6 — Unsupervised flow losses (20 points)
 #
 # Without ground truth, a flow is judged by how well it explains the images. Three terms, as in
@@ -946,7 +1029,9 @@ fig = viz.compare_flows(cv2.resize(affine.image1, small1.shape[::-1]), true_smal
 # $$\mathcal{L}_{ph} = \frac{1}{N}\sum_{i,j} \alpha\,\frac{1 - \text{SSIM}(I_{ij}, \tilde I_{ij})}{2} + (1 - \alpha)\,\big|I_{ij} - \tilde I_{ij}\big|, \qquad \alpha = 0.85 .$$
 #
 # SSIM compares local means $\mu$, variances $\sigma^2$ and the covariance $\sigma_{ab}$ over a
-# 3×3 window (mean filter, reflect padding):
+# 3×3 window — a plain mean filter, the image padded by reflection without repeating the edge pixel
+# (`F.pad(..., mode="reflect")`), and the statistics of the 9 pixels themselves:
+# $\sigma_a^2 = \overline{a^2} - \mu_a^2$ and $\sigma_{ab} = \overline{ab} - \mu_a\mu_b$ (divided by 9, not 8):
 # $\text{SSIM} = \frac{(2\mu_a\mu_b + C_1)(2\sigma_{ab} + C_2)}{(\mu_a^2 + \mu_b^2 + C_1)(\sigma_a^2 + \sigma_b^2 + C_2)}$,
 # $C_1 = 0.01^2$, $C_2 = 0.03^2$. It lies in $[-1, 1]$, so $(1 - \text{SSIM})/2 \in [0, 1]$, the range of the L1 term.
 #
@@ -955,15 +1040,25 @@ fig = viz.compare_flows(cv2.resize(affine.image1, small1.shape[::-1]), true_smal
 # $\mathbf{f}(\mathbf{p}) + \mathbf{b}(\mathbf{p} + \mathbf{f}(\mathbf{p})) \approx 0$. Where they do not, the pixel is
 # probably occluded and is left out of the photometric loss. The lecture's criterion keeps $\mathbf{p}$ when
 #
-# $$\big\|\Delta\mathbf{f}(\mathbf{p})\big\|_2 < \max\{\alpha, \beta\,\|\mathbf{f}(\mathbf{p})\|_2\}, \qquad \Delta\mathbf{f}(\mathbf{p}) = \mathbf{f}(\mathbf{p}) + \mathbf{b}(\mathbf{p} + \mathbf{f}(\mathbf{p})),$$
+# $$\big\|\Delta\mathbf{f}(\mathbf{p})\big\|_2 < \max\{\tau, \beta\,\|\mathbf{f}(\mathbf{p})\|_2\}, \qquad \Delta\mathbf{f}(\mathbf{p}) = \mathbf{f}(\mathbf{p}) + \mathbf{b}(\mathbf{p} + \mathbf{f}(\mathbf{p})),$$
 #
-# with $\alpha = 3$ px and $\beta = 0.05$ (a tolerance that grows with the motion).
+# with $\tau = 3$ px and $\beta = 0.05$ (a tolerance that grows with the motion). The slides write
+# this threshold $\alpha$ too; here $\alpha$ is only the SSIM weight above, and the threshold is
+# $\tau$ (the argument `tau`). $\mathbf{b}$ is read at $\mathbf{p} + \mathbf{f}(\mathbf{p})$ with
+# `backward_warp`, border repeated: a pixel whose target leaves the frame reads the backward flow
+# of the nearest border pixel and gets no special rule (it is usually inconsistent, which is right:
+# it is not visible in frame 2).
 #
 # **Edge-aware smoothness.** Flow should be smooth, except where the image has an edge (object
 # boundaries):
 # $\mathcal{L}_{sm} = \frac1N \sum |\partial_x \mathbf{f}|\,e^{-\lambda|\partial_x I|} + |\partial_y \mathbf{f}|\,e^{-\lambda|\partial_y I|}$,
 # with forward differences, $|\partial \mathbf{f}| = |\partial u| + |\partial v|$, each mean taken over its own
-# differences. The lecture writes $\lambda = 1$ for images in $[0, 255]$-like ranges; for images in $[0, 1]$ we use $\lambda = 10$.
+# differences. The slide's weight is $e^{-|\nabla I|}$, that is $\lambda = 1$, as in Monodepth
+# (images in $[0, 1]$) and GeoNet (images in $[-1, 1]$). Our images are in $[0, 1]$ too, and we
+# choose $\lambda = 10$: a step of 0.1 in intensity (a faint edge) already divides the smoothness
+# penalty across it by $e \approx 2.7$, where the slide's weight would take a step of 1 (black to
+# white) for that. The stronger weight lets flow boundaries follow weak edges of our generated
+# scenes; $\lambda = 1$ barely distinguishes edges from texture there.
 #
 # All functions take torch tensors on any device, images `(H, W)` and flows `(H, W, 2)`, and must
 # be differentiable with respect to the flow. Backward warping in torch is
@@ -1084,6 +1179,19 @@ def slow_ssim(a, b, C1=0.01 ** 2, C2=0.03 ** 2):
     return torch.as_tensor(out, dtype=torch.float32)
 
 
+checker = torch.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+# By hand, at the centre (its window is the whole 3x3): means 4/9 and 5/9, variances 4/9 - (4/9)**2 = 20/81
+# (the mean of the squares minus the squared mean: divide by 9, not 8), covariance 0 - (4/9)(5/9) = -20/81.
+k1, k2 = 1e-4, 9e-4                                # C1 = 0.01**2, C2 = 0.03**2
+by_hand = (2 * 20 / 81 + k1) * (-2 * 20 / 81 + k2) / ((41 / 81 + k1) * (40 / 81 + k2))
+with_8 = (2 * 20 / 81 + k1) * (-2 * 22.5 / 81 + k2) / ((41 / 81 + k1) * (45 / 81 + k2))
+s_checker = ssim(checker, 1 - checker)
+assert_close(s_checker[1, 1], by_hand, atol=1e-5, name="ssim(checkerboard, 1 - checkerboard) at the centre",
+             mistakes={"the variances and the covariance divide by 8 (the sample estimator); SSIM's local statistics "
+                       "divide by the 9 pixels of the window: mean(x*x) - mean(x)**2.": with_8})
+assert_close(s_checker[0, 0], by_hand, atol=1e-5, name="ssim(checkerboard, 1 - checkerboard) at the corner (x=0, y=0)",
+             hint="With reflect padding (... 1 0 | 1 0 1 ..., not repeating the edge) the corner's window is the same "
+                  "checkerboard as the centre's, so the value is the same. Zero or edge padding gives another window.")
 s_ab = slow_ssim(A, B)
 assert_close(ssim(A, B), s_ab, atol=1e-4, name="ssim(A, B) against a loop over the 3x3 windows",
              hint="Means, variances and the covariance over each 3x3 window, with reflect padding.")
@@ -1108,7 +1216,7 @@ check("02_optical_flow", "photometric_loss", photometric_loss)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade_id": "q6-fb-smooth", "solution": true}
-def forward_backward_mask(flow_fw, flow_bw, alpha=3.0, beta=0.05):
+def forward_backward_mask(flow_fw, flow_bw, tau=3.0, beta=0.05):
     """Forward-backward consistency: True where the pixel is probably visible in both frames.
 
     Parameters
@@ -1121,12 +1229,13 @@ def forward_backward_mask(flow_fw, flow_bw, alpha=3.0, beta=0.05):
     Returns
     -------
     torch.Tensor of bool, shape (H, W)
-        ||f(p) + b(p + f(p))||_2 < max(alpha, beta ||f(p)||_2), with b read by backward_warp.
+        ||f(p) + b(p + f(p))||_2 < max(tau, beta ||f(p)||_2), with b read by backward_warp
+        (border repeated: targets outside the frame read the nearest border pixel).
     """
     ### BEGIN SOLUTION
     b_at = backward_warp(flow_bw.permute(2, 0, 1), flow_fw).permute(1, 2, 0)
     diff = torch.linalg.vector_norm(flow_fw + b_at, dim=-1)
-    return diff < torch.clamp(beta * torch.linalg.vector_norm(flow_fw, dim=-1), min=alpha)
+    return diff < torch.clamp(beta * torch.linalg.vector_norm(flow_fw, dim=-1), min=tau)
     ### END SOLUTION
 
 
@@ -1172,7 +1281,7 @@ assert_close(mask, expected, name="forward_backward_mask with one inconsistent p
                        torch.tensor([[True] * 6, [True] * 4 + [False, True], [True] * 6])},
              hint="Pixel (x=2, y=1) moves to (4, 1), where the backward flow (3, 4) does not bring it back.")
 expected_l2 = expected.clone()
-assert_close(forward_backward_mask(fw, bw, alpha=2.8), expected_l2, name="forward_backward_mask(fw, bw, alpha=2.8)",
+assert_close(forward_backward_mask(fw, bw, tau=2.8), expected_l2, name="forward_backward_mask(fw, bw, tau=2.8)",
              mistakes={"the norm is the L1 norm |dx| + |dy|; the lecture's criterion uses the L2 (Euclidean) norm.":
                        torch.tensor([[True] * 6, [True, True, False, True, True, True], [True, False, True, True, True, True]])},
              hint="Pixel (x=1, y=2) lands on (3, 2): Delta f = (2.5, 0.5), |Delta f|_2 = 2.55 < 2.8.")
@@ -1214,6 +1323,12 @@ check("02_optical_flow", "smoothness_loss", smoothness_loss)
 # per level, and upsample the flows to the next level (bilinear, `F.interpolate`, vectors scaled
 # as in `upsample_flow`). Use the masks at the finest level only (at coarse levels the flow is still
 # too rough to tell occlusions). Record the loss at each step.
+#
+# Precisely, as the hidden tests assume: a **new** `torch.optim.Adam([f, b], lr=lr)` at every level
+# (its moment estimates belong to the previous level's pixels); `steps // levels` steps per level
+# (the remainder is not run); upsampling with `F.interpolate(..., mode="bilinear",
+# align_corners=False)`, which treats pixels as squares like `F.avg_pool2d` did, while
+# `backward_warp` samples with `align_corners=True` (pixel centres at $-1$ and $1$, the formula above).
 
 # %% nbgrader={"grade_id": "q6-optimise", "solution": true}
 def optimise_flow(I1, I2, steps=300, levels=4, lr=0.1, smooth=0.2):
@@ -1295,15 +1410,55 @@ aee_start = metrics.average_endpoint_error(np.zeros_like(unsup.flow), unsup.flow
 aee_end = metrics.average_endpoint_error(flow_unsup, unsup.flow)
 print(f"{len(losses)} steps in {time.perf_counter() - start:.1f} s: AEE {aee_start:.2f} px (zero flow) "
       f"-> {aee_end:.2f} px; loss {losses[0]:.3f} -> {losses[-1]:.3f}")
-with torch.no_grad():
-    f_t = torch.as_tensor(flow_unsup, device=DEVICE)
-    b_t = torch.as_tensor(pyramidal_lk(unsup.gray(2), unsup.gray(1)), device=DEVICE)
-    fb = elvkit.to_numpy(forward_backward_mask(f_t, b_t))
-fig, axes = plt.subplots(1, 4, figsize=(17, 3.4))
+fig, axes = plt.subplots(1, 3, figsize=(14, 3.4))
 viz.plot_curves({"unsupervised loss": losses}, ax=axes[0], title="loss (jumps: a new, finer level)", xlabel="Adam step")
 viz.show_flow(flow_unsup, ax=axes[1], title=f"optimised flow, AEE {aee_end:.2f} px", max_flow=unsup.max_motion)
 viz.show_flow(unsup.flow, ax=axes[2], title="true flow", max_flow=unsup.max_motion)
-viz.show_mask(unsup.image1, ~fb, ax=axes[3], title="forward-backward inconsistent")
+plt.show()
+
+# %% [markdown]
+# **Does the forward-backward check find occlusions?** It must compare *one* method's two
+# directions: here your pyramidal Lucas-Kanade from frame 1 to frame 2 and from frame 2 to frame 1.
+# (Comparing two different methods would mark where they disagree — whole moving objects — not
+# where pixels disappear.) Left: $\|\Delta\mathbf{f}\|_2$ per pixel with the pair's **true** occlusion
+# mask outlined in white; right: the pixels the check rejects. The printed precision is the share of
+# rejected pixels that are truly occluded, the recall the share of occluded pixels that are rejected;
+# the second line applies the same check to the pair's true forward and backward flows, the best the
+# check can do. The gap between the two lines is the estimator's: a Lucas-Kanade window that straddles
+# a moving boundary gives the occluded background the foreground's motion in *both* directions, so the
+# two flows agree there and the check cannot see the occlusion — it only finds occlusions that the
+# flows themselves got right enough to contradict.
+
+# %%
+flow_f = pyramidal_lk(unsup.gray(1), unsup.gray(2))
+flow_b = pyramidal_lk(unsup.gray(2), unsup.gray(1))
+with torch.no_grad():
+    f_t, b_t = torch.as_tensor(flow_f, device=DEVICE), torch.as_tensor(flow_b, device=DEVICE)
+    delta = elvkit.to_numpy(torch.linalg.vector_norm(f_t + backward_warp(b_t.permute(2, 0, 1), f_t).permute(1, 2, 0), dim=-1))
+    fb = elvkit.to_numpy(forward_backward_mask(f_t, b_t))
+    fb_true = elvkit.to_numpy(forward_backward_mask(torch.as_tensor(unsup.flow, device=DEVICE),
+                                                    torch.as_tensor(unsup.flow_backward, device=DEVICE)))
+occluded = unsup.occlusion
+rejected = ~fb
+
+
+def precision_recall(rejected):
+    hit = (rejected & occluded).sum()
+    return hit / max(rejected.sum(), 1), hit / max(occluded.sum(), 1)
+
+
+print(f"truly occluded: {occluded.mean():.1%} of the pixels")
+for name, r in (("your pyramidal LK, both directions", rejected), ("the true flows, both directions", ~fb_true)):
+    precision, recall = precision_recall(r)
+    print(f"{name:36s} rejects {r.mean():5.1%}: precision {precision:4.0%}, recall {recall:4.0%}")
+fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+shown = axes[0].imshow(np.minimum(delta, 10.0), cmap="magma", vmin=0, vmax=10.0)
+axes[0].contour(occluded, levels=[0.5], colors="white", linewidths=0.8)
+axes[0].set_title("$\\|\\Delta f\\|_2$ (white outline: truly occluded)")
+axes[0].axis("off")
+fig.colorbar(shown, ax=axes[0], fraction=0.046, pad=0.02, label="forward-backward disagreement [px] (clipped at 10)")
+viz.show_mask(unsup.image1, rejected, ax=axes[1], title=f"rejected by the check (tau = 3 px): {rejected.mean():.1%}")
+plt.show()
 
 # %% nbgrader={"grade_id": "q6-e2e-optimise", "grade": true, "points": 5}
 # Graded on new data too: the same method runs on a pair generated for your grading only, and the
@@ -1329,11 +1484,36 @@ assert_true(np.mean(losses[-10:]) < np.mean(losses[: max(1, len(losses) // 10)])
 print(f"AEE {aee_start:.2f} -> {aee_end:.2f} px")
 
 # %% [markdown]
+# **Written question — the forward-backward check.** (2 points)
+#
+# Compare the two lines printed above (your Lucas-Kanade in both directions, and the true flows)
+# and the figure: why does the check miss most occlusions with Lucas-Kanade's flows? What does this mean
+# for a photometric loss that uses the mask during training, and what would you change?
+
+# %% [markdown] nbgrader={"grade_id": "written-occlusion-check", "solution": true, "grade": true, "points": 2}
+# ### BEGIN SOLUTION
+# **Model answer.** With the true flows the check finds the occlusions almost exactly; with LK's flows, the window that
+# straddles a moving boundary gives the occluded background the foreground's motion in both directions,
+# so f and b agree there and ||Δf|| stays under τ; the disagreements the figure shows are spread along
+# boundaries, partly on visible pixels. A loss masked this way still penalises many occluded pixels
+# (they cannot match) and drops some visible ones, so training is pushed towards wrong flows at
+# boundaries. Improve the flows first (smaller windows or the optimised flow near boundaries), use the
+# mask only after a warm-up, or estimate occlusion from where the backward flow lands (range maps).
+#
+# **Rubric.** 2: explains the agreement of two smoothed flows at boundaries and the consequence for training, with
+# a remedy. 1: one of these. 0: none.
+# ### END SOLUTION
+
+# %% [markdown]
 # ## Part 7 — Evaluation (14 points)
 #
 # The **average endpoint error** (AEE) is the mean of $\|\mathbf{f} - \mathbf{f}_{gt}\|_2$ over the
-# pixels with ground truth; **Fl** is the share of pixels whose endpoint error exceeds 3 px
-# (`elvkit.metrics`). We compare your pyramidal Lucas-Kanade with three OpenCV methods on the
+# pixels with ground truth; **Fl-3px** is the share of pixels whose endpoint error exceeds 3 px, and
+# **Fl (KITTI)** the KITTI 2015 outlier rate, which also requires the error to exceed 5 % of the true
+# motion's length (`metrics.flow_outlier_rate(..., relative=0.05)`; the 5 % clause only matters for
+# motions over 60 px, so on these pairs, whose motions stay under 60 px, the two columns agree). Both count *gross* errors: on a pair whose motions stay under 3 px — most of
+# the affine pair — even the zero flow has Fl = 0, so read Fl only beside the largest motion the
+# table prints, and read AEE for the affine pair. We compare your pyramidal Lucas-Kanade with three OpenCV methods on the
 # three kinds of pairs: Farneback (polynomial expansion), OpenCV's pyramidal Lucas-Kanade
 # (Bouguet's, here tracking every pixel of a grid) and DIS (dense inverse search, a fast modern
 # patch method).
@@ -1350,6 +1530,7 @@ def evaluate(pairs, methods):
             flow = fn(p, g1, g2)
             m = metrics.flow_metrics(flow, p.flow)
             m["time"] = time.perf_counter() - start
+            m["Fl KITTI"] = metrics.flow_outlier_rate(flow, p.flow, relative=0.05)
             m["flow"] = flow
             table[name][method] = m
     return table
@@ -1367,12 +1548,32 @@ methods = {
     "OpenCV DIS medium": lambda p, g1, g2: opencv_dis(p.image1, p.image2),
 }
 table = evaluate(eval_pairs, methods)
-print(f"{'pair':14s} {'method':22s} {'AEE px':>7s} {'Fl':>7s} {'time s':>7s}")
+print(f"{'pair':14s} {'method':22s} {'AEE px':>7s} {'Fl-3px':>7s} {'Fl KITTI':>9s} {'time s':>7s}")
 for name, row in table.items():
+    motion = np.linalg.norm(eval_pairs[name].flow, axis=-1)
+    print(f"{name} (true motion: median {np.nanmedian(motion):.1f} px, largest {np.nanmax(motion):.1f} px)")
     for method, m in row.items():
-        print(f"{name:14s} {method:22s} {m['AEE']:7.2f} {m['Fl']:7.1%} {m['time']:7.2f}")
+        print(f"{'':14s} {method:22s} {m['AEE']:7.2f} {m['Fl']:7.1%} {m['Fl KITTI']:9.1%} {m['time']:7.2f}")
 p = eval_pairs["Motorcycle"]
 fig = viz.compare_flows(p.image1, p.flow, {k: m["flow"] for k, m in table["Motorcycle"].items()}, max_error=10.0)
+
+# %% [markdown]
+# **Reading the table.** Each row is one method on one pair; AEE in pixels, the two outlier rates as
+# fractions of the pixels, the time on this machine's CPU. What it shows:
+#
+# * **Affine pair** (one smooth motion, at most 15 px): every method but Farneback is within a third of a
+#   pixel; the outlier rates are near 0 because almost no error reaches 3 px — compare AEE here.
+# * **Chairs-style pair** (independent objects, 4 % occluded): errors concentrate at object boundaries
+#   and occlusions (see the last part); DIS, which matches patches without a smoothness window
+#   straddling the boundary, is best; the Lucas-Kanade methods smear motion across boundaries.
+# * **Motorcycle** (motions of 39 px in the median, 60 px at most): Farneback fails (AEE around 25 px)
+#   because its pyramid here has 3 levels, the image included (OpenCV's `levels` counts the image), so
+#   the coarsest level, a quarter of the size, still sees motions of up to 60 / 4 = 15 px, and one
+#   polynomial expansion of a 5-pixel neighbourhood cannot follow a displacement three times its size;
+#   it settles on a wrong, smaller motion. Your pyramid has as many levels as keep the coarsest side at
+#   least 16 px (5 here, the coarsest at 1/16 of the size), where 60 px becomes under 4 px.
+# * Times: OpenCV's pyramidal LK tracks every pixel as a separate feature point (a sparse tracker used
+#   densely), hence its seconds; the others are dense by design.
 
 # %% nbgrader={"grade_id": "q7-e2e-accuracy", "grade": true, "points": 8}
 # Graded on new data too: the same method runs on pairs generated for your grading only, and the
@@ -1439,11 +1640,34 @@ axes[1].imshow(np.minimum(epe, 10), cmap="magma")
 axes[1].set_title("chairs-style: endpoint error (occlusions light up)")
 axes[1].axis("off")
 viz.show_flow(flow_bright, ax=axes[2], title="affine, brighter frame 2", max_flow=bright.max_motion)
+plt.show()
+
+# %% [markdown]
+# **Written question — which assumption breaks.** (2 points)
+#
+# For each of the three failure cases in the table above, name the assumption that breaks and the
+# part of this notebook (a function or a loss) that addresses it, or why none does. For the brighter
+# frame, would the photometric loss of Part 6 be fooled as much as Lucas-Kanade is? Why?
+
+# %% [markdown] nbgrader={"grade_id": "written-assumptions", "solution": true, "grade": true, "points": 2}
+# ### BEGIN SOLUTION
+# **Model answer.** No pyramid: the linearisation of brightness constancy holds only for motions of about a pixel;
+# the pyramid (Part 4) addresses it. Occlusion: every pixel has a match; the forward-backward mask
+# (Part 6) removes such pixels from the loss (Lucas-Kanade itself has no remedy). Brighter frame:
+# brightness constancy itself; none of the LK functions addresses it, since It mixes motion with the
+# global change. The photometric loss is fooled less: SSIM compares local structure after removing each
+# window's mean and normalising by its variance, so a gain and offset change it little, while the L1
+# term (weight 0.15) still sees the change.
+#
+# **Rubric.** 2: the three assumptions with their remedies, and SSIM's normalisation as the reason. 1: two of
+# three, or no reason. 0: one or none.
+# ### END SOLUTION
 
 # %% [markdown]
 # ## Before you submit
 #
 # * Restart the kernel and run all cells: every visible test must pass.
+# * Answer the four written questions in their cells (a blank answer gets 0 points).
 # * Do not rename the notebook or the functions, and do not edit or delete the test cells: they
 #   are restored from the original when grading.
 # * Keep long experiments behind `if not SMOKE:` — under the autograder the notebook runs in the

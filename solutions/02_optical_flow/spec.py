@@ -288,16 +288,16 @@ def _fb_cases(rng):
     import torch
 
     cases = []
-    for alpha, beta in ((3.0, 0.05), (1.5, 0.2)):
+    for tau, beta in ((3.0, 0.05), (1.5, 0.2)):
         shape = _size(rng, 12, 30)
         fw = rng.uniform(-4, 4, size=shape + (2,))
         # backward flow: minus the forward one, plus disagreements around the threshold
         angle = rng.uniform(0, 2 * np.pi, size=shape)
-        length = rng.uniform(0, 2.5 * alpha, size=shape)
+        length = rng.uniform(0, 2.5 * tau, size=shape)
         bw = -fw + np.stack([length * np.cos(angle), length * np.sin(angle)], axis=-1)
         cases.append(Case((torch.as_tensor(fw, dtype=torch.float32), torch.as_tensor(bw, dtype=torch.float32)),
-                          {"alpha": alpha, "beta": beta},
-                          label=f"{shape[0]}x{shape[1]} flows, alpha={alpha}, beta={beta}", returns="torch"))
+                          {"tau": tau, "beta": beta},
+                          label=f"{shape[0]}x{shape[1]} flows, tau={tau}, beta={beta}", returns="torch"))
     return cases
 
 

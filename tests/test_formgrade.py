@@ -1,0 +1,133 @@
+"""A TA grades a written answer in nbgrader's formgrader, in a real browser (headless Chromium, the harness of
+the student distribution's test), on a copy of the graded demo class; the next `elv grade` run counts it in
+grades.csv, the feedback page and Gradescope's results, and still names the answers that wait."""
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from test_student_distribution import ARTIFACTS, CHROMEDRIVER, CHROMIUM, _free_port, _wait_for_server
+
+ASSIGNMENT = "02_optical_flow"
+
+
+def _submissions(base: str, token: str, a) -> dict:
+    url = f"{base}/formgrader/api/submitted_notebooks/{a.id}/{a.notebook}?token={token}"
+    with urllib.request.urlopen(url, timeout=10) as reply:
+        return {s["student"]: s for s in json.loads(reply.read())}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
+                    reason="Debian's chromium and chromium-driver are not installed (make test installs them as "
+                           "root: apt-get install chromium chromium-driver)")
+def test_a_ta_grades_a_written_answer_in_formgrader_and_the_grades_include_it(tmp_path_factory, tmp_path):
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (the test extra)")
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from autograder.cli import main
+    from autograder.course.notebooks import manual_cells, read_source
+    from autograder.outputs.formgrade import RUBRIC_MARK, login_url
+    from conftest import graded_class
+
+    batch = graded_class(ASSIGNMENT, tmp_path_factory)
+    a = batch["assignment"]
+    written = [gid for gid, _ in manual_cells(read_source(a.source))]
+    results = tmp_path / "results"
+    shutil.copytree(batch["out"], results)              # the shared batch stays as the other tests read it
+    before = {r["student"]: r for r in csv.DictReader(open(results / "grades.csv", newline="", encoding="utf-8"))}
+    assert before["reference"]["written_pending"].split() == written      # every answer waits for a TA
+    assert before["blank"]["written_pending"] == "" and float(before["blank"]["written"]) == 0
+
+    port = _free_port()
+    elv = Path(sys.executable).parent / "elv"
+    log = open(tmp_path / "formgrade.log", "w")
+    server = subprocess.Popen([str(elv), "formgrade", str(results), "--no-browser", "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=log, text=True, env=dict(os.environ))
+    driver = None
+    try:
+        first = server.stdout.readline()
+        address = server.stdout.readline().strip()
+        assert first.startswith(f"Formgrader for {a.id}:") and "/login?next=" in address, (first, address)
+        token = address.rsplit("token=", 1)[1]
+        base = f"http://localhost:{port}"
+        _wait_for_server(f"{base}/api/status?token={token}", server)
+        listed = _submissions(base, token, a)
+        assert {"reference", "blank"} <= set(listed)
+        assert listed["reference"]["needs_manual_grade"] and not listed["blank"]["needs_manual_grade"]
+        copy = results / "nbgrader" / "autograded" / "reference" / a.id / f"{a.notebook}.ipynb"
+        assert sum(1 for c in json.loads(copy.read_text())["cells"] if c["metadata"].get(RUBRIC_MARK)) == len(written)
+
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--window-size=1400,1050"):
+            options.add_argument(arg)
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        wait = WebDriverWait(driver, 60)
+        driver.get(login_url(base, token, f"/formgrader/gradebook/{a.id}/{a.notebook}"))     # the printed page
+        wait.until(ec.presence_of_element_located((By.XPATH, "//td[contains(., 'Submission #')]")))
+        ref = listed["reference"]
+        driver.get(f"{base}/formgrader/submissions/{ref['id']}/?index={ref['index']}")
+        gid = written[0]
+        box = wait.until(ec.presence_of_element_located((By.ID, gid)))
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", box)
+        assert "Model answer" in driver.find_element(By.TAG_NAME, "body").text       # the rubric beside the answer
+        box.clear()
+        box.send_keys("1.5", Keys.TAB)
+        comment = driver.find_element(By.ID, f"{gid}-comment")
+        comment.clear()
+        comment.send_keys("Both regimes explained; the window's cost is missing.", Keys.TAB)
+        deadline = time.monotonic() + 30
+        while _submissions(base, token, a)["reference"]["written_score"] != 1.5:
+            assert time.monotonic() < deadline, "formgrader did not save the score"
+            time.sleep(0.5)
+        time.sleep(1.0)                                  # the comment's own request
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", box)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        assert driver.save_screenshot(str(ARTIFACTS / "formgrade.png"))
+    except Exception:
+        if driver is not None:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            driver.save_screenshot(str(ARTIFACTS / "formgrade-failure.png"))
+        log.flush()
+        print("formgrader's log:\n" + (tmp_path / "formgrade.log").read_text()[-4000:])
+        raise
+    finally:
+        if driver is not None:
+            driver.quit()
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+    # the same `elv grade` again: nothing is graded anew, the TA's score and comment are counted
+    assert main(["grade", a.id, str(batch["submissions"]), "--out", str(results), "--jobs", "2", "--no-progress",
+                 "--gradescope"]) == 0
+    rows = {r["student"]: r for r in csv.DictReader(open(results / "grades.csv", newline="", encoding="utf-8"))}
+    ref = rows["reference"]
+    assert float(ref["score"]) == pytest.approx(float(before["reference"]["score"]) + 1.5)
+    assert float(ref["written"]) == 1.5 and ref["written_pending"].split() == written[1:]
+    assert ref["sha256"] == before["reference"]["sha256"] and ref["seconds"] == before["reference"]["seconds"]
+    page = (results / ref["feedback"]).read_text(encoding="utf-8")
+    assert f"{gid}: 1.5 / 2 from a TA — Both regimes explained; the window&#x27;s cost is missing." in page
+    assert f"{len(written) - 1} written answer(s) still to be graded by a TA" in page
+    res = json.loads((results / "gradescope" / "reference" / "results.json").read_text())
+    graded = next(t for t in res["tests"] if t["name"].endswith(gid))
+    assert graded["score"] == 1.5 and "Both regimes explained" in graded["output"]
+    assert res["score"] == pytest.approx(float(ref["score"]))
+    waiting = [r for r in rows.values() if r.get("written_pending")]
+    summary = (results / "summary.txt").read_text()
+    assert (f"Written answers waiting for a TA: {sum(len(r['written_pending'].split()) for r in waiting)} answer(s) "
+            f"of {len(waiting)} submission(s)") in summary
