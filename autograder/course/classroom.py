@@ -75,7 +75,10 @@ def _solution_cells(a: Assignment, code_only: bool = False) -> dict:
     for cell in read_source(a.source).cells:
         meta = grade_meta(cell)
         if meta.get("solution") and (cell.cell_type == "code" or not code_only):
-            out[meta["grade_id"]] = "\n".join(line for line, _ in marked_lines(cell.source, SOLUTION))
+            text = "\n".join(line for line, _ in marked_lines(cell.source, SOLUTION))
+            if cell.cell_type != "code":        # a written answer: the model answer, as a student would write it
+                text = text.split("**Rubric.**", 1)[0].replace("**Model answer.**", "", 1).strip()
+            out[meta["grade_id"]] = text
     return out
 
 
