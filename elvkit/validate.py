@@ -39,6 +39,8 @@ __all__ = ["Validation", "validate", "as_json", "manifests", "find_manifest", "r
 MANIFESTS = Path(__file__).with_name("releases")
 #: the grader's outcome of a notebook that ran to its end
 GRADED = "graded"
+#: what a written answer's cell says in the release (nbgrader's text stub): not an answer yet
+ANSWER_STUB = "YOUR ANSWER HERE"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -56,6 +58,7 @@ class Validation:
     message: str = ""
     cell_timeout: int = 120
     notebook_timeout: int = 600
+    written: list = field(default_factory=list)         # (grade_id, points, answered) of each written answer
 
     @property
     def failed(self) -> list:
@@ -91,6 +94,10 @@ class Validation:
             lines.append(f"{ok if self.within_budget else bad}ran in {self.seconds:.1f} s (limit "
                          f"{self.notebook_timeout} s); slowest cell {self.slowest[0] or '-'} "
                          f"{self.slowest[1]:.1f} s (limit {self.cell_timeout} s)")
+        if self.written:
+            lines += ["", "Written answers (graded by TAs after the deadline; a blank one scores 0)"]
+            lines += [f"{ok if done else '  ---  '}{gid:34s} {points:>4g} pts  "
+                      f"{'answered' if done else 'not answered yet'}" for gid, points, done in self.written]
         visible = [t for t in self.tests if t[2] != "hidden"]
         passed = sum(1 for t in visible if t[2] == "pass")
         lines += ["", f"{passed} of {len(visible)} visible test cells pass. " +
@@ -360,12 +367,17 @@ def validate(path: Path, manifest: dict | None = None, *, assignment: str | None
         else:
             v.tests.append((gid, points, "pass", ""))
     v.slowest = slowest
+    for cell in nb.cells:          # the submitted text, not the run: an answer is data, nothing executes it
+        meta = _meta(cell)
+        if meta.get("grade") and meta.get("solution") and cell.cell_type == "markdown":
+            text = " ".join(str(cell.get("source", "")).split())
+            v.written.append((_gid(cell), float(meta.get("points", 0)), bool(text) and text != ANSWER_STUB))
     return v
 
 
 def as_json(v: Validation) -> str:
     """The validation ``v`` as a JSON text (for scripts and course web pages)."""
-    return json.dumps({"ok": v.ok, "problems": v.problems, "tests": v.tests, "seconds": v.seconds,
+    return json.dumps({"ok": v.ok, "problems": v.problems, "tests": v.tests, "written": v.written, "seconds": v.seconds,
                        "slowest": v.slowest, "status": v.status, "message": v.message}, indent=2)
 
 

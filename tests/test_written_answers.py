@@ -134,3 +134,21 @@ def test_the_gradebook_keeps_a_ta_grade_until_the_answer_changes(stereo, tmp_pat
     assert answer_digests(nbformat.v4.new_notebook(cells=[one]), [gid]) == \
         answer_digests(nbformat.v4.new_notebook(cells=[two]), [gid])       # whitespace is not a new answer
     assert json.dumps(answer_digests(nbformat.v4.new_notebook(cells=[one]), [gid]))
+
+
+def test_elv_validate_tells_a_student_which_written_answers_are_still_blank(stereo, tmp_path):
+    from autograder.course.release import manifest
+    from elvkit.validate import as_json, validate
+
+    nb = nbformat.read(stereo.release_notebook, as_version=4)
+    written = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id", "").startswith("written-")]
+    written[0].source = "Census costs are whole numbers, so disparities tie."
+    path = tmp_path / "stereo.ipynb"
+    nbformat.write(nb, path)
+    v = validate(path, manifest(stereo), run=lambda nb, files, cell, total: (nb, "graded", "", 1.0))
+    states = [(gid, done) for gid, _, done in v.written]
+    assert states == [(c.metadata["nbgrader"]["grade_id"], i == 0) for i, c in enumerate(written)]
+    text = v.text()
+    assert "Written answers (graded by TAs after the deadline; a blank one scores 0)" in text
+    assert text.count("not answered yet") == len(written) - 1
+    assert json.loads(as_json(v))["written"][0][2] is True

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import nbformat
 
+from elvkit.validate import ANSWER_STUB     # nbgrader's text stub: one definition, shared with `elv validate`
+
 __all__ = ["read_source", "write_notebook", "normalise_nbgrader", "solution_code", "grade_cells",
            "notebook_bytes", "marked_lines", "grade_meta", "grade_id", "hidden_region", "without_hidden_region",
            "has_hidden_tests", "has_test_code", "error_output", "stream_output", "imports_source", "SOLUTION", "HIDDEN_TESTS", "IMPORTS",
@@ -150,10 +152,6 @@ def write_notebook(nb, path: Path) -> None:
     """Write ``nb`` to ``path`` as it is committed (see :func:`notebook_bytes`), creating its folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(notebook_bytes(nb))
-
-
-#: what nbgrader writes in place of a written answer's solution region (its ``ClearSolutions.text_stub``)
-ANSWER_STUB = "YOUR ANSWER HERE"
 
 
 def released_answer(source: str) -> str:
