@@ -113,7 +113,9 @@ def assert_close(actual, expected, *, name: str = "the result", rtol: float | No
         Known wrong answers: ``{"explanation of the mistake": wrong_value}``.
         When ``actual`` matches one of them, its explanation is the message -- unless ``actual``
         holds a single value everywhere (all zeros, say) and so does the wrong answer: that is no
-        evidence of the mistake, and the message says what the values are instead.
+        evidence of the mistake, and the message says what the values are instead. A single number
+        (a loss) is evidence when it is the mistake's value, unless it is 0 or NaN (what a placeholder
+        returns).
     hint : str, optional
         A sentence added to any failure message.
     where : bool array_like, optional
@@ -162,7 +164,7 @@ def assert_close(actual, expected, *, name: str = "the result", rtol: float | No
         w = to_numpy(wrong)
         if w.shape != a.shape or not (_close(a, w, rtol, atol, equal_nan) | ~compared).all():
             continue
-        if constant is not None and _constant(w[compared]) is not None:
+        if constant is not None and _constant(w[compared]) is not None and (a.size > 1 or _placeholder(constant)):
             continue            # a placeholder answer matches any constant wrong answer: no evidence
         raise StudentCheckError(f"{name} is wrong in a recognisable way: {explanation}{extra}")
     bad = np.argwhere(~ok)
@@ -194,6 +196,12 @@ def assert_close(actual, expected, *, name: str = "the result", rtol: float | No
         if af.size > 1 and constant is None and np.allclose(af, -ef, rtol=rtol, atol=atol, equal_nan=True):
             msg.append("Your values are the expected ones with the opposite sign.")
     raise StudentCheckError("\n".join(msg) + extra)
+
+
+def _placeholder(value) -> bool:
+    """Whether a single value is what a function not written yet returns: 0 or NaN."""
+    v = np.asarray(value, dtype=np.float64) if np.asarray(value).dtype.kind in "biuf" else None
+    return v is None or bool(np.isnan(v)) or bool(v == 0)
 
 
 def assert_shape(actual, shape, *, name: str = "the result", hint: str | None = None) -> None:

@@ -149,16 +149,16 @@ def test_roster_late_penalties_gradescope_and_report(tmp_path, stereo, capsys):
         nb = gb.find_submission_notebook("stereo", "01_stereo", "alice")
         assert nb.late_submission_penalty == 30 and nb.score == 100      # nbgrader keeps both
     page = (out / "feedback" / "alice.html").read_text()     # the page shows the final score, as every output does
-    assert "Score: <b>70 / 110</b> (the tests gave 100; late penalty -30 for 3 day(s) late) — 5 written answer(s) " \
+    assert "Score: <b>70 / 112</b> (the tests gave 100; late penalty -30 for 3 day(s) late) — 6 written answer(s) " \
         "still to be graded by a TA, not counted yet" in page
     assert "late by 3 day(s)" in page
     res = json.loads((out / "gradescope" / "alice" / "results.json").read_text())
     assert res["score"] == 70 and "Late penalty: -30 points" in res["output"]
-    assert len(res["tests"]) == 31 and sum(t["max_score"] for t in res["tests"]) == 110    # 26 tests, 5 written
+    assert len(res["tests"]) == 37 and sum(t["max_score"] for t in res["tests"]) == 112    # 31 tests, 6 written
     numbers = [t["number"] for t in res["tests"]]
-    assert len(set(numbers)) == 31 and numbers[:3] == ["1.1", "1.2", "1.3"]     # one number per test
+    assert len(set(numbers)) == 37 and numbers[:3] == ["1.1", "1.2", "1.3"]     # one number per test
     waiting = [t for t in res["tests"] if "status" not in t]
-    assert [t["number"] for t in waiting] == [f"written.{i}" for i in range(1, 6)]
+    assert [t["number"] for t in waiting] == [f"written.{i}" for i in range(1, 7)]
     assert all(t["score"] == 0 and "not graded yet" in t["output"] for t in waiting)
     assert not (out / "gradescope" / "carol").exists()          # on the roster, nothing submitted: no upload
     assert {t["visibility"] for t in res["tests"] if t["name"].endswith("-hidden")} == {"after_published"}
@@ -224,7 +224,7 @@ def test_gradescope_package_installs_and_grades_like_gradescope(stereo):
     assert run.returncode == 0, run.stderr[-3000:]
     res = json.loads((root / "results" / "results.json").read_text())
     assert res["score"] == 100 and all(t["status"] == "passed" for t in res["tests"] if "status" in t), res["output"]
-    assert sum(1 for t in res["tests"] if "status" not in t) == 5         # the written answers wait for a TA
+    assert sum(1 for t in res["tests"] if "status" not in t) == 6         # the written answers wait for a TA
     executed = (root / "grading" / "results" / "autograded" / "student" / "stereo.ipynb").read_text()
     assert executed.count("DENIED PermissionError") == 2 and "READ " not in executed
     assert "UID 0" not in executed

@@ -32,6 +32,22 @@ def test_assert_close_recognises_known_mistakes_and_sign_flips():
         assert_close(None, [1.0])
 
 
+def test_a_single_number_is_evidence_of_a_mistake_unless_it_is_a_placeholder():
+    """A loss that equals a known mistake's value names the mistake; 0 or NaN (a placeholder) never does, and
+    an array of one repeated value matching a constant mistake is no evidence either."""
+    import torch
+
+    with pytest.raises(StudentCheckError, match="recognisable way: no edge weight"):
+        assert_close(torch.tensor(1.0), 2 / 3, mistakes={"no edge weight": 1.0})
+    for placeholder in (0.0, np.nan):
+        with pytest.raises(StudentCheckError) as info:
+            assert_close(placeholder, 2 / 3, mistakes={"no edge weight": placeholder})
+        assert "recognisable" not in str(info.value)
+    with pytest.raises(StudentCheckError) as info:
+        assert_close(np.ones(4), np.arange(4.0), mistakes={"all ones": np.ones(4)})
+    assert "recognisable" not in str(info.value)
+
+
 def test_assert_close_reports_where_and_nan():
     with pytest.raises(StudentCheckError) as info:
         assert_close([1.0, np.nan, 3.0], [1.0, 2.0, 4.0], name="depth", hint="check doffs")

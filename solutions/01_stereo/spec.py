@@ -322,6 +322,94 @@ def _judge_depth(actual, expected, case):
                                 "unit of the baseline.")
 
 
+# ----------------------------------------------------------------------------------------------
+# Part 7: self-supervised depth (torch, differentiable)
+
+def _torch_image(rng, shape, device=False):
+    import torch
+
+    import elvkit
+
+    t = torch.as_tensor(rng.random(shape).astype(np.float32))
+    return t.to(elvkit.device()) if device else t
+
+
+def _ss_warp_cases(rng):
+    import torch
+
+    cases = []
+    for device in (False, False, True):
+        shape = _size(rng, 8, 24)
+        img = _torch_image(rng, shape, device)
+        d = torch.as_tensor(rng.uniform(0, 6, size=shape).astype(np.float32), device=img.device)
+        cases.append(Case((img, d), label=f"{shape[0]}x{shape[1]} image, disparities 0-6 px (some leave the image)"
+                          + (" on elvkit.device()" if device else ""), returns="torch"))
+    return cases
+
+
+def _ss_ssim_cases(rng):
+    cases = []
+    for related in (False, True):
+        shape = _size(rng, 6, 20)
+        a = _torch_image(rng, shape)
+        b = (a + 0.1 * _torch_image(rng, shape)).clamp(0, 1) if related else _torch_image(rng, shape)
+        cases.append(Case((a, b), label=f"{shape[0]}x{shape[1]} " + ("similar" if related else "unrelated") + " images",
+                          returns="torch"))
+    return cases
+
+
+def _ss_appearance_cases(rng):
+    cases = []
+    for alpha in (0.85, 0.5):
+        shape = _size(rng, 6, 20)
+        cases.append(Case((_torch_image(rng, shape), _torch_image(rng, shape)), {"alpha": alpha},
+                          label=f"{shape[0]}x{shape[1]} images, alpha={alpha}", returns="torch"))
+    return cases
+
+
+def _ss_smoothness_cases(rng):
+    import torch
+
+    cases = []
+    for weight in (10.0, 1.0):
+        shape = _size(rng, 6, 20)
+        d = torch.as_tensor(rng.uniform(0, 20, size=shape).astype(np.float32))
+        cases.append(Case((d, _torch_image(rng, shape)), {"edge_weight": weight},
+                          label=f"{shape[0]}x{shape[1]} disparity and image, edge_weight={weight}", returns="torch"))
+    return cases
+
+
+def _ss_lr_cases(rng):
+    import torch
+
+    cases = []
+    for _ in range(2):
+        shape = _size(rng, 8, 24)
+        dl = rng.uniform(0, 8, size=shape)
+        dr = dl + rng.normal(0, 1.0, size=shape)               # nearly consistent, with disagreements
+        cases.append(Case((torch.as_tensor(dl, dtype=torch.float32), torch.as_tensor(dr, dtype=torch.float32)),
+                          label=f"{shape[0]}x{shape[1]} left and right disparities, 0-8 px", returns="torch"))
+    return cases
+
+
+def _ss_scene_cases(rng):
+    cases = _scene_cases(rng)
+    cases[0].label += ", 300 Adam steps"
+    return cases
+
+
+def _judge_self_supervised(actual, expected, case):
+    t = case.truth
+    (d,) = _maps(actual, 1, "the optimised disparity map", t["disparity"].shape)
+    if not np.isfinite(d).all():
+        raise StudentCheckError("the optimised disparity has NaN or inf values: check the three losses")
+    bad = _bad2(d, t)
+    if not bad <= 0.35:
+        raise StudentCheckError(f"the disparity optimised with your losses leaves {bad:.1%} bad pixels (bad-2.0, "
+                                "non-occluded); with correct losses it stays below 35% (typically 10-20%). Check the "
+                                "warp's direction, then the appearance loss.")
+
+
 _YX = ("row y", "column x")
 _DYX = ("disparity d", "row y", "column x")
 
@@ -344,7 +432,16 @@ SPECS = {
     "e2e_accuracy": Spec(_scene_cases, compare=_judge_accuracy, reference=None),
     "e2e_lr": Spec(_scene_cases, compare=_judge_lr, reference=None),
     "e2e_depth": Spec(lambda rng: _scene_cases(rng, calibrated=True), compare=_judge_depth, reference=None),
+    "warp_right_to_left": Spec(_ss_warp_cases, rtol=1e-4, atol=1e-4, axes=_YX,
+                               hint="out(x, y) = right(x - d(x, y), y), bilinear, border repeated."),
+    "ssim": Spec(_ss_ssim_cases, rtol=1e-3, atol=1e-4, axes=_YX,
+                 hint="3x3 mean window, reflect padding, statistics divided by 9."),
+    "appearance_loss": Spec(_ss_appearance_cases, rtol=1e-4, atol=1e-5),
+    "disparity_smoothness": Spec(_ss_smoothness_cases, rtol=1e-4, atol=1e-5),
+    "lr_consistency_loss": Spec(_ss_lr_cases, rtol=1e-4, atol=1e-5),
+    "e2e_self_supervised": Spec(_ss_scene_cases, compare=_judge_self_supervised, reference=None),
 }
 
 #: secret seeds the test suite tries each end-to-end check on with the reference (more in the docstring above)
 TRIALS = {name: 25 for name in SPECS if name.startswith("e2e_")}
+TRIALS["e2e_self_supervised"] = 4          # an optimisation of about 2 s a run; margins measured on more (above)

@@ -9,6 +9,7 @@
 #       q4: Semi-global matching
 #       q5: Left-right consistency
 #       q6: Evaluation on real data
+#       q7: Self-supervised depth
 #       written: Written analysis (graded by TAs)
 #   kernelspec:
 #     display_name: Python 3
@@ -30,11 +31,13 @@
 # 3. pick the best disparity per pixel (**winner-take-all**) and refine it below a pixel,
 # 4. smooth the result with **semi-global matching** (SGM), the lecture's energy minimised along scanlines,
 # 5. find occlusions with a **left-right consistency** check,
-# 6. evaluate everything on the real Middlebury 2014 *Motorcycle* pair against OpenCV.
+# 6. evaluate everything on the real Middlebury 2014 *Motorcycle* pair against OpenCV,
+# 7. learn disparity **without ground truth**, from the lecture's self-supervised losses, and compare
+#    it with SGM.
 #
 # **How this notebook works.** Fill in every cell that says `# YOUR CODE HERE` (delete the
 # `raise NotImplementedError()` line), and answer the **written questions** (marked *Written
-# question*, 2 points each, 10 in all) in the text cell under each that says `YOUR ANSWER HERE`: a few
+# question*, 2 points each, 12 in all) in the text cell under each that says `YOUR ANSWER HERE`: a few
 # sentences that refer to the figure or table above them. Teaching assistants grade those by hand;
 # the 100 points of the code are graded automatically. After each function there is a cell of *visible tests*:
 # run it; if it fails, its message tells you what came, what was expected and the likely mistake.
@@ -60,7 +63,9 @@ from elvkit import metrics, viz
 from elvkit.baselines import opencv_sgbm
 from elvkit.data import load_motorcycle, make_stereo_scene
 from elvkit.geometry import StereoCalibration
+from elvkit.selfsup import optimise_disparity
 from elvkit.testing import assert_close, assert_shape, assert_true
+import torch.nn.functional as F
 
 elvkit.seed_everything(0)
 SMOKE = elvkit.smoke()       # True under the autograder: smaller demos, same tests
@@ -277,7 +282,7 @@ ax = viz.plot_point_cloud(points / 1000.0, pair.left, max_points=elvkit.budget(4
                           title="Motorcycle, reprojected from the ground truth [m]")
 
 # %% [markdown]
-# ## Part 2 — Matching costs (20 points)
+# ## Part 2 — Matching costs (18 points)
 #
 # To find the disparity of a left pixel $\mathbf{p} = (x, y)$ we compare it with every candidate
 # $(x - d, y)$ in the right image, $d = 0, \dots, D-1$, and store how badly each one matches in a
@@ -348,7 +353,7 @@ assert_close(cost[1:, 5, 0], [9.0] * 5, name="cost[1:, 5, 0] (no right pixel)", 
              hint="At x = 0 only d = 0 has a right pixel; larger d get the largest cost, window**2 = 9.")
 print("All visible tests passed.")
 
-# %% nbgrader={"grade_id": "q2-sad-hidden", "grade": true, "points": 4}
+# %% nbgrader={"grade_id": "q2-sad-hidden", "grade": true, "points": 3}
 # Hidden tests run here when your notebook is graded.
 ### BEGIN HIDDEN TESTS
 from autograder.hidden import check
@@ -500,7 +505,7 @@ assert_close(cost[:, 4, 1], hamming + [8, 8, 8], name="cost[:, 4, 1] (pixel x=1,
                   "the number of bits, 8 for a 3x3 window.")
 print("All visible tests passed.")
 
-# %% nbgrader={"grade_id": "q2-census-cost-hidden", "grade": true, "points": 4}
+# %% nbgrader={"grade_id": "q2-census-cost-hidden", "grade": true, "points": 3}
 # Hidden tests run here when your notebook is graded.
 ### BEGIN HIDDEN TESTS
 from autograder.hidden import check
@@ -709,7 +714,7 @@ for name, cost_fn in (("SAD 5x5", sad_cost), ("census 5x5", census_cost)):
 # ### END SOLUTION
 
 # %% [markdown]
-# ## Part 4 — Semi-global matching (22 points)
+# ## Part 4 — Semi-global matching (20 points)
 #
 # The lecture writes stereo as an **energy** over the whole disparity map $D$: a unary term that
 # pays the matching cost, and pairwise terms between neighbours $\mathbf{q} \in \mathcal{N}_\mathbf{p}$
@@ -909,7 +914,7 @@ T = aggregate_sgm(torch.as_tensor(C), 1.0, 3.0)
 assert_true(torch.is_tensor(T), f"A torch cost volume must give a torch result; got {type(T).__name__}.")
 print("All visible tests passed.")
 
-# %% nbgrader={"grade_id": "q4-aggregate-hidden", "grade": true, "points": 8}
+# %% nbgrader={"grade_id": "q4-aggregate-hidden", "grade": true, "points": 6}
 # Hidden tests run here when your notebook is graded: 4 and 8 directions, NumPy and torch
 # inputs, and torch inputs on elvkit.device() compared with the reference on the CPU.
 ### BEGIN HIDDEN TESTS
@@ -962,7 +967,7 @@ fig = viz.compare_disparities(pair.left, pair.disparity, {k: v for k, v in resul
 
 # %%
 sweep = {}
-for p2 in (35, 70, 140):
+for p2 in ((35, 70, 140) if not SMOKE else (70,)):          # the full sweep outside the autograder
     d, _ = stereo_sgm(gray_l, gray_r, pair.max_disp, P2=p2)
     sweep[f"P1 = {P1}, P2 = {p2}"] = d
     print(f"P2 = {p2:3d}: bad-2.0 = {metrics.bad_pixel_rate(d, pair.disparity, 2.0):.1%}")
@@ -1118,7 +1123,7 @@ results["SGM + LR check"] = disp_lr
 ax = viz.show_mask(pair.left, ~consistent, title=f"inconsistent pixels: {(~consistent).mean():.1%}")
 
 # %% [markdown]
-# ## Part 6 — Evaluation on real data (24 points)
+# ## Part 6 — Evaluation on real data (16 points)
 #
 # We compare the methods on the Motorcycle ground truth with the Middlebury metrics: **bad-k**
 # (the share of pixels whose disparity is off by more than $k$ px — a pixel *without* a
@@ -1192,7 +1197,7 @@ fig = viz.compare_disparities(pair.left, pair.disparity, final)
 #   pixel near a depth edge, changes few of its bits but every term of SAD's sum. (SAD's penalties
 #   were converted by the ratio of median costs, not tuned: a fair but not an optimal comparison.)
 
-# %% nbgrader={"grade_id": "q6-e2e-sgm-beats-wta", "grade": true, "points": 6}
+# %% nbgrader={"grade_id": "q6-e2e-sgm-beats-wta", "grade": true, "points": 4}
 # Graded on a new scene too: the same steps run on a scene generated for your grading only, and the
 # grader scores the result against its exact disparity.
 ### BEGIN HIDDEN TESTS
@@ -1213,7 +1218,7 @@ assert_true(sgm_bad < 0.8 * wta_bad,
             f"bad-2.0 {sgm_bad:.1%} (SGM) vs {wta_bad:.1%} (WTA). Check aggregate_sgm and sgm_step.")
 print(f"SGM bad-2.0 {sgm_bad:.1%} < WTA bad-2.0 {wta_bad:.1%}")
 
-# %% nbgrader={"grade_id": "q6-e2e-accuracy", "grade": true, "points": 8}
+# %% nbgrader={"grade_id": "q6-e2e-accuracy", "grade": true, "points": 6}
 # Graded on a new scene too: the same steps run on a scene generated for your grading only, and the
 # grader scores the result against its exact disparity.
 ### BEGIN HIDDEN TESTS
@@ -1239,7 +1244,7 @@ assert_true(table["SGM, census 5x5"]["MAE"] <= 3.0,
             "reference reaches 2.42 px on all pixels with ground truth, 1.67 px on the columns x >= 64).")
 print(f"SGM bad-2.0 = {sgm_bad:.1%} (OpenCV StereoSGBM: {sgbm_bad:.1%})")
 
-# %% nbgrader={"grade_id": "q6-e2e-lr", "grade": true, "points": 4}
+# %% nbgrader={"grade_id": "q6-e2e-lr", "grade": true, "points": 3}
 # Graded on a new scene too: the same steps run on a scene generated for your grading only, and the
 # grader scores the result against its exact disparity.
 ### BEGIN HIDDEN TESTS
@@ -1266,7 +1271,7 @@ assert_true(m_lr["MAE"] < m_all["MAE"],
             f"vs {m_all['MAE']:.2f} px without the check.")
 print(f"LR check: density {m_lr['density']:.1%}, MAE {m_all['MAE']:.2f} -> {m_lr['MAE']:.2f} px")
 
-# %% nbgrader={"grade_id": "q6-e2e-depth", "grade": true, "points": 6}
+# %% nbgrader={"grade_id": "q6-e2e-depth", "grade": true, "points": 3}
 # Graded on a new scene too: the same steps run on a scene generated for your grading only, and the
 # grader scores the result against its exact disparity.
 ### BEGIN HIDDEN TESTS
@@ -1384,10 +1389,315 @@ print(f"B f = {c.baseline * c.focal / 1000:.0f} m px; median disparity error {dd
 # ### END SOLUTION
 
 # %% [markdown]
+# ## Part 7 — Self-supervised depth (12 points)
+#
+# Everything so far *matched* pixels. The lecture's "Self-Supervised Depth" (Monodepth, Godard et
+# al., CVPR 2017) turns stereo into a learning problem without ground truth: predict a disparity map,
+# use it to **reconstruct the left image from the right one**, and penalise what does not match. In
+# our convention (left pixel $x$ is seen at $x - d$ in the right image) the reconstruction is
+#
+# $$\tilde I^l(x, y) = I^r\big(x - d^l(x, y),\, y\big),$$
+#
+# and the slides' three losses, each a mean over the $N$ pixels, are:
+#
+# * **appearance**, $C_{ap}^l = \frac1N \sum_{i,j} \alpha \frac{1 - \mathrm{SSIM}(I^l_{ij}, \tilde I^l_{ij})}{2} + (1 - \alpha)\,|I^l_{ij} - \tilde I^l_{ij}|$, $\alpha = 0.85$;
+# * **disparity smoothness**, $C_{ds}^l = \frac1N \sum |\partial_x d^l_{ij}|\, e^{-\lambda|\partial_x I^l_{ij}|} + |\partial_y d^l_{ij}|\, e^{-\lambda|\partial_y I^l_{ij}|}$ — smooth where the image is smooth;
+# * **left-right consistency**, $C_{lr}^l = \frac1N \sum |d^l(x, y) - d^r(x - d^l(x, y), y)|$ — the right
+#   view's disparity, read where the left pixel lands, must agree (the slides write $d^r_{ij + d^l_{ij}}$
+#   in their convention, where disparities point the other way).
+#
+# **SSIM** compares local means $\mu$, variances $\sigma^2$ and the covariance over a 3×3 window — a
+# plain mean filter, the image padded by reflection without repeating the edge pixel
+# (`F.pad(..., mode="reflect")`), and the statistics of the 9 pixels themselves ($\sigma_a^2 =
+# \overline{a^2} - \mu_a^2$, divided by 9): $\mathrm{SSIM} = \frac{(2\mu_a\mu_b + C_1)(2\sigma_{ab} + C_2)}{(\mu_a^2 + \mu_b^2 + C_1)(\sigma_a^2 + \sigma_b^2 + C_2)}$,
+# $C_1 = 0.01^2$, $C_2 = 0.03^2$ (the optical-flow assignment uses the same SSIM).
+#
+# **Where we depart from the slides.** Monodepth trains a network on thousands of pairs, on a GPU;
+# here the disparity map of one pair is itself the parameter, optimised by Adam coarse to fine
+# (`elvkit.selfsup.optimise_disparity` runs that loop with *your* three losses). The edge weight is
+# $\lambda = 10$ rather than the slide's 1 (our images are in $[0, 1]$; see the optical-flow
+# assignment), and the losses are taken at one scale. Write the functions in **torch**, differentiable
+# in the disparity: backward warping is `F.grid_sample(image[None, None], grid[None], mode="bilinear",
+# padding_mode="border", align_corners=True)` with the sampling positions scaled to $[-1, 1]$,
+# $g_x = 2x/(W - 1) - 1$, $g_y = 2y/(H - 1) - 1$.
+
+# %% nbgrader={"grade_id": "q7-warp", "solution": true}
+def warp_right_to_left(right, disparity):
+    """Reconstruct the left view: out(x, y) = right(x - d(x, y), y), bilinear, border repeated.
+
+    Parameters
+    ----------
+    right : torch.Tensor, shape (H, W)
+        The right image (or any map in the right view, such as its disparity).
+    disparity : torch.Tensor, shape (H, W)
+        The left view's disparity d.
+
+    Returns
+    -------
+    torch.Tensor, shape (H, W), differentiable in ``disparity`` (and ``right``)
+    """
+    ### BEGIN SOLUTION
+    h, w = disparity.shape
+    ys, xs = torch.meshgrid(torch.arange(h, device=disparity.device, dtype=disparity.dtype),
+                            torch.arange(w, device=disparity.device, dtype=disparity.dtype), indexing="ij")
+    gx = 2 * (xs - disparity) / max(w - 1, 1) - 1
+    gy = 2 * ys / max(h - 1, 1) - 1
+    out = F.grid_sample(right[None, None].to(disparity.dtype), torch.stack([gx, gy], dim=-1)[None],
+                        mode="bilinear", padding_mode="border", align_corners=True)
+    return out[0, 0]
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade_id": "q7-warp-visible", "grade": true, "points": 2}
+img = torch.arange(20, dtype=torch.float32).reshape(4, 5)            # value = 5 y + x
+one = torch.ones(4, 5)
+out = warp_right_to_left(img, one)
+assert_shape(out, (4, 5), name="warp_right_to_left(right, disparity)")
+assert_close(out[:, 1:], img[:, :4], atol=1e-4, name="warp_right_to_left with d = 1 (columns 1-4)",
+             mistakes={"the warp goes the wrong way: the left pixel x is seen at x - d in the right image, so read "
+                       "right(x - d), not right(x + d).": torch.cat([img[:, 2:], img[:, 4:]], 1)},
+             hint="Left pixel x = 1 is right pixel x = 0: out[:, 1] = right[:, 0].")
+assert_close(out[:, 0], img[:, 0], atol=1e-4, name="column 0 with d = 1 (x - d = -1 is outside: border repeated)")
+half = torch.full((4, 5), 0.5)
+assert_close(warp_right_to_left(img, half)[2, 3], 5 * 2 + 2.5, atol=1e-4, name="warp_right_to_left at (x=3, y=2), d = 0.5",
+             mistakes={"not bilinear: the position was rounded.": 5 * 2 + 2.0},
+             hint="Bilinear interpolation of a linear image is exact: 5 * 2 + (3 - 0.5) = 12.5.")
+d_param = torch.ones(4, 5, requires_grad=True)
+warp_right_to_left(img, d_param).sum().backward()
+assert_true(d_param.grad is not None and d_param.grad.abs().sum() > 0,
+            "warp_right_to_left must be differentiable in the disparity (torch operations only, no numpy).")
+print("All visible tests passed.")
+
+# %% nbgrader={"grade_id": "q7-warp-hidden", "grade": true, "points": 2}
+# Hidden tests run here when your notebook is graded.
+### BEGIN HIDDEN TESTS
+from autograder.hidden import check
+check("01_stereo", "warp_right_to_left", warp_right_to_left)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade_id": "q7-losses", "solution": true}
+def ssim(a, b):
+    """SSIM map of two images with a 3 x 3 mean window (reflect padding), C1 = 0.01**2, C2 = 0.03**2.
+
+    Parameters
+    ----------
+    a, b : torch.Tensor, shape (H, W)
+
+    Returns
+    -------
+    torch.Tensor, shape (H, W)
+    """
+    ### BEGIN SOLUTION
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    x, y = a[None, None], b[None, None]
+
+    def local_mean(t):
+        return F.avg_pool2d(F.pad(t, (1, 1, 1, 1), mode="reflect"), 3, stride=1)
+
+    mx, my = local_mean(x), local_mean(y)
+    vx, vy = local_mean(x * x) - mx ** 2, local_mean(y * y) - my ** 2
+    cxy = local_mean(x * y) - mx * my
+    return ((2 * mx * my + c1) * (2 * cxy + c2) / ((mx ** 2 + my ** 2 + c1) * (vx + vy + c2)))[0, 0]
+    ### END SOLUTION
+
+
+def appearance_loss(image, reconstructed, alpha=0.85):
+    """C_ap: the mean of alpha (1 - SSIM) / 2 + (1 - alpha) |image - reconstructed|.
+
+    Parameters
+    ----------
+    image, reconstructed : torch.Tensor, shape (H, W)
+    alpha : float
+
+    Returns
+    -------
+    torch.Tensor, a scalar (0-dimensional)
+    """
+    ### BEGIN SOLUTION
+    return (alpha * (1 - ssim(image, reconstructed)) / 2 + (1 - alpha) * (image - reconstructed).abs()).mean()
+    ### END SOLUTION
+
+
+def disparity_smoothness(disparity, image, edge_weight=10.0):
+    """C_ds: mean(|dd/dx| exp(-lambda |dI/dx|)) + mean(|dd/dy| exp(-lambda |dI/dy|)), forward differences.
+
+    Parameters
+    ----------
+    disparity, image : torch.Tensor, shape (H, W)
+    edge_weight : float
+        lambda.
+
+    Returns
+    -------
+    torch.Tensor, a scalar: the x term averaged over its (H, W-1) differences plus the y term over its (H-1, W)
+    """
+    ### BEGIN SOLUTION
+    ddx = (disparity[:, 1:] - disparity[:, :-1]).abs()
+    ddy = (disparity[1:] - disparity[:-1]).abs()
+    wx = torch.exp(-edge_weight * (image[:, 1:] - image[:, :-1]).abs())
+    wy = torch.exp(-edge_weight * (image[1:] - image[:-1]).abs())
+    return (ddx * wx).mean() + (ddy * wy).mean()
+    ### END SOLUTION
+
+
+def lr_consistency_loss(disp_left, disp_right):
+    """C_lr: the mean of |d_left(x, y) - d_right(x - d_left(x, y), y)|, d_right read with warp_right_to_left.
+
+    Parameters
+    ----------
+    disp_left, disp_right : torch.Tensor, shape (H, W)
+
+    Returns
+    -------
+    torch.Tensor, a scalar
+    """
+    ### BEGIN SOLUTION
+    return (disp_left - warp_right_to_left(disp_right, disp_left)).abs().mean()
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade_id": "q7-losses-visible", "grade": true, "points": 2}
+checker = torch.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+k1, k2 = 1e-4, 9e-4                                 # C1 = 0.01**2, C2 = 0.03**2
+# By hand, at the centre: means 4/9 and 5/9, variances 20/81 (divide by 9), covariance -20/81.
+by_hand = (2 * 20 / 81 + k1) * (-2 * 20 / 81 + k2) / ((41 / 81 + k1) * (40 / 81 + k2))
+s_checker = ssim(checker, 1 - checker)
+assert_close(s_checker[1, 1], by_hand, atol=1e-5, name="ssim(checkerboard, 1 - checkerboard) at the centre",
+             mistakes={"the variances divide by 8 (the sample estimator); SSIM's local statistics divide by 9.":
+                       (2 * 20 / 81 + k1) * (-2 * 22.5 / 81 + k2) / ((41 / 81 + k1) * (45 / 81 + k2))})
+assert_close(s_checker[0, 0], by_hand, atol=1e-5, name="ssim at the corner (x=0, y=0)",
+             hint="Reflect padding without repeating the edge makes the corner's window the same checkerboard.")
+flat_a, flat_b = torch.full((4, 4), 0.5), torch.full((4, 4), 0.25)
+s_flat = (0.25 + k1) / (0.3125 + k1)                # means 0.5 and 0.25, no variance: (2 ab + C1) / (a^2 + b^2 + C1)
+assert_close(appearance_loss(flat_a, flat_a), 0.0, atol=1e-6, name="appearance_loss(A, A)")
+assert_close(appearance_loss(flat_a, flat_b), 0.85 * (1 - s_flat) / 2 + 0.15 * 0.25, atol=1e-5,
+             name="appearance_loss of two flat images, 0.5 and 0.25",
+             mistakes={"the SSIM term is not halved: alpha (1 - SSIM) / 2.": 0.85 * (1 - s_flat) + 0.15 * 0.25,
+                       "alpha weighs the wrong term: alpha goes with SSIM.": 0.15 * (1 - s_flat) / 2 + 0.85 * 0.25})
+ramp = torch.arange(4.0).expand(4, 4).clone()      # d = x: |dd/dx| = 1, |dd/dy| = 0
+edge = torch.zeros(4, 4)
+edge[:, 2:] = 1.0                                  # a vertical edge between x = 1 and x = 2
+assert_close(disparity_smoothness(ramp, torch.zeros(4, 4)), 1.0, atol=1e-6, name="smoothness of d = x, flat image")
+assert_close(disparity_smoothness(ramp, edge), (2 + np.exp(-10.0)) / 3, atol=1e-5,
+             name="smoothness of d = x across a vertical edge",
+             mistakes={"the image's edges are not used: the penalty must shrink across an edge, exp(-lambda |dI|).": 1.0,
+                       "the edge weight is exp(+lambda |dI|); it must shrink at edges.": (2 + np.exp(10.0)) / 3})
+d_left = torch.full((1, 6), 2.0)
+d_right = torch.arange(6.0)[None]                  # the right view's disparity, d_right(x) = x
+assert_close(lr_consistency_loss(d_left, d_right), 8 / 6, atol=1e-5, name="lr_consistency_loss, d_left = 2, d_right(x) = x",
+             mistakes={"d_right is read at x + d_left; the left pixel x lands at x - d_left in the right view.": 2.0,
+                       "d_right is read at x, not where the left pixel lands (x - d_left).": 1.5},
+             hint="Left x lands at x - 2; d_right there is 0, 0, 0, 1, 2, 3 (border repeated): |2 - .| = 2, 2, 2, 1, 0, 1.")
+print("All visible tests passed.")
+
+# %% nbgrader={"grade_id": "q7-losses-hidden", "grade": true, "points": 3}
+# Hidden tests run here when your notebook is graded.
+### BEGIN HIDDEN TESTS
+from autograder.hidden import check
+check("01_stereo", "ssim", ssim)
+check("01_stereo", "appearance_loss", appearance_loss)
+check("01_stereo", "disparity_smoothness", disparity_smoothness)
+check("01_stereo", "lr_consistency_loss", lr_consistency_loss)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# **Learning a disparity map without ground truth.** On a generated scene, the three losses and
+# `optimise_disparity` (Adam, coarse to fine from a constant guess), beside census winner-take-all and
+# SGM on the same pair. The loss curve jumps where a finer level starts (a finer image has more detail
+# to reconstruct, so its loss starts higher). Nothing here sees the true disparity but the evaluation.
+
+# %%
+scene = make_stereo_scene(7, shape=(150, 200), max_disp=32)
+left_t = torch.as_tensor(scene.gray("left"), device=DEVICE)
+right_t = torch.as_tensor(scene.gray("right"), device=DEVICE)
+start = time.perf_counter()
+d_self, ss_losses = optimise_disparity(left_t, right_t, scene.max_disp, warp=warp_right_to_left,
+                                       appearance=appearance_loss, smoothness=disparity_smoothness,
+                                       lr_consistency=lr_consistency_loss, steps=elvkit.budget(400, 300),
+                                       progress=True)
+d_self = elvkit.to_numpy(d_self)
+took = time.perf_counter() - start
+region = scene.nonoccluded.copy()
+region[:, : scene.max_disp] = False
+c_scene = census_cost(scene.gray("left"), scene.gray("right"), scene.max_disp, 5)
+d_wta = refine_subpixel(c_scene, winner_take_all(c_scene))
+d_sgm_scene, _ = stereo_sgm(scene.gray("left"), scene.gray("right"), scene.max_disp)
+print(f"{len(ss_losses)} Adam steps in {took:.1f} s; loss {ss_losses[0]:.3f} -> {ss_losses[-1]:.3f}")
+print(f"{'method':34s} {'bad-2.0':>8s} {'MAE px':>7s}   (non-occluded, x >= max_disp)")
+for name, d in (("self-supervised (your losses)", d_self), ("census WTA", d_wta), ("census + SGM", d_sgm_scene)):
+    print(f"{name:34s} {metrics.bad_pixel_rate(d, scene.disparity, 2.0, mask=region):8.1%} "
+          f"{metrics.mean_absolute_error(d, scene.disparity, mask=region):7.2f}")
+fig = viz.show_images([scene.disparity, d_self, d_sgm_scene], ["exact ground truth", "self-supervised (no ground truth)",
+                      "census + SGM"], cols=3, size=3.6, vmin=0, vmax=scene.max_disp, colorbar="disparity [px]")
+fig, ax = plt.subplots(figsize=(6, 2.8))
+viz.plot_curves({"C_ap + 0.1 C_ds + 0.1 C_lr, both views": ss_losses}, ax=ax, title="the self-supervised loss",
+                xlabel="Adam step")
+plt.show()
+
+# %% nbgrader={"grade_id": "q7-e2e-self-supervised", "grade": true, "points": 3}
+# Graded on a new scene too: the optimisation with your losses runs on a scene generated for your grading only,
+# and the grader scores the result against its exact disparity.
+### BEGIN HIDDEN TESTS
+from autograder.hidden import check
+
+
+def _e2e(left, right, max_disp):
+    d, _ = optimise_disparity(torch.as_tensor(left, device=DEVICE), torch.as_tensor(right, device=DEVICE), max_disp,
+                              warp=warp_right_to_left, appearance=appearance_loss, smoothness=disparity_smoothness,
+                              lr_consistency=lr_consistency_loss, steps=300)
+    return elvkit.to_numpy(d)
+
+
+check("01_stereo", "e2e_self_supervised", _e2e)
+### END HIDDEN TESTS
+bad_self = metrics.bad_pixel_rate(d_self, scene.disparity, 2.0, mask=region)
+finest = ss_losses[-(len(ss_losses) // 5):]        # the finest of the 5 levels (each level starts a new loss)
+assert_true(np.isfinite(ss_losses).all() and np.mean(finest[-5:]) < np.mean(finest[:5]),
+            "The self-supervised loss should fall on the finest level and stay finite: check the three losses (an "
+            "empty mean, a NaN from a square root?).")
+assert_true(bad_self <= 0.35, f"The self-supervised disparity has {bad_self:.1%} bad pixels; with correct losses it stays "
+                              "below 35% on this scene (about 10-20%). Check the warp's direction first.")
+print(f"self-supervised bad-2.0 = {bad_self:.1%}")
+
+# %% [markdown]
+# **What the numbers say.** Without any matching cost, the losses alone recover most of the scene:
+# the self-supervised map is usually better than census winner-take-all, whose pixels decide alone,
+# but clearly worse than SGM. Gradient descent only sees a pixel's neighbourhood: where the texture
+# repeats or the coarse level started on the wrong side of an object, it settles in a local minimum,
+# and occluded pixels (no match exists) are pulled towards whatever reconstructs them best. SGM's
+# dynamic programme searches every disparity along its paths; a network trained on many pairs adds
+# what one pair cannot give — a prior over shapes, which is what Monodepth's results come from.
+
+# %% [markdown]
+# **Written question — learning without ground truth.** (2 points)
+#
+# Which of the three losses does each of the following failures point at, and why: (a) with
+# `smooth=0` the map is noisy in flat regions; (b) with `lr_weight=0` the occluded pixels to the left of
+# objects take the foreground's disparity; (c) a warp in the wrong direction makes the loss fall but the
+# map is useless. Then say in one sentence why the optimised map is worse than SGM here although the
+# same losses train Monodepth to good results.
+
+# %% [markdown] nbgrader={"grade_id": "written-self-supervised", "solution": true, "grade": true, "points": 2}
+# ### BEGIN SOLUTION
+# **Model answer.** (a) C_ds: in flat regions the appearance loss is the same for many disparities, and only
+# the smoothness term prefers one, so without it noise is free. (b) C_lr: an occluded left pixel has no match, so
+# the appearance term alone lets it copy any nearby disparity; the left-right term asks the right view's
+# disparity, read where the pixel lands, to agree, which penalises a disparity no right pixel confirms. (c) C_ap
+# can still fall with a wrong-direction warp because the optimiser finds some shift that makes the two images
+# alike (for example a mirror of the true one on symmetric texture), but the map no longer satisfies the
+# geometry; only the warp direction ties C_ap to the true correspondence. Worse than SGM: here one pair's map is
+# optimised locally by gradient descent from a constant guess, so it falls into local minima; SGM searches all
+# disparities, and Monodepth's network learns a prior over shapes from thousands of pairs.
+#
+# **Rubric.** 2: the three losses named with a correct reason each, and the local-search / learned-prior point.
+# 1: two of the three with reasons, or all three without the last point. 0: fewer.
+# ### END SOLUTION
+
+# %% [markdown]
 # ## Before you submit
 #
 # * Restart the kernel and run all cells: every visible test must pass.
-# * Answer the five written questions in their cells (a blank answer gets 0 points).
+# * Answer the six written questions in their cells (a blank answer gets 0 points).
 # * Do not rename the notebook or the functions, and do not edit or delete the test cells: they
 #   are restored from the original when grading.
 # * Keep long experiments behind `if not SMOKE:` — under the autograder the notebook runs in the

@@ -1,6 +1,6 @@
 """A wrong SAD cost with its visible test cell replaced by a print: the test is restored and fails."""
 
-EXPECT = {"status": "graded", "score": 93, "flagged": False}
+EXPECT = {"status": "graded", "score": 100 - 6, "flagged": False}
 
 WRONG = """
 def sad_cost(left, right, max_disp, window=5):

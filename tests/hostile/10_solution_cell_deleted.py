@@ -1,7 +1,7 @@
 """The SAD solution cell deleted: `sad_cost` is undefined; its two tests fail, and so does the end-to-end
 evaluation, whose pipeline compares SAD with census (partial credit for everything before)."""
 
-EXPECT = {"status": "graded", "score": 100 - 7 - 24, "flagged": False}
+EXPECT = {"status": "graded", "score": 100 - 6 - 16, "flagged": False}
 
 
 def build(kit):

@@ -1,7 +1,7 @@
 """A 30 GB allocation where the right cost volume should be: MemoryError in that cell; its tests and the
 end-to-end evaluation (which needs it) fail, the rest stands, the batch goes on."""
 
-EXPECT = {"status": "graded", "score": 100 - 5 - 24, "flagged": False}
+EXPECT = {"status": "graded", "score": 100 - 5 - 16, "flagged": False}
 
 
 def build(kit):

@@ -2,7 +2,7 @@
 (its tests and the end-to-end evaluation, which needs SAD, fail); running code built at run time is flagged.
 Its twin is the reference without its SAD cell."""
 
-EXPECT = {"status": "graded", "score": 100 - 7 - 24, "flagged": True, "needs_sandbox": True,
+EXPECT = {"status": "graded", "score": 100 - 6 - 16, "flagged": True, "needs_sandbox": True,
           "twin": "solution_cell_deleted"}
 
 

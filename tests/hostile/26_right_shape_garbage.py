@@ -1,6 +1,6 @@
 """`sad_cost` returns random numbers of the right shape and dtype: its two tests fail, nothing else."""
 
-EXPECT = {"status": "graded", "score": 93, "flagged": False}
+EXPECT = {"status": "graded", "score": 100 - 6, "flagged": False}
 
 
 def build(kit):
