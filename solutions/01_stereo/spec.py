@@ -13,7 +13,9 @@ over what the reference reaches on such scenes (96 x 128, 24 disparities;
 measured on 200 seeds: SGM bad-2.0 on non-occluded pixels 1.4-8.4 %, MAE
 0.26-1.03 px, SGM/WTA bad-2.0 ratio at most 0.49, left-right density
 84-96 %, mean relative depth error 0.5-2.1 %; without doffs the depth is off
-by a factor of 5 or more).
+by a factor of 5 or more). The self-supervised optimisation (300 Adam steps with
+the reference's losses) leaves bad-2.0 of 7.9-26.3 % on 12 such scenes (median
+15 %); its limit is 35 %.
 """
 
 import numpy as np

@@ -968,7 +968,8 @@ fig = viz.compare_disparities(pair.left, pair.disparity, {k: v for k, v in resul
 # %%
 sweep = {}
 for p2 in ((35, 70, 140) if not SMOKE else (70,)):          # the full sweep outside the autograder
-    d, _ = stereo_sgm(gray_l, gray_r, pair.max_disp, P2=p2)
+    S_p2 = elvkit.to_numpy(aggregate_sgm(torch.as_tensor(cost_census, device=DEVICE), P1, p2))   # Part 2's census
+    d = refine_subpixel(S_p2, winner_take_all(S_p2))
     sweep[f"P1 = {P1}, P2 = {p2}"] = d
     print(f"P2 = {p2:3d}: bad-2.0 = {metrics.bad_pixel_rate(d, pair.disparity, 2.0):.1%}")
 fig = viz.show_images(list(sweep.values()), list(sweep), cols=3, size=4.0, vmin=0,
