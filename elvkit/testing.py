@@ -111,11 +111,10 @@ def assert_close(actual, expected, *, name: str = "the result", rtol: float | No
         Also require the same dtype kind (float / integer / bool).
     mistakes : dict, optional
         Known wrong answers: ``{"explanation of the mistake": wrong_value}``.
-        When ``actual`` matches one of them, its explanation is the message -- unless ``actual``
-        holds a single value everywhere (all zeros, say) and so does the wrong answer: that is no
-        evidence of the mistake, and the message says what the values are instead. A single number
-        (a loss) is evidence when it is the mistake's value, unless it is 0 or NaN (what a placeholder
-        returns).
+        When ``actual`` matches one of them, its explanation is the message -- unless ``actual`` is
+        all zeros or all NaN, what a function not written yet returns: that is no evidence of the
+        mistake, and the message says what the values are instead. Any other match is evidence, a
+        single number (a loss) or one value repeated (10 where 1 was expected) included.
     hint : str, optional
         A sentence added to any failure message.
     where : bool array_like, optional
@@ -164,8 +163,8 @@ def assert_close(actual, expected, *, name: str = "the result", rtol: float | No
         w = to_numpy(wrong)
         if w.shape != a.shape or not (_close(a, w, rtol, atol, equal_nan) | ~compared).all():
             continue
-        if constant is not None and _constant(w[compared]) is not None and (a.size > 1 or _placeholder(constant)):
-            continue            # a placeholder answer matches any constant wrong answer: no evidence
+        if constant is not None and _placeholder(constant):
+            continue            # all zeros or NaN is what a function not written yet returns: no evidence
         raise StudentCheckError(f"{name} is wrong in a recognisable way: {explanation}{extra}")
     bad = np.argwhere(~ok)
     first = tuple(int(i) for i in bad[0]) if a.ndim else ()

@@ -197,3 +197,54 @@ def test_feedback_never_shows_hidden_source(class_batch):
         assert "BEGIN HIDDEN TESTS" not in text and "autograder.hidden" not in text, page.name
         assert not [line for line in secret if line in text or html.escape(line) in text], page.name
         assert f'check(&quot;{a.id}&quot;' not in text and f'check("{a.id}"' not in text, page.name
+
+
+def test_every_diagnosis_of_a_visible_test_can_appear(a):
+    """Each known mistake a visible test names must be reachable: its value differs from the right answer and
+    from every other mistake of the same check (the first would always win), and it is not all zeros or NaN
+    (such an answer is taken for a function not written yet, never for the mistake)."""
+    import numpy as np
+
+    from elvkit import testing
+    from elvkit.testing import _close, _constant, tolerance
+
+    seen, dead = [], []
+
+    def recording(actual, expected, *args, mistakes=None, rtol=None, atol=None, equal_nan=True, **kwargs):
+        seen.append(kwargs.get("name", "?"))
+        e = np.asarray(testing.to_numpy(expected), dtype=np.float64)
+        d_rtol, d_atol = tolerance(e)
+        r, t = (d_rtol if rtol is None else rtol), (d_atol if atol is None else atol)
+        values = []
+        for text, wrong in (mistakes or {}).items():
+            w = np.asarray(testing.to_numpy(wrong), dtype=np.float64)
+            if w.shape == e.shape and _close(w, e, r, t, True).all():
+                dead.append(f"{kwargs.get('name')}: '{text[:50]}' is the right answer")
+            if _constant(w) is not None and (np.isnan(_constant(w)) or _constant(w) == 0):
+                dead.append(f"{kwargs.get('name')}: '{text[:50]}' is all zeros or NaN (read as a placeholder)")
+            for other, v in values:
+                if v.shape == w.shape and _close(w, v, r, t, True).all():
+                    dead.append(f"{kwargs.get('name')}: '{text[:50]}' equals '{other[:50]}'")
+            values.append((text, w))
+        return testing.assert_close(actual, expected, *args, mistakes=mistakes, rtol=rtol, atol=atol,
+                                    equal_nan=equal_nan, **kwargs)
+
+    ns = _reference_namespace(a)
+    ns["assert_close"] = recording
+    for cell in read_source(a.source).cells:
+        gid = grade_meta(cell).get("grade_id", "")
+        if cell.cell_type == "code" and gid.endswith("-visible"):
+            exec(compile(without_hidden_region(cell.source), gid, "exec"), ns)
+    assert seen, f"{a.id}: no visible test called assert_close"
+    assert not dead, "diagnoses no student can ever see:\n" + "\n".join(dead)
+
+
+@pytest.mark.slow
+def test_the_executed_notebook_prints_no_stray_object_reprs(class_batch):
+    """A figure cell ends with a statement, not with a call whose value Jupyter would print (`<Axes: ...>`)."""
+    a = class_batch["assignment"]
+    executed = nbformat.read(class_batch["out"] / "autograded" / "reference" / f"{a.notebook}.ipynb", as_version=4)
+    stray = [f"cell {i}: {o['data']['text/plain'][:60]}" for i, c in enumerate(executed.cells) if c.cell_type == "code"
+             for o in c.get("outputs", []) if o.get("output_type") == "execute_result"
+             and re.match(r"<(Axes|Figure|matplotlib)", str(o.get("data", {}).get("text/plain", "")))]
+    assert not stray, stray

@@ -33,8 +33,8 @@ def test_assert_close_recognises_known_mistakes_and_sign_flips():
 
 
 def test_a_single_number_is_evidence_of_a_mistake_unless_it_is_a_placeholder():
-    """A loss that equals a known mistake's value names the mistake; 0 or NaN (a placeholder) never does, and
-    an array of one repeated value matching a constant mistake is no evidence either."""
+    """A loss, or one value repeated, that equals a known mistake's value names the mistake; all zeros or NaN
+    (what a function not written yet returns) never does."""
     import torch
 
     with pytest.raises(StudentCheckError, match="recognisable way: no edge weight"):
@@ -44,8 +44,10 @@ def test_a_single_number_is_evidence_of_a_mistake_unless_it_is_a_placeholder():
             assert_close(placeholder, 2 / 3, mistakes={"no edge weight": placeholder})
         assert "recognisable" not in str(info.value)
     with pytest.raises(StudentCheckError) as info:
-        assert_close(np.ones(4), np.arange(4.0), mistakes={"all ones": np.ones(4)})
-    assert "recognisable" not in str(info.value)
+        assert_close(np.zeros(4), np.arange(4.0), mistakes={"forgot to accumulate": np.zeros(4)})
+    assert "recognisable" not in str(info.value)                # a stub's zeros are no evidence
+    with pytest.raises(StudentCheckError, match="recognisable way: Ix and Iy swapped"):
+        assert_close(np.full(4, 10.0), np.ones(4), mistakes={"Ix and Iy swapped": np.full(4, 10.0)})
 
 
 def test_assert_close_reports_where_and_nan():
