@@ -70,18 +70,30 @@ def optimise_disparity(left, right, max_disp: int, *, warp: Callable, appearance
     for value, name in ((lr, "lr"), (smooth, "smooth"), (lr_weight, "lr_weight")):
         check_number(value, name, low=0)
 
-    def down(t):
-        return F.avg_pool2d(t[None, None], 2, ceil_mode=True)[0, 0]
-
     pyramid_l, pyramid_r = [left], [right]
-    for _ in range(levels - 1):
-        pyramid_l.append(down(pyramid_l[-1]))
-        pyramid_r.append(down(pyramid_r[-1]))
+    for _ in range(levels - 1):                 # both views halved together (2 x 2 means, odd sizes rounded up)
+        both = F.avg_pool2d(torch.stack([pyramid_l[-1], pyramid_r[-1]])[:, None], 2, ceil_mode=True)[:, 0]
+        pyramid_l.append(both[0])
+        pyramid_r.append(both[1])
     guess = max_disp / 4 / 2 ** (levels - 1)
     d_l = torch.full(pyramid_l[-1].shape, guess, dtype=left.dtype, device=left.device)
     d_r = d_l.clone()
     losses = []
     bar = tqdm(total=(steps // levels) * levels, desc="optimising the disparity", disable=not progress)
+    try:
+        d_l = _descend(pyramid_l, pyramid_r, d_l, d_r, levels, steps, lr, smooth, lr_weight, max_disp, warp,
+                       appearance, smoothness, lr_consistency, losses, bar)
+    finally:
+        bar.close()
+    return d_l, losses
+
+
+def _descend(pyramid_l, pyramid_r, d_l, d_r, levels, steps, lr, smooth, lr_weight, max_disp, warp, appearance,
+             smoothness, lr_consistency, losses, bar):
+    """The coarse-to-fine descent of :func:`optimise_disparity`; returns the left map (``losses`` filled in)."""
+    import torch
+    import torch.nn.functional as F
+
     for level in range(levels - 1, -1, -1):
         L, R = pyramid_l[level], pyramid_r[level]
         if d_l.shape != L.shape:                       # to the finer level: twice the size, twice the disparity
@@ -105,5 +117,4 @@ def optimise_disparity(left, right, max_disp: int, *, warp: Callable, appearance
             losses.append(float(loss.item()))
             bar.update()
         d_l, d_r = d_l.detach(), d_r.detach()
-    bar.close()
-    return d_l, losses
+    return d_l
