@@ -179,3 +179,41 @@ def test_reference_sgm_is_accurate_on_generated_scenes(ref, seed):
     region = scene.nonoccluded.copy()
     region[:, : scene.max_disp] = False
     assert metrics.bad_pixel_rate(disp, scene.disparity, 2.0, mask=region) < 0.06
+
+
+def test_self_supervised_losses_match_their_definitions(ref, rng):
+    """Part 7's reference against the lecture's formulas written out: the warp reads right(x - d) bilinearly
+    with the border repeated, C_lr reads d_right where the left pixel lands, C_ds weighs each difference."""
+    import torch
+    from scipy.ndimage import map_coordinates
+
+    right = rng.random((7, 9)).astype(np.float32)
+    d = rng.uniform(0, 4, size=(7, 9)).astype(np.float32)
+    y, x = np.mgrid[0:7, 0:9]
+    expected = map_coordinates(right, [y, np.clip(x - d, 0, 8)], order=1)
+    out = ref.warp_right_to_left(torch.as_tensor(right), torch.as_tensor(d)).numpy()
+    np.testing.assert_allclose(out, expected, atol=1e-5)
+    d_right = rng.uniform(0, 4, size=(7, 9)).astype(np.float32)
+    read = map_coordinates(d_right, [y, np.clip(x - d, 0, 8)], order=1)
+    lr = float(ref.lr_consistency_loss(torch.as_tensor(d), torch.as_tensor(d_right)))
+    assert lr == pytest.approx(float(np.abs(d - read).mean()), abs=1e-5)
+    img = rng.random((7, 9)).astype(np.float32)
+    total = sum(abs(d[i, j + 1] - d[i, j]) * np.exp(-10 * abs(img[i, j + 1] - img[i, j]))
+                for i in range(7) for j in range(8)) / 56 + \
+        sum(abs(d[i + 1, j] - d[i, j]) * np.exp(-10 * abs(img[i + 1, j] - img[i, j])) for i in range(6) for j in range(9)) / 54
+    assert float(ref.disparity_smoothness(torch.as_tensor(d), torch.as_tensor(img))) == pytest.approx(total, rel=1e-4)
+
+
+def test_optimise_disparity_refuses_what_it_cannot_use(ref):
+    import torch
+
+    from elvkit.selfsup import optimise_disparity
+
+    losses = dict(warp=ref.warp_right_to_left, appearance=ref.appearance_loss, smoothness=ref.disparity_smoothness,
+                  lr_consistency=ref.lr_consistency_loss)
+    with pytest.raises(TypeError, match="`left` must be a 2-D torch tensor"):
+        optimise_disparity(np.zeros((8, 8)), torch.zeros(8, 8), 4, **losses)
+    with pytest.raises(ValueError, match=r"same shape; got \(8, 8\) and \(8, 9\)"):
+        optimise_disparity(torch.zeros(8, 8), torch.zeros(8, 9), 4, **losses)
+    with pytest.raises(ValueError, match="levels"):
+        optimise_disparity(torch.zeros(8, 8), torch.zeros(8, 8), 4, levels=9, **losses)
