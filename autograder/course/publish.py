@@ -69,6 +69,8 @@ opens the course in your browser.
 Fill in every cell marked `# YOUR CODE HERE` (delete the `raise NotImplementedError()` line) and run
 the visible test cell under it: a failure says what came, what was expected, and the likely mistake.
 {screenshot}
+Answer each **written question** in the text cell under it that says `YOUR ANSWER HERE`: a few
+sentences about the figure or table above it. TAs grade them after the deadline; a blank one scores 0.
 Do not edit the test cells or the cells marked read-only, and keep every cell in place: the grader
 restores them from the original. Restart the kernel and run all cells before you submit.
 
@@ -87,7 +89,7 @@ checks your notebook the way the grader will see it: every solution and test cel
 metadata, the test cells unchanged, every visible test passing in a fresh kernel, and the whole run
 within the grader's time limits (in the smoke budget). It ends with "Ready to submit." or with the
 lines marked FAIL to fix; `--json` prints the same as JSON. The hidden tests are listed, not run:
-they run when your notebook is graded.
+they run when your notebook is graded. The written answers are listed too, with those still blank.
 
 ## Submitting
 
