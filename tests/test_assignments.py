@@ -143,7 +143,7 @@ def test_reference_scores_full_marks_on_the_cpu(class_batch):
     a, row = class_batch["assignment"], class_batch["rows"]["reference"]
     written = written_cells(a)
     tests = sum(points for _, points in grade_cells(read_source(a.source)))
-    assert row["status"] == "graded" and float(row["autograded"]) == tests == 100, row
+    assert row["status"] == "graded" and float(row["autograded"]) == tests > 0, row
     assert float(row["max_score"]) == tests + sum(written.values())
     # its written answers (the model answers) wait for a TA: not counted, named
     assert float(row["score"]) == tests and row["written_pending"].split() == list(written), row

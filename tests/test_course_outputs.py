@@ -164,7 +164,8 @@ def test_roster_late_penalties_gradescope_and_report(tmp_path, stereo, capsys):
     assert {t["visibility"] for t in res["tests"] if t["name"].endswith("-hidden")} == {"after_published"}
     blank = json.loads((out / "gradescope" / "zoe" / "results.json").read_text())
     failing = [t for t in blank["tests"] if t["status"] == "failed"]
-    assert len(failing) == 26 and "not written yet" in failing[0]["output"]
+    assert len(failing) == 37 and "not written yet" in failing[0]["output"]            # 31 tests, 6 blank answers
+    assert all(t["output"] == "No answer was written." for t in failing if t["number"].startswith("written"))
     assert not any("check(" in t["output"] or "autograder" in t["output"] for t in blank["tests"])
     page = (out / "report.html").read_text()
     assert "data:image/png;base64," in page and "q4" in page and "carol" in page and "1 late submission" in page

@@ -71,7 +71,7 @@ def test_grading_into_a_postgresql_gradebook_and_resuming(postgres_url, tmp_path
         for student, row in rows.items():
             assert gb.find_submission("01_stereo", student).score == pytest.approx(float(row["score"]))
         assert gb.find_submission("01_stereo", "ana").score == 100
-        assert len(gb.find_submission_notebook("stereo", "01_stereo", "ben").grades) == 26
+        assert len(gb.find_submission_notebook("stereo", "01_stereo", "ben").grades) == 37
     assert main(args) == 0                                # a rerun keeps both results and changes nothing
     with Gradebook(postgres_url, "elv") as gb:
         assert sorted(s.student_id for s in gb.assignment_submissions("01_stereo")) == ["ana", "ben"]

@@ -39,7 +39,9 @@ def results_json(a: Assignment, result, messages: dict | None = None) -> dict:
     messages = messages or {}
     tests = []
     within: dict = {}           # question -> how many of its tests came so far: numbers 1.1, 1.2, ..., 2.1
-    final, people = result.final_scores, result.manual
+    from .report import written_cells
+
+    final, people, written = result.final_scores, result.manual, written_cells(a)
     for gid, points in result.max_scores.items():
         score = final.get(gid) or 0.0
         q = gid.split("-", 1)[0]
@@ -53,6 +55,8 @@ def results_json(a: Assignment, result, messages: dict | None = None) -> dict:
             passed = score >= points - 1e-9
             output = "" if passed else messages.get(gid, "no points: the cell did not run to the end"
                                                     if result.status == "graded" else result.message)
+            if gid in written and gid not in people and not passed:
+                output = "No answer was written."
             if gid in people:
                 given, comment = people[gid]
                 output = (f"Graded by a TA: {score:g} / {points:g}." if given is not None else "") + \

@@ -14,8 +14,9 @@ measured on 200 seeds: SGM bad-2.0 on non-occluded pixels 1.4-8.4 %, MAE
 0.26-1.03 px, SGM/WTA bad-2.0 ratio at most 0.49, left-right density
 84-96 %, mean relative depth error 0.5-2.1 %; without doffs the depth is off
 by a factor of 5 or more). The self-supervised optimisation (300 Adam steps with
-the reference's losses) leaves bad-2.0 of 7.9-26.3 % on 12 such scenes (median
-15 %); its limit is 35 %.
+the reference's losses) leaves bad-2.0 of 7.6-40.4 % on 48 such scenes (median
+16 %, 90th percentile 23 %), and 68-91 % with the warp in the wrong direction; its
+limit is 55 %.
 """
 
 import numpy as np
@@ -406,10 +407,11 @@ def _judge_self_supervised(actual, expected, case):
     if not np.isfinite(d).all():
         raise StudentCheckError("the optimised disparity has NaN or inf values: check the three losses")
     bad = _bad2(d, t)
-    if not bad <= 0.35:
+    if not bad <= 0.55:
         raise StudentCheckError(f"the disparity optimised with your losses leaves {bad:.1%} bad pixels (bad-2.0, "
-                                "non-occluded); with correct losses it stays below 35% (typically 10-20%). Check the "
-                                "warp's direction, then the appearance loss.")
+                                "non-occluded); with correct losses it stays below 55% (typically 10-25%; a warp in "
+                                "the wrong direction leaves 70-90%). Check the warp's direction, then the appearance "
+                                "loss.")
 
 
 _YX = ("row y", "column x")

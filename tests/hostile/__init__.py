@@ -87,6 +87,23 @@ def right_cost_volume(cost):
 def left_right_check(disp_left, disp_right, max_diff=1.0):
     return np.zeros(np.shape(disp_left), dtype=bool)
 """,
+    "q7-warp": """
+def warp_right_to_left(right, disparity):
+    return torch.zeros_like(disparity)
+""",
+    "q7-losses": """
+def ssim(a, b):
+    return torch.zeros_like(a)
+
+def appearance_loss(image, reconstructed, alpha=0.85):
+    return torch.zeros(())
+
+def disparity_smoothness(disparity, image, edge_weight=10.0):
+    return torch.zeros(())
+
+def lr_consistency_loss(disp_left, disp_right):
+    return torch.zeros(())
+""",
 }
 
 
