@@ -180,7 +180,7 @@ def test_roster_late_penalties_gradescope_and_report(tmp_path, stereo, capsys):
     rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv"))}
     assert (rows["alice"]["raw_score"], rows["alice"]["late_penalty"], rows["alice"]["score"]) == ("100", "50", "50")
     page = (out / "feedback" / "alice.html").read_text()
-    assert "Score: <b>50 / 100</b> (the tests gave 100; late penalty -50" in page and "late penalty -30" not in page
+    assert "Score: <b>50 / 112</b> (the tests gave 100; late penalty -50" in page and "late penalty -30" not in page
     assert json.loads((out / "gradescope" / "alice" / "results.json").read_text())["score"] == 50
     with Gradebook(f"sqlite:///{out / 'gradebook.db'}", "elv") as gb:
         assert gb.find_submission_notebook("stereo", "01_stereo", "alice").late_submission_penalty == 50
