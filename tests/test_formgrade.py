@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from test_student_distribution import ARTIFACTS, CHROMEDRIVER, CHROMIUM, _free_port, _wait_for_server
+from test_student_distribution import ARTIFACTS, CHROMEDRIVER, CHROMIUM, _free_port, _wait_for_server, headless_chromium
 
 ASSIGNMENT = "02_optical_flow"
 
@@ -30,8 +30,7 @@ def _submissions(base: str, token: str, a) -> dict:
                     reason="Debian's chromium and chromium-driver are not installed (make test installs them as "
                            "root: apt-get install chromium chromium-driver)")
 def test_a_ta_grades_a_written_answer_in_formgrader_and_the_grades_include_it(tmp_path_factory, tmp_path):
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (the test extra)")
-    from selenium.webdriver.chrome.service import Service
+    pytest.importorskip("selenium.webdriver", reason="selenium is not installed (the test extra)")
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as ec
@@ -70,12 +69,7 @@ def test_a_ta_grades_a_written_answer_in_formgrader_and_the_grades_include_it(tm
         copy = results / "nbgrader" / "autograded" / "reference" / a.id / f"{a.notebook}.ipynb"
         assert sum(1 for c in json.loads(copy.read_text())["cells"] if c["metadata"].get(RUBRIC_MARK)) == len(written)
 
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--window-size=1400,1050"):
-            options.add_argument(arg)
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        driver = headless_chromium()
         wait = WebDriverWait(driver, 60)
         driver.get(login_url(base, token, f"/formgrader/gradebook/{a.id}/{a.notebook}"))     # the printed page
         wait.until(ec.presence_of_element_located((By.XPATH, "//td[contains(., 'Submission #')]")))

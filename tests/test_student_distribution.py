@@ -73,6 +73,18 @@ def test_elv_validate_works_in_the_student_tree(student):
     assert "Ready to submit." in good.stdout and "FAIL" not in good.stdout
 
 
+def headless_chromium():
+    """Debian's Chromium, headless, driven by its WebDriver (the harness of every browser test)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1050"):
+        options.add_argument(arg)
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -117,8 +129,7 @@ def _kernel_idle(base: str, token: str) -> bool:
                     reason="Debian's chromium and chromium-driver are not installed (make test installs them as "
                            "root: apt-get install chromium chromium-driver)")
 def test_the_stereo_notebook_runs_in_jupyterlab_in_a_real_browser(student):
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (the test extra)")
-    from selenium.webdriver.chrome.service import Service
+    pytest.importorskip("selenium.webdriver", reason="selenium is not installed (the test extra)")
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
@@ -138,12 +149,7 @@ def test_the_stereo_notebook_runs_in_jupyterlab_in_a_real_browser(student):
     driver = None
     try:
         _wait_for_server(f"http://127.0.0.1:{port}/api/status?token={token}", server)
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--window-size=1400,1050"):
-            options.add_argument(arg)
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        driver = headless_chromium()
         wait = WebDriverWait(driver, 180)
         driver.get(f"http://127.0.0.1:{port}/lab/tree/01_stereo/stereo.ipynb?token={token}")
         wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".jp-Notebook .jp-Cell")))

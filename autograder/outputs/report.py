@@ -65,12 +65,12 @@ def neutralise(value) -> str:
 
 
 def _rows(a: Assignment, results):
+    written = written_cells(a)
     for r in results:
         if r.status == _IGNORED:
             yield {"student": r.student, "status": r.status, "message": r.message, "file": r.source_file}
             continue
         qs = question_scores(a, r)
-        written = written_cells(a)
         final = r.final_scores
         row = {"student": r.student, "lms_id": r.lms_id, "name": r.name, "email": r.email, "status": r.status,
                "score": f"{r.score:g}", "max_score": f"{r.max_score:g}",
