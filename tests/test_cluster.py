@@ -44,21 +44,26 @@ def test_slurm_jobs_ask_for_what_the_grader_needs():
     assert "#SBATCH -J elv-grade" in script
 
 
-def _visible_gpu(_):
+def _visible_gpu(barrier):
+    """The GPU a worker sees; with a barrier, only once another worker holds the other task."""
     import os
-    import time
 
-    time.sleep(0.3)                   # keep both workers busy, so each answers once
+    if barrier is not None:
+        barrier.wait(timeout=60)      # two tasks meet here, so they run in two different workers
     return os.environ.get("CUDA_VISIBLE_DEVICES")
 
 
 def test_each_local_worker_gets_its_own_gpu(monkeypatch):
+    import multiprocessing
+
     from autograder.grading import GradeOptions
     from autograder.grading.executors import executor as _executor
 
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "5,7")
-    with _executor(GradeOptions(jobs=2)) as pool:
-        seen = set(pool.map(_visible_gpu, range(4)))
+    with multiprocessing.Manager() as manager:
+        barrier = manager.Barrier(2)
+        with _executor(GradeOptions(jobs=2)) as pool:
+            seen = set(pool.map(_visible_gpu, [barrier, barrier]))
     assert seen == {"5", "7"}
     with _executor(GradeOptions(jobs=2, device="cpu")) as pool:
-        assert set(pool.map(_visible_gpu, range(2))) == {"5,7"}, "--device cpu leaves the GPUs alone"
+        assert set(pool.map(_visible_gpu, [None, None])) == {"5,7"}, "--device cpu leaves the GPUs alone"
