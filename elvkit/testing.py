@@ -41,7 +41,8 @@ class StudentCheckError(AssertionError):
 
 
 def _dtype_key(x) -> str:
-    name = str(getattr(x, "dtype", np.asarray(x).dtype)).replace("torch.", "")
+    dtype = getattr(x, "dtype", None)
+    name = str(dtype if dtype is not None else np.asarray(x).dtype).replace("torch.", "")
     if name in TOLERANCES:
         return name
     if name.startswith(("int", "uint")):

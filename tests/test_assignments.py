@@ -119,7 +119,8 @@ def test_mistakes_corpus_covers_the_questions(a):
         assert m.question in a.questions, f"{m.path.name}: no question {m.question} in {a.id}"
         text = "\n".join(c.source for c in mistake_submission(a, m).cells)
         for fn in m.functions:
-            assert f"def {fn}(" in text, f"{m.path.name}: {fn} is not a function of a solution cell"
+            assert f"def {fn}(" in text or f"class {fn}(" in text, \
+                f"{m.path.name}: {fn} is not a function or class of a solution cell"
     p = plan(a, read_source(a.source))
     checked = {gid.split("-", 1)[0] for gid, names in p.hidden.items() if any(not n.startswith("e2e_") for n in names)}
     missing = checked - {m.question for m in corpus} - _not_covered(a)

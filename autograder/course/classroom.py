@@ -57,7 +57,7 @@ def mistakes(a: Assignment) -> list[Mistake]:
         match = re.search(r"^Question:\s*(\S+)\s*$", doc, re.MULTILINE)
         if not lines or not match:
             raise ValueError(f"{path}: the docstring must start with a title and hold a 'Question: qN' line")
-        functions = tuple(n.name for n in tree.body if isinstance(n, ast.FunctionDef))
+        functions = tuple(n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)))
         if not functions:
             raise ValueError(f"{path}: defines no function")
         question = match.group(1)
@@ -83,14 +83,14 @@ def _solution_cells(a: Assignment, code_only: bool = False) -> dict:
 
 
 def _replace_functions(source: str, replacement: str) -> tuple[str, set]:
-    """Replace the top-level functions of ``source`` that ``replacement`` defines."""
+    """Replace the top-level functions and classes of ``source`` that ``replacement`` defines."""
     new = ast.parse(replacement)
-    defs = {n.name: n for n in new.body if isinstance(n, ast.FunctionDef)}
+    defs = {n.name: n for n in new.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
     rep_lines = replacement.splitlines()
     tree = ast.parse(source)
     lines = source.splitlines()
     replaced = set()
-    for node in sorted((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in defs),
+    for node in sorted((n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name in defs),
                        key=lambda n: n.lineno, reverse=True):
         d = defs[node.name]
         start = (d.decorator_list[0].lineno if d.decorator_list else d.lineno) - 1

@@ -206,8 +206,22 @@ def imports_source(nb) -> str:
     return ""
 
 
+def _constant_assignment(node) -> bool:
+    """``NAME = <literal data>`` (upper-case names; numbers, strings, tuples, lists, dicts, ``dict(...)`` and
+    arithmetic only): a constant of the ``imports`` cell that solution functions may use as a default."""
+    if not isinstance(node, ast.Assign) or not all(isinstance(t, ast.Name) and t.id.isupper() for t in node.targets):
+        return False
+    for sub in ast.walk(node.value):
+        if isinstance(sub, ast.Call) and not (isinstance(sub.func, ast.Name) and sub.func.id == "dict"):
+            return False
+        if isinstance(sub, (ast.Name, ast.Attribute)) and not (isinstance(sub, ast.Name) and sub.id == "dict"):
+            return False
+    return True
+
+
 def solution_code(nb) -> str:
-    """The code that defines the reference: the imports of the ``imports`` cell and every solution cell."""
+    """The code that defines the reference: the imports and the constants (upper-case names bound to literal
+    data) of the ``imports`` cell, and every solution cell."""
     parts = []
     for cell in nb.cells:
         meta = grade_meta(cell)
@@ -217,7 +231,7 @@ def solution_code(nb) -> str:
             tree = ast.parse(cell.source)
             lines = cell.source.splitlines()
             for node in tree.body:
-                if isinstance(node, (ast.Import, ast.ImportFrom)):
+                if isinstance(node, (ast.Import, ast.ImportFrom)) or _constant_assignment(node):
                     parts.append("\n".join(lines[node.lineno - 1: node.end_lineno]))
         elif meta.get("solution"):
             parts.append(cell.source)

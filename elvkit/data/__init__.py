@@ -9,6 +9,8 @@ Offline, always available
     pairs (a global affine motion; FlyingChairs-style layers) with exact flow,
     backward flow and occlusions.
     :func:`load_motorcycle_flow` -- the Motorcycle pair as a horizontal flow.
+    :func:`load_digits` -- scikit-learn's 1,797 real 8 x 8 handwritten digits, split
+    into training and test images (self-supervised learning and its probes).
 
 Downloaded on demand (pooch, sha256, cached; never needed by the tests)
     :func:`load_middlebury` -- full-size Middlebury 2014 scenes.
@@ -18,6 +20,7 @@ Downloaded on demand (pooch, sha256, cached; never needed by the tests)
     :func:`load_middlebury_flow` -- the Middlebury flow benchmark's pairs with ground truth.
 """
 
+from .digits import Digits, load_digits
 from .flow import FlowPair, load_motorcycle_flow, make_affine_flow, make_chairs_flow
 from .formats import (read_flo, read_kitti_disparity, read_kitti_flow, read_pfm, write_flo, write_kitti_disparity,
                       write_kitti_flow, write_pfm)
@@ -37,6 +40,8 @@ __all__ = [
     "make_affine_flow",
     "make_chairs_flow",
     "load_motorcycle_flow",
+    "Digits",
+    "load_digits",
     "read_flo",
     "write_flo",
     "read_kitti_flow",

@@ -1,0 +1,12 @@
+"""The temperature applied twice: the similarities are divided by tau, and then the logits again.
+
+Question: q2
+"""
+
+
+def nt_xent(z1, z2, tau=0.5):
+    z = F.normalize(torch.cat([z1, z2]), dim=1) / tau
+    n = z1.shape[0]
+    logits = (z @ z.T / tau).masked_fill(torch.eye(2 * n, dtype=torch.bool, device=z.device), float("-inf"))
+    rows = torch.arange(2 * n, device=z.device)
+    return (torch.logsumexp(logits, dim=1) - logits[rows, (rows + n) % (2 * n)]).mean()

@@ -1,0 +1,466 @@
+"""Hidden-test inputs and comparison rules of assignment 03 (self-supervised representations).
+
+Each entry of ``SPECS`` makes seeded inputs for one graded function. Several hidden cells check a small
+wrapper around the student's function (defined in the hidden cell) that also returns gradients or a
+second call's result; their ``compare`` computes the same wrapper's answer with the reference, here in
+the grader's process.
+
+* ``two_views`` is random: it is judged by its properties on inputs built to show them -- the same seed
+  gives the same views, the two views differ, the identity configuration returns the images, a mirrored
+  crop reverses a horizontal ramp, and the crops' mean area matches the reference's (a two-channel
+  image whose channels are an x and a y ramp measures each crop's box).
+* ``networks`` is judged by the interface (shapes, finite values that depend on the image) and by the
+  parameter count of the architecture the notebook describes.
+* ``linear_probe`` and ``knn_classify`` are judged by their predictions (at most 2 % / 1 % may differ:
+  near-ties that float rounding can flip).
+* ``e2e_simclr`` trains the student's networks with the student's ``train_simclr`` on the training digits
+  in an order drawn from the student's secret seed, for 100 steps; the grader probes the returned test
+  representations with the reference's linear probe and 10 labels per class (5 draws). The loss must fall
+  and the probe must reach 0.90. Measured over 10 seeds, the reference reaches 0.918-0.939; raw pixels
+  0.87-0.89 and a random-init encoder 0.83-0.85 do not pass, nor does training only the projection head
+  (0.83-0.85) or two identical views (0.86). Mistakes in the loss itself (the anchor in the denominator,
+  no normalisation, tau twice) still reach 0.92-0.94 on this short schedule: q2 catches them.
+"""
+
+import numpy as np
+
+from autograder.integrity.specs import Case, Spec
+from elvkit.testing import StudentCheckError, assert_close
+
+ASSIGNMENT = "03_self_supervised"
+
+
+def _ref():
+    from autograder.integrity.reference import load
+
+    return load(ASSIGNMENT)
+
+
+def _t(array, device=False):
+    import torch
+
+    import elvkit
+
+    t = torch.as_tensor(np.ascontiguousarray(array))
+    return t.to(elvkit.device()) if device else t
+
+
+def _np(x):
+    from elvkit import to_numpy
+
+    return np.asarray(to_numpy(x))
+
+
+def _images(rng, b, c, h, w):
+    return rng.random((b, c, h, w)).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------------------------
+# Part 1: augmentations
+
+def _crop_cases(rng):
+    cases = []
+    for i, (c, h, w, size) in enumerate(((1, 8, 8, 8), (3, 10, 14, 6), (1, 9, 9, 12))):
+        b = int(rng.integers(3, 7))
+        x0, y0 = rng.uniform(-1, w / 2, b), rng.uniform(-1, h / 2, b)
+        x1, y1 = x0 + rng.uniform(2, w, b), y0 + rng.uniform(2, h, b)
+        flip = rng.random(b) < 0.4
+        boxes = np.stack([np.where(flip, x1, x0), y0, np.where(flip, x0, x1), y1], 1).astype(np.float32)
+        cases.append(Case((_t(_images(rng, b, c, h, w), device=i == 1), _t(boxes, device=i == 1), size),
+                          label=f"{b} images {c}x{h}x{w}, random boxes (some mirrored, some partly outside), "
+                          f"size {size}" + (" on elvkit.device()" if i == 1 else ""), returns="torch"))
+    return cases
+
+
+def _jitter_cases(rng):
+    cases = []
+    for c in (1, 3):
+        b = int(rng.integers(3, 7))
+        cases.append(Case((_t(_images(rng, b, c, 9, 11)), _t(rng.uniform(-0.4, 0.4, b).astype(np.float32)),
+                           _t(rng.uniform(0.5, 1.8, b).astype(np.float32))),
+                          label=f"{b} images with {c} channel(s), random brightness and contrast", returns="torch"))
+    return cases
+
+
+def _blur_cases(rng):
+    cases = []
+    for c, radius in ((1, 2), (2, 3)):
+        b = int(rng.integers(3, 7))
+        sigma = rng.uniform(0, 1.5, b).astype(np.float32)
+        sigma[0] = 0.0
+        cases.append(Case((_t(_images(rng, b, c, 10, 9)), _t(sigma)), {"radius": radius},
+                          label=f"{b} images with {c} channel(s), sigma from 0 to 1.5, radius {radius}",
+                          returns="torch"))
+    return cases
+
+
+_AUG = dict(min_scale=0.3, ratio=(3 / 4, 4 / 3), flip=0.0, brightness=0.4, contrast=0.4, blur_p=0.5, sigma=1.0,
+            noise=0.05)
+_IDENTITY = dict(min_scale=1.0, ratio=(1.0, 1.0), flip=0.0, brightness=0.0, contrast=0.0, blur_p=0.0, sigma=1.0,
+                 noise=0.0)
+
+
+def _ramps(n, size=12):
+    """n two-channel images: channel 0 is x / W at each pixel centre, channel 1 is y / H."""
+    centres = (np.arange(size) + 0.5) / size
+    x = np.broadcast_to(centres[None, :], (size, size))
+    return np.broadcast_to(np.stack([x, x.T])[None], (n, 2, size, size)).astype(np.float32).copy()
+
+
+def _views_cases(rng):
+    from elvkit.data import load_digits
+
+    digits = load_digits().train_images
+    pick = rng.choice(len(digits), 64, replace=False)
+    crop_only = dict(_IDENTITY, min_scale=0.3, ratio=(3 / 4, 4 / 3))
+    return [
+        Case((_t(digits[pick]), int(rng.integers(1 << 30)), dict(_AUG)), label="64 digits, the course's AUGMENT",
+             truth="augment"),
+        Case((_t(digits[pick[:16]]), int(rng.integers(1 << 30)), dict(_IDENTITY)), label="16 digits, IDENTITY",
+             truth="identity"),
+        Case((_t(_ramps(256)), int(rng.integers(1 << 30)), dict(crop_only)),
+             label="256 ramp images (x and y channels), crops only (min_scale 0.3)", truth="crop"),
+        Case((_t(_ramps(64)), int(rng.integers(1 << 30)), dict(crop_only, flip=1.0)),
+             label="64 ramp images, crops always mirrored (flip 1.0)", truth="flip"),
+    ]
+
+
+def _boxes_from_ramps(view):
+    """The (width, height) fraction of the image each crop covered, read back from the ramps."""
+    v = _np(view).astype(np.float64)
+    n = v.shape[-1]
+    width = np.abs(v[:, 0, :, -1] - v[:, 0, :, 0]).mean(1) * n / (n - 1)
+    height = np.abs(v[:, 1, -1, :] - v[:, 1, 0, :]).mean(1) * n / (n - 1)
+    return width, height
+
+
+def _judge_views(actual, expected, case):
+    if not isinstance(actual, (tuple, list)) or len(actual) != 3:
+        raise StudentCheckError("two_views should return two views (view1, view2)")
+    images = _np(case.args[0])
+    a1, a2, b1 = (_np(x) for x in actual)
+    for name, v in (("view 1", a1), ("view 2", a2)):
+        if v.shape != images.shape:
+            raise StudentCheckError(f"{name} has shape {v.shape}, expected the images' {images.shape}")
+        if not np.isfinite(v).all() or v.min() < -1e-6 or v.max() > 1 + 1e-6:
+            raise StudentCheckError(f"{name} has values outside [0, 1] (from {v.min():.3g} to {v.max():.3g}): "
+                                    "clip after adding the noise")
+    if not np.allclose(a1, b1, atol=1e-6):
+        raise StudentCheckError("two calls with the same seed gave different views: draw every random number from "
+                                "the generator made from the seed, not from torch's global one")
+    kind = case.truth
+    if kind == "identity":
+        assert_close(a1, images, name="a view with the IDENTITY configuration", atol=1e-5, rtol=0,
+                     hint="min_scale = 1 and ratio (1, 1) give the box (0, 0, W, H); no jitter, blur or noise: the image itself.")
+        return
+    if kind == "augment" and np.abs(a1 - a2).mean() < 0.02:
+        raise StudentCheckError("the two views of each image are (nearly) identical: each view must draw its own "
+                                "crop, jitter, blur and noise")
+    if kind in ("crop", "flip"):
+        dx = np.diff(a1[:, 0], axis=-1)
+        if kind == "flip" and not (dx <= 1e-6).all():
+            raise StudentCheckError("with flip = 1 every crop should be mirrored (x decreasing along a row of an x "
+                                    "ramp), but some are not: swap x0 and x1 of the box when flipping")
+        if kind == "crop" and not (dx >= -1e-6).all():
+            raise StudentCheckError("with flip = 0 some crops are mirrored (x decreasing along a row of an x ramp)")
+        w, h = _boxes_from_ramps(a1)
+        ew, eh = _boxes_from_ramps(expected[0])
+        area, ref_area = float(np.mean(w * h)), float(np.mean(ew * eh))
+        if abs(area - ref_area) > 0.06:
+            raise StudentCheckError(f"the crops cover on average {area:.2f} of the image; with min_scale 0.3 the "
+                                    f"reference's cover {ref_area:.2f}: the area fraction s ~ U[min_scale, 1] sets "
+                                    "width W sqrt(s r) and height H sqrt(s / r)")
+
+
+# ----------------------------------------------------------------------------------------------
+# Part 2: NT-Xent
+
+def _nt_xent_cases(rng):
+    import torch
+
+    cases = []
+    for dtype, n, d, tau in ((torch.float64, 6, 5, 0.5), (torch.float64, 9, 16, 0.07), (torch.float32, 12, 8, 1.3),
+                             (torch.float16, 16, 8, 0.05), (torch.bfloat16, 16, 8, 0.05)):
+        z1 = rng.normal(size=(n, d))
+        z2 = z1 + rng.normal(0, 0.5, size=(n, d))
+        cases.append(Case((_t(z1).to(dtype), _t(z2).to(dtype), tau),
+                          label=f"{n} pairs in {d}-D, {str(dtype).replace('torch.', '')}, tau {tau}",
+                          truth=(z1, z2, tau)))
+    return cases
+
+
+def _judge_nt_xent(actual, expected, case):
+    import torch
+
+    if not isinstance(actual, (tuple, list)) or len(actual) != 3:
+        raise StudentCheckError("the hidden test's wrapper returned something else than (loss, grad1, grad2)")
+    z1, z2, tau = case.truth
+    a, b = (torch.tensor(z, dtype=torch.float64, requires_grad=True) for z in (z1, z2))
+    loss = _ref().nt_xent(a, b, tau)
+    g1, g2 = torch.autograd.grad(loss, [a, b])
+    dtype = case.args[0].dtype
+    value = _np(actual[0]).astype(np.float64)
+    if value.shape != ():
+        raise StudentCheckError(f"the loss has shape {value.shape}, expected a scalar (the mean over the 2N views)")
+    if not np.isfinite(value):
+        raise StudentCheckError(f"the loss is {float(value)} in {str(dtype).replace('torch.', '')} at tau {tau}: "
+                                "exponentials overflow; use logsumexp on the logits")
+    low = dtype in (torch.float16, torch.bfloat16)
+    tol = dict(rtol=3e-2, atol=3e-2) if low else dict(rtol=1e-6 if dtype == torch.float64 else 1e-4, atol=1e-7)
+    assert_close(value, loss.item(), name="the loss", **tol,
+                 hint="The mean over all 2N views of -log softmax at the positive (view i + N), the anchor itself "
+                      "left out of the denominator, the cosine similarity divided once by tau.")
+    if dtype == torch.float64:
+        assert_close(actual[1], g1, name="d loss / d z1", rtol=1e-6, atol=1e-9, axes=("view i", "dimension"),
+                     hint="The loss is right but not its gradient: remove the anchor's own similarity with a -inf "
+                          "before the logsumexp, not with a mask multiplied after exp.")
+        assert_close(actual[2], g2, name="d loss / d z2", rtol=1e-6, atol=1e-9, axes=("view i", "dimension"))
+
+
+# ----------------------------------------------------------------------------------------------
+# Part 3: networks, probe, k-NN
+
+def _networks_cases(rng):
+    from elvkit.data import load_digits
+
+    digits = load_digits().train_images
+    return [Case((_t(digits[rng.choice(len(digits), 12, replace=False)]), width, int(rng.integers(1000))),
+                 label=f"12 digits, width {width}", truth=width) for width in (32, 8)]
+
+
+def _judge_networks(actual, expected, case):
+    import torch
+
+    if not isinstance(actual, (tuple, list)) or len(actual) != 3:
+        raise StudentCheckError("the hidden test's wrapper returned something else than (h, z, parameters)")
+    width = case.truth
+    h, z, count = _np(actual[0]), _np(actual[1]), float(_np(actual[2]))
+    n = len(_np(case.args[0]))
+    if h.shape != (n, 4 * width):
+        raise StudentCheckError(f"Encoder({width}) gives representations of shape {h.shape} for {n} images; "
+                                f"expected ({n}, {4 * width}): 4 x width channels, averaged over the positions")
+    if z.shape != (n, 64):
+        raise StudentCheckError(f"ProjectionHead({4 * width}) gives {z.shape}; expected ({n}, 64)")
+    if not (np.isfinite(h).all() and np.isfinite(z).all()):
+        raise StudentCheckError("the representations hold NaN or inf")
+    if h.std(axis=0).max() < 1e-6:
+        raise StudentCheckError("every image gets the same representation: does forward use its input?")
+    ref = _ref()
+    torch.manual_seed(0)
+    enc = ref.Encoder(width)
+    want = sum(p.numel() for p in enc.parameters()) + sum(p.numel() for p in ref.ProjectionHead(4 * width).parameters())
+    if int(round(count)) != want:
+        bn = 2 * 7 * width
+        extra = " (the difference is that of the three BatchNorms: are they there?)" if abs(count - want) == bn else ""
+        raise StudentCheckError(f"Encoder({width}) and its ProjectionHead have {int(count):,} parameters together; the "
+                                f"architecture the notebook describes has {want:,}{extra}")
+
+
+def _clusters(rng, n_per_class, classes, dim, spread):
+    centres = rng.normal(0, 1, size=(classes, dim))
+    labels = np.repeat(np.arange(classes), n_per_class)
+    return (centres[labels] + spread * rng.normal(size=(len(labels), dim))).astype(np.float32), labels
+
+
+def _probe_cases(rng):
+    cases = []
+    for classes, per, dim, spread, wd in ((10, 10, 32, 0.6, 1e-2), (4, 25, 6, 0.8, 1e-1)):
+        x, y = _clusters(rng, per + 20, classes, dim, spread)
+        train = np.concatenate([np.flatnonzero(y == c)[:per] for c in range(classes)])
+        test = np.setdiff1d(np.arange(len(y)), train)
+        scale = rng.uniform(0.5, 20, size=dim).astype(np.float32)       # features on different scales
+        cases.append(Case((_t(x[train] * scale), _t(y[train]), _t(x[test] * scale)),
+                          {"weight_decay": wd, "num_classes": classes},
+                          label=f"{classes} classes, {per} training features each, {dim}-D on different scales, "
+                          f"weight_decay {wd}", returns="torch"))
+    return cases
+
+
+def _knn_cases(rng):
+    cases = []
+    for classes, dim, k, temperature in ((10, 16, 20, 0.1), (3, 4, 5, 0.5)):
+        x, y = _clusters(rng, 30, classes, dim, 1.0)
+        test, _ = _clusters(rng, 10, classes, dim, 1.0)
+        cases.append(Case((_t(x), _t(y), _t(test)), {"k": k, "temperature": temperature, "num_classes": classes},
+                          label=f"{classes} classes, {dim}-D, k={k}, temperature {temperature}", returns="torch"))
+    return cases
+
+
+# ----------------------------------------------------------------------------------------------
+# Part 5: collapse
+
+def _simsiam_cases(rng):
+    cases = []
+    for stop in (True, False):
+        n, d = int(rng.integers(4, 9)), int(rng.integers(3, 9))
+        cases.append(Case(tuple(_t(rng.normal(size=(n, d)).astype(np.float32)) for _ in range(4)) + (stop,),
+                          label=f"{n} pairs in {d}-D, stop_gradient={stop}"))
+    return cases
+
+
+def _simsiam_reference(p1, p2, z1, z2, stop_gradient):
+    import torch
+
+    leaves = [t.detach().clone().requires_grad_(True) for t in (p1, p2, z1, z2)]
+    loss = _ref().simsiam_loss(*leaves, stop_gradient=stop_gradient)
+    grads = torch.autograd.grad(loss, leaves, allow_unused=True)
+    return loss.detach(), [torch.zeros_like(t) if g is None else g for t, g in zip(leaves, grads)]
+
+
+def _judge_with_reference(reference_fn, what):
+    def judge(actual, expected, case):
+        want = reference_fn(*case.args, **case.kwargs)
+        if not isinstance(actual, (tuple, list)) or len(actual) != len(want):
+            raise StudentCheckError(f"the hidden test's wrapper returned something else than {what}")
+        assert_close(actual[0], want[0], name="the loss", rtol=1e-4, atol=1e-6)
+        grads_a = actual[1] if isinstance(actual[1], (tuple, list)) else actual[1:]
+        grads_e = want[1] if isinstance(want[1], (tuple, list)) else want[1:]
+        names = _GRAD_NAMES[what]
+        for name, ga, ge in zip(names, grads_a, grads_e):
+            hint = None
+            if float(np.abs(_np(ge)).max()) == 0 and float(np.abs(_np(ga)).max()) > 0:
+                hint = f"{name.split('/ d ')[1]} must receive no gradient here (stop-gradient: detach it)."
+            elif float(np.abs(_np(ge)).max()) > 0 and float(np.abs(_np(ga)).max()) == 0:
+                hint = f"{name.split('/ d ')[1]} receives no gradient, but it should: is the wrong branch detached?"
+            assert_close(ga, ge, name=name, rtol=1e-4, atol=1e-6, hint=hint)
+    return judge
+
+
+_GRAD_NAMES = {"(loss, gradients)": ("d loss / d p1", "d loss / d p2", "d loss / d z1", "d loss / d z2"),
+               "(loss, student gradient, teacher gradient)": ("d loss / d student_logits",
+                                                              "d loss / d teacher_logits")}
+
+
+def _dino_cases(rng):
+    cases = []
+    for n, k, tau_s, tau_t in ((5, 8, 0.1, 0.04), (3, 16, 0.5, 0.2)):
+        s = rng.normal(0, 2, size=(2, n, k)).astype(np.float32)
+        t = rng.normal(0, 2, size=(2, n, k)).astype(np.float32)
+        c = rng.normal(0, 1, size=k).astype(np.float32)
+        cases.append(Case((_t(s), _t(t), _t(c), tau_s, tau_t), label=f"2 views of {n} images, K={k}, tau_s {tau_s}, "
+                          f"tau_t {tau_t}"))
+    return cases
+
+
+def _dino_reference(student_logits, teacher_logits, center, tau_s, tau_t):
+    import torch
+
+    s = student_logits.detach().clone().requires_grad_(True)
+    t = teacher_logits.detach().clone().requires_grad_(True)
+    loss = _ref().dino_loss(s, t, center, tau_s, tau_t)
+    gs, gt = torch.autograd.grad(loss, [s, t], allow_unused=True)
+    return loss.detach(), gs, torch.zeros_like(t) if gt is None else gt
+
+
+def _center_cases(rng):
+    cases = []
+    for shape, m in (((2, 6, 10), 0.9), ((7, 4), 0.5)):
+        cases.append(Case((_t(rng.normal(size=shape[-1]).astype(np.float32)),
+                           _t(rng.normal(size=shape).astype(np.float32))), {"momentum": m},
+                          label=f"logits of shape {shape}, momentum {m}", returns="torch"))
+    return cases
+
+
+def _ema_cases(rng):
+    shapes = [(4, 3), (3,), (2, 2, 3)]
+    teacher = [_t(rng.normal(size=s).astype(np.float32)) for s in shapes]
+    student = [_t(rng.normal(size=s).astype(np.float32)) for s in shapes]
+    return [Case((teacher, student), {"momentum": 0.9}, label="three parameter tensors, momentum 0.9"),
+            Case((teacher[:1], student[:1]), {"momentum": 0.25}, label="one parameter tensor, momentum 0.25")]
+
+
+# ----------------------------------------------------------------------------------------------
+# Part 6: end to end
+
+E2E_STEPS = 100
+E2E_LIMIT = 0.90
+
+
+def _e2e_cases(rng):
+    from elvkit.data import load_digits
+
+    d = load_digits()
+    order = rng.permutation(len(d.train_images))
+    return [Case((_t(d.train_images[order], device=True), _t(d.test_images, device=True), E2E_STEPS,
+                  int(rng.integers(1 << 30))),
+                 label=f"the training digits in an order drawn for this grading, {E2E_STEPS} steps",
+                 truth={"train_labels": d.train_labels[order], "test_labels": d.test_labels})]
+
+
+def probe_accuracy(train_features, train_labels, test_features, test_labels, draws=5):
+    """The reference's 10-labels-per-class linear probe: mean test accuracy over ``draws`` draws of the labels."""
+    import torch
+
+    ref = _ref()
+    accs = []
+    for seed in range(draws):
+        rng = np.random.default_rng(seed)
+        idx = np.concatenate([rng.choice(np.flatnonzero(train_labels == c), 10, replace=False) for c in range(10)])
+        pred = ref.linear_probe(torch.as_tensor(train_features[idx]), torch.as_tensor(train_labels[idx]),
+                                torch.as_tensor(test_features))
+        accs.append(float((_np(pred) == test_labels).mean()))
+    return float(np.mean(accs))
+
+
+def _judge_e2e(actual, expected, case):
+    t = case.truth
+    if not isinstance(actual, (tuple, list)) or len(actual) != 3:
+        raise StudentCheckError("the end-to-end run should return (losses, training representations, test representations)")
+    losses = _np(actual[0]).astype(np.float64).reshape(-1)
+    ftr, fte = _np(actual[1]).astype(np.float64), _np(actual[2]).astype(np.float64)
+    steps = case.args[2]
+    if len(losses) != steps:
+        raise StudentCheckError(f"train_simclr returned {len(losses)} losses for {steps} steps: one loss per step")
+    if not np.isfinite(losses).all():
+        raise StudentCheckError("the loss became NaN or inf during training")
+    first, last = losses[:10].mean(), losses[-10:].mean()
+    if not last < first - 0.05:
+        raise StudentCheckError(f"the loss went from {first:.3f} (first 10 steps) to {last:.3f} (last 10): it should "
+                                "fall as the encoder learns. Check that the optimiser steps on both networks' "
+                                "parameters, and the schedule")
+    n_tr, n_te = len(t["train_labels"]), len(t["test_labels"])
+    if ftr.ndim != 2 or fte.ndim != 2 or len(ftr) != n_tr or len(fte) != n_te:
+        raise StudentCheckError(f"the representations have shapes {ftr.shape} and {fte.shape}; expected ({n_tr}, D) "
+                                f"and ({n_te}, D)")
+    if not (np.isfinite(ftr).all() and np.isfinite(fte).all()):
+        raise StudentCheckError("the trained encoder's representations hold NaN or inf")
+    acc = probe_accuracy(ftr, t["train_labels"], fte, t["test_labels"])
+    if acc < E2E_LIMIT:
+        raise StudentCheckError(f"after {steps} steps a linear probe with 10 labels per class reaches {acc:.3f} on "
+                                f"your encoder's test representations; a correct SimCLR reaches 0.92-0.94 and "
+                                f"{E2E_LIMIT:.2f} passes (raw pixels: 0.87-0.89, an untrained encoder: 0.83-0.85). "
+                                "Check that the optimiser trains the encoder as well as the head, "
+                                "and that the two views are augmented independently")
+
+
+SPECS = {
+    "resized_crop": Spec(_crop_cases, rtol=1e-4, atol=1e-5, axes=(..., "channel", "row", "column"),
+                         hint="theta maps the output's [-1, 1] to the box: scale (x1 - x0) / W, offset (x0 + x1) / W "
+                              "- 1; align_corners=False, padding_mode='border'."),
+    "intensity_jitter": Spec(_jitter_cases, rtol=1e-5, atol=1e-6, axes=(..., "channel", "row", "column"),
+                             hint="(x - mean) * c + mean + b per image, the mean over all its pixels and channels, "
+                                  "clipped to [0, 1]."),
+    "gaussian_blur": Spec(_blur_cases, rtol=1e-4, atol=1e-6, axes=(..., "channel", "row", "column"),
+                          hint="A normalised kernel over t = -radius..radius, rows then columns, reflect padding; "
+                               "sigma clamped to 1e-3."),
+    "two_views": Spec(_views_cases, compare=_judge_views, reference="two_views"),
+    "nt_xent": Spec(_nt_xent_cases, compare=_judge_nt_xent, reference=None),
+    "networks": Spec(_networks_cases, compare=_judge_networks, reference=None),
+    "linear_probe": Spec(_probe_cases, max_mismatch=0.02,
+                         hint="Standardise with the training features' mean and std, a bias column, L2 on the weights "
+                              "only, L-BFGS to convergence; the argmax of the test logits."),
+    "knn_classify": Spec(_knn_cases, max_mismatch=0.01,
+                         hint="Cosine similarity (normalise both), the k most similar, votes exp(sim / T) per class."),
+    "simsiam_loss": Spec(_simsiam_cases, compare=_judge_with_reference(_simsiam_reference, "(loss, gradients)"),
+                         reference=None),
+    "dino_loss": Spec(_dino_cases, compare=_judge_with_reference(_dino_reference,
+                                                                 "(loss, student gradient, teacher gradient)"),
+                      reference=None),
+    "update_center": Spec(_center_cases, rtol=1e-5, atol=1e-6, hint="m * c + (1 - m) * the mean of the logits over "
+                                                                    "every view and image."),
+    "ema": Spec(_ema_cases, rtol=1e-5, atol=1e-6, hint="m * teacher + (1 - m) * student."),
+    "e2e_simclr": Spec(_e2e_cases, compare=_judge_e2e, reference=None),
+}
+
+#: secret seeds the test suite tries each end-to-end check on with the reference (one run takes ~10 s)
+TRIALS = {"e2e_simclr": 3}

@@ -1,0 +1,137 @@
+"""Assignment 03's data and reference: the digits split, the lecture's NT-Xent against its loop definition
+(gradient and low precision included), augmentations that are batched and reproducible, and the probes."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import DEVICES
+
+
+@pytest.fixture(scope="module")
+def ssl():
+    from autograder.integrity.reference import load
+
+    return load("03_self_supervised")
+
+
+def test_digits_split_is_stratified_deterministic_and_real():
+    from elvkit.data import load_digits
+
+    d = load_digits()
+    assert d.train_images.shape == (1198, 1, 8, 8) and d.test_images.shape == (599, 1, 8, 8)
+    assert d.train_images.dtype == np.float32 and 0 <= d.train_images.min() and d.train_images.max() == 1
+    counts = np.bincount(d.test_labels, minlength=10)
+    assert counts.min() >= 54 and counts.max() <= 62, counts            # a third of each class (174-183 images)
+    again = load_digits()
+    np.testing.assert_array_equal(again.train_labels, d.train_labels)
+    np.testing.assert_array_equal(again.test_images, d.test_images)
+    few = d.few_shot(10, seed=3)
+    assert len(few) == 100 and np.all(np.bincount(d.train_labels[few]) == 10)
+    assert not np.array_equal(few, d.few_shot(10, seed=4))
+    with pytest.raises(ValueError, match="shots must be a positive integer, got 0"):
+        d.few_shot(0)
+    with pytest.raises(ValueError, match=r"test_fraction must be in \(0, 1\), got 1.5"):
+        load_digits(test_fraction=1.5)
+
+
+@pytest.mark.parametrize("tau", [0.05, 0.1, 0.5, 2.0])
+def test_nt_xent_equals_the_lectures_loop_with_its_gradient(ssl, tau):
+    from elvkit.contrastive import nt_xent_loop
+
+    gen = torch.Generator().manual_seed(int(tau * 100))
+    z1 = torch.randn(7, 5, generator=gen, dtype=torch.float64, requires_grad=True)
+    z2 = torch.randn(7, 5, generator=gen, dtype=torch.float64, requires_grad=True)
+    fast, slow = ssl.nt_xent(z1, z2, tau), nt_xent_loop(z1, z2, tau)
+    assert abs(fast.item() - slow.item()) <= 1e-6 * max(1.0, abs(slow.item()))
+    for a, b in zip(torch.autograd.grad(fast, [z1, z2]), torch.autograd.grad(slow, [z1, z2])):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_nt_xent_is_stable_in_half_precision_down_to_tau_0_05(ssl, dtype):
+    from elvkit.contrastive import nt_xent_loop
+
+    gen = torch.Generator().manual_seed(0)
+    z1 = torch.randn(64, 16, generator=gen)
+    z2 = z1 + 1.0 * torch.randn(64, 16, generator=gen)
+    for tau in (0.05, 0.1):
+        low = ssl.nt_xent(z1.to(dtype), z2.to(dtype), tau)
+        assert torch.isfinite(low), (dtype, tau)
+        truth = float(nt_xent_loop(z1, z2, tau))
+        assert abs(float(low) - truth) <= 0.03 * truth + 0.02, (dtype, tau, float(low), truth)
+    # the slide's exp and log written out overflow where the reference does not
+    z = torch.nn.functional.normalize(torch.cat([z1, z2]).half(), dim=1)
+    assert not torch.isfinite(torch.exp(z @ z.T / 0.05)).all()
+
+
+def test_nt_xent_loop_names_the_shapes_it_needs():
+    from elvkit.contrastive import nt_xent_loop
+
+    with pytest.raises(ValueError, match=r"must both have shape \(N, D\); got \(3, 4\) and \(3, 5\)"):
+        nt_xent_loop(torch.zeros(3, 4), torch.zeros(3, 5), 0.5)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_views_are_batched_reproducible_and_stay_on_the_device(ssl, device):
+    from elvkit.data import load_digits
+
+    images = torch.as_tensor(load_digits().train_images[:128], device=device)
+    v1, v2 = ssl.two_views(images, 5)
+    assert v1.device.type == device and v1.shape == images.shape
+    w1, _ = ssl.two_views(images, torch.Generator().manual_seed(5))
+    torch.testing.assert_close(v1, w1)
+    assert float((v1 - v2).abs().mean()) > 0.05
+    same, _ = ssl.two_views(images, 5, ssl.IDENTITY)
+    torch.testing.assert_close(same, images, rtol=0, atol=1e-5)
+
+
+def test_a_mirrored_box_is_the_flipped_crop(ssl):
+    gen = torch.Generator().manual_seed(0)
+    images = torch.rand(4, 3, 10, 12, generator=gen)
+    boxes = torch.tensor([[1.0, 2.0, 9.0, 8.0]]).repeat(4, 1)
+    mirrored = boxes[:, [2, 1, 0, 3]]
+    torch.testing.assert_close(ssl.resized_crop(images, mirrored, 6), ssl.resized_crop(images, boxes, 6).flip(-1))
+
+
+def test_probe_and_knn_separate_clusters_and_agree_with_scikit_learn(ssl):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 1, size=(5, 12))
+    labels = np.repeat(np.arange(5), 40)
+    x = centres[labels] + 0.9 * rng.normal(size=(200, 12))
+    train, test = np.arange(200) % 4 != 0, np.arange(200) % 4 == 0
+    wd = 1e-2
+    ours = ssl.linear_probe(torch.as_tensor(x[train]), torch.as_tensor(labels[train]), torch.as_tensor(x[test]),
+                            weight_decay=wd, num_classes=5).numpy()
+    scaler = StandardScaler().fit(x[train])
+    # scikit-learn's C multiplies the summed loss: mean CE + wd |W|^2 is C = 1 / (2 wd n)
+    sk = LogisticRegression(C=1 / (2 * wd * train.sum()), max_iter=5000, tol=1e-10)
+    sk.fit(scaler.transform(x[train]), labels[train])
+    assert (ours == sk.predict(scaler.transform(x[test]))).mean() >= 0.98
+    knn = ssl.knn_classify(torch.as_tensor(x[train]), torch.as_tensor(labels[train]), torch.as_tensor(x[test]),
+                           k=10, num_classes=5).numpy()
+    assert (knn == labels[test]).mean() >= 0.8 and (ours == labels[test]).mean() >= 0.8
+
+
+def test_dino_centring_and_sharpening_move_the_teachers_entropy_apart(ssl):
+    """What the lecture says each does, on logits where one unit dominates every image."""
+    import torch.nn.functional as F
+
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(256, 16, generator=gen)
+    logits[:, 3] += 4.0                                    # one unit wins for every image
+    center = ssl.update_center(torch.zeros(16), logits, momentum=0.0)
+    entropy = {}
+    for name, c, tau in (("raw", 0, 0.1), ("centred", center, 0.1), ("sharpened", 0, 0.04)):
+        p = F.softmax((logits - c) / tau, dim=-1)
+        entropy[name] = float(-(p * p.clamp_min(1e-12).log()).sum(-1).mean())
+        if name != "raw":
+            assert p.argmax(-1).float().std() > 0 or name == "sharpened"
+    assert entropy["sharpened"] < entropy["raw"] < math.log(16)
+    assert (F.softmax((logits - center) / 0.1, -1).argmax(-1) == 3).float().mean() < 0.5
+    assert (F.softmax(logits / 0.04, -1).argmax(-1) == 3).float().mean() > 0.9
