@@ -106,12 +106,12 @@ X_train = torch.as_tensor(digits.train_images, device=DEVICE)
 y_train = torch.as_tensor(digits.train_labels, device=DEVICE)
 X_test = torch.as_tensor(digits.test_images, device=DEVICE)
 y_test = torch.as_tensor(digits.test_labels, device=DEVICE)
-fig, axes = plt.subplots(2, 10, figsize=(12, 2.8))
-for c in range(10):
-    for row, i in enumerate(np.flatnonzero(digits.train_labels == c)[:2]):
-        axes[row, c].imshow(digits.train_images[i, 0], cmap="gray_r", vmin=0, vmax=1)
-        axes[row, c].set_title(str(c) if row == 0 else "")
-        axes[row, c].axis("off")
+two_each = [i for c in range(10) for i in np.flatnonzero(digits.train_labels == c)[:2]]
+mosaic = digits.train_images[two_each, 0].reshape(10, 2, 8, 8).transpose(1, 2, 0, 3).reshape(16, 80)
+fig, ax = plt.subplots(figsize=(12, 2.8))
+ax.imshow(np.pad(mosaic, 1, constant_values=0.25), cmap="gray_r", vmin=0, vmax=1)
+ax.set_xticks(np.arange(10) * 8 + 4.5, [str(c) for c in range(10)])
+ax.set_yticks([])
 fig.suptitle("two training images of each class (the labels are for us, not for the learner)")
 plt.show()
 
@@ -411,12 +411,12 @@ check("03_self_supervised", "two_views", _views_properties)
 # %%
 gallery = torch.as_tensor(digits.train_images[[np.flatnonzero(digits.train_labels == c)[0] for c in range(10)]])
 rows = [gallery] + [two_views(gallery, 100 + k)[0] for k in range(6)]
-fig, axes = plt.subplots(len(rows), 10, figsize=(10, 7.2))
-for r, row in enumerate(rows):
-    for c in range(10):
-        axes[r, c].imshow(row[c, 0].cpu(), cmap="gray_r", vmin=0, vmax=1)
-        axes[r, c].axis("off")
-    axes[r, 0].set_title("original" if r == 0 else f"view {r}", fontsize=8, loc="left")
+grid = torch.stack(rows).cpu()[:, :, 0]                      # (7 rows, 10 columns, 8, 8)
+grid = torch.nn.functional.pad(grid, (1, 1, 1, 1), value=0.25).permute(0, 2, 1, 3).reshape(7 * 10, 10 * 10)
+fig, ax = plt.subplots(figsize=(10, 7.2))
+ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1)
+ax.set_xticks([])
+ax.set_yticks(np.arange(7) * 10 + 5, ["original"] + [f"view {r}" for r in range(1, 7)])
 plt.show()
 
 # %% [markdown]
@@ -840,7 +840,7 @@ def features_of(encoder, images, batch=512):
         return torch.cat([encoder(images[i: i + batch]) for i in range(0, len(images), batch)])
 
 
-def evaluate(train_features, test_features, draws=5, methods=("linear probe", "k-NN")):
+def evaluate(train_features, test_features, draws=elvkit.budget(5, 2), methods=("linear probe", "k-NN")):
     """Linear-probe and k-NN accuracy with 10 labels per class (mean and std over draws) and all labels."""
     result = {}
     for name, classify in (("linear probe", linear_probe), ("k-NN", knn_classify)):
@@ -851,7 +851,9 @@ def evaluate(train_features, test_features, draws=5, methods=("linear probe", "k
             idx = torch.as_tensor(digits.few_shot(10, seed=d), device=train_features.device)
             pred = classify(train_features[idx], y_train[idx], test_features)
             few.append(float((pred.to(y_test.device) == y_test).float().mean()))
-        full = float((classify(train_features, y_train, test_features).to(y_test.device) == y_test).float().mean())
+        full = float("nan")
+        if not SMOKE:        # the probe on all 1,198 labels takes seconds: for people, not for the autograder
+            full = float((classify(train_features, y_train, test_features).to(y_test.device) == y_test).float().mean())
         result[name] = (float(np.mean(few)), float(np.std(few)), full)
     return result
 
@@ -875,7 +877,7 @@ show_evaluation(table)
 # the projection head's $\mathbf{z}$ for comparison.
 
 # %%
-STEPS = elvkit.budget(600, 30)
+STEPS = elvkit.budget(600, 20)
 torch.manual_seed(0)
 encoder, head = Encoder().to(DEVICE), ProjectionHead(128).to(DEVICE)
 start = time.perf_counter()
@@ -954,7 +956,7 @@ plt.show()
 # each run is a few steps and the table shows only that the code runs.
 
 # %%
-ABLATION_STEPS = elvkit.budget(300, 3)
+ABLATION_STEPS = elvkit.budget(300, 2)
 
 
 def probe_after(steps, batch_size=256, tau=0.5, config=AUGMENT):
@@ -1198,7 +1200,7 @@ check("03_self_supervised", "ema", ema)
 #   teacher and student (0 when the student has nothing left to learn).
 
 # %%
-COLLAPSE_STEPS = elvkit.budget(300, 8)
+COLLAPSE_STEPS = elvkit.budget(300, 4)
 
 
 class Predictor(nn.Module):
