@@ -154,7 +154,7 @@ def graded_class(assignment_id: str, tmp_path_factory) -> dict:
             case.build(kit)
             kits[name] = kit
     # the hostile corpus has endless loops: shorter limits keep its batch short
-    limits = ["--timeout", "150", "--cell-timeout", "20"] if kits else ["--timeout", "300", "--cell-timeout", "120"]
+    limits = ["--timeout", "100", "--cell-timeout", "20"] if kits else ["--timeout", "300", "--cell-timeout", "120"]
     try:
         code = main(["grade", a.id, str(subs), "--out", str(out), "--jobs", "2", *limits, "--no-progress"])
     finally:

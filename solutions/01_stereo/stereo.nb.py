@@ -1620,7 +1620,7 @@ right_t = torch.as_tensor(scene.gray("right"), device=DEVICE)
 start = time.perf_counter()
 d_self, ss_losses = optimise_disparity(left_t, right_t, scene.max_disp, warp=warp_right_to_left,
                                        appearance=appearance_loss, smoothness=disparity_smoothness,
-                                       lr_consistency=lr_consistency_loss, steps=elvkit.budget(300, 150), progress=True)
+                                       lr_consistency=lr_consistency_loss, steps=elvkit.budget(300, 75), progress=True)
 d_self = elvkit.to_numpy(d_self)
 took = time.perf_counter() - start
 region = scene.nonoccluded.copy()
