@@ -27,7 +27,7 @@ from ._checks import check_array, check_number, check_same_shape, describe
 from .device import to_numpy
 
 __all__ = ["bad_pixel_rate", "mean_absolute_error", "density", "depth_error", "stereo_metrics",
-           "endpoint_error", "average_endpoint_error", "flow_outlier_rate", "flow_metrics"]
+           "endpoint_error", "average_endpoint_error", "flow_outlier_rate", "flow_metrics", "adjusted_rand_index"]
 
 
 def _prepare(disparity, ground_truth, mask):
@@ -193,3 +193,56 @@ def flow_metrics(flow, ground_truth, *, mask=None) -> dict:
         "Fl": flow_outlier_rate(flow, ground_truth, mask=mask),
         "density": float(np.isfinite(epe[ev]).mean()),
     }
+
+
+# ----------------------------------------------------------------------------------------------
+# object discovery
+
+def adjusted_rand_index(true_labels, pred_labels, *, foreground_only: bool = True) -> np.ndarray:
+    """The adjusted Rand index between two labellings of each image; with ``foreground_only`` (FG-ARI, the
+    object-discovery convention of Greff et al. and Locatello et al.) only pixels whose true label is not 0
+    (the background) are compared.
+
+    Parameters
+    ----------
+    true_labels, pred_labels : array_like of int, shape (H, W) or (B, H, W)
+        Instance ids; the predicted ids need not match the true ones (the index is invariant to renaming).
+
+    Returns
+    -------
+    ndarray, shape (B,) (a 0-d array for one image)
+        1 for the same partition, about 0 for a random one. An image with fewer than two compared pixels, or
+        whose two labellings both put every compared pixel in one group, scores 1.
+    """
+    t = np.asarray(to_numpy(true_labels))
+    p = np.asarray(to_numpy(pred_labels))
+    check_same_shape(t, p, "true_labels", "pred_labels")
+    single = t.ndim == 2
+    if t.ndim not in (2, 3):
+        raise ValueError(f"labels must have shape (H, W) or (B, H, W); got {t.shape}")
+    t, p = t.reshape(len(t) if not single else 1, -1), p.reshape(len(p) if not single else 1, -1)
+    out = np.empty(len(t))
+    for i in range(len(t)):
+        keep = t[i] != 0 if foreground_only else np.ones(t.shape[1], bool)
+        out[i] = _ari(t[i][keep], p[i][keep])
+    return out[0] if single else out
+
+
+def _ari(a: np.ndarray, b: np.ndarray) -> float:
+    n = len(a)
+    if n < 2:
+        return 1.0
+    _, ai = np.unique(a, return_inverse=True)
+    _, bi = np.unique(b, return_inverse=True)
+    table = np.zeros((ai.max() + 1, bi.max() + 1), np.int64)
+    np.add.at(table, (ai, bi), 1)
+
+    def pairs(x):
+        return float((x * (x - 1) // 2).sum())
+
+    index, rows, cols, total = pairs(table), pairs(table.sum(1)), pairs(table.sum(0)), n * (n - 1) / 2
+    expected = rows * cols / total
+    maximum = (rows + cols) / 2
+    if maximum == expected:
+        return 1.0
+    return (index - expected) / (maximum - expected)

@@ -11,6 +11,8 @@ Offline, always available
     :func:`load_motorcycle_flow` -- the Motorcycle pair as a horizontal flow.
     :func:`load_digits` -- scikit-learn's 1,797 real 8 x 8 handwritten digits, split
     into training and test images (self-supervised learning and its probes).
+    :func:`make_object_scenes` -- generated multi-object scenes with exact instance
+    masks (textured objects sharing colours, or flat ones), for object discovery.
 
 Downloaded on demand (pooch, sha256, cached; never needed by the tests)
     :func:`load_middlebury` -- full-size Middlebury 2014 scenes.
@@ -21,6 +23,7 @@ Downloaded on demand (pooch, sha256, cached; never needed by the tests)
 """
 
 from .digits import Digits, load_digits
+from .objects import ObjectScenes, make_object_scenes
 from .flow import FlowPair, load_motorcycle_flow, make_affine_flow, make_chairs_flow
 from .formats import (read_flo, read_kitti_disparity, read_kitti_flow, read_pfm, write_flo, write_kitti_disparity,
                       write_kitti_flow, write_pfm)
@@ -42,6 +45,8 @@ __all__ = [
     "load_motorcycle_flow",
     "Digits",
     "load_digits",
+    "ObjectScenes",
+    "make_object_scenes",
     "read_flo",
     "write_flo",
     "read_kitti_flow",
