@@ -66,7 +66,7 @@ def train(args) -> Path:
     torch.use_deterministic_algorithms(True, warn_only=True)
     device = torch.device(args.device)
     scenes = torch.as_tensor(make_object_scenes(args.scenes, seed=args.seed).images)
-    student, teacher = nn.ModuleDict({"backbone": vit_tiny(), "head": Head(96)}), None
+    student = nn.ModuleDict({"backbone": vit_tiny(), "head": Head(96)})
     teacher = nn.ModuleDict({"backbone": vit_tiny(), "head": Head(96)})
     teacher.load_state_dict(student.state_dict())
     student.to(device), teacher.to(device)
