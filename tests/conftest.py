@@ -136,17 +136,17 @@ def graded_class(assignment_id: str, tmp_path_factory) -> dict:
 
     from autograder.cli import main
     from autograder.course import get_assignment
-    from autograder.course.classroom import build_class, reference_submission
+    from autograder.course.classroom import build_class, reference_submission, without_demonstrations
     from hostile import ASSIGNMENT, Kit, cases
 
     a = get_assignment(assignment_id)
     base = tmp_path_factory.mktemp(f"batch-{a.id}")
     subs, out = base / "submissions", base / "results"
-    roster = build_class(a, subs)
+    roster = build_class(a, subs, lean=True)
     listener = _Listener()
     kits = {}
     if a.id == ASSIGNMENT:
-        ref = reference_submission(a)
+        ref = without_demonstrations(reference_submission(a))
         release = nbformat.read(a.release_notebook, as_version=4)
         for name, case in cases().items():
             kit = Kit(ref=ref, release=release, folder=subs / name, submissions=subs, results=out,

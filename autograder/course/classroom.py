@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import copy
 import re
+import symtable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from .assignments import Assignment
 from .notebooks import SOLUTION, grade_meta, marked_lines, read_source, write_notebook
 
 __all__ = ["Mistake", "mistakes", "reference_submission", "blank_submission", "mistake_submission",
-           "build_class"]
+           "without_demonstrations", "build_class"]
 
 @dataclass(frozen=True)
 class Mistake:
@@ -139,14 +140,59 @@ def mistake_submission(a: Assignment, mistake: Mistake) -> nbformat.NotebookNode
     return _filled(a, sources)
 
 
-def build_class(a: Assignment, folder: Path) -> dict:
-    """Write a demo class to ``folder``: one sub-folder per student. Returns student -> description."""
+def _names(source: str) -> tuple[set, set]:
+    """The names a cell binds at top level and the global names it reads, also inside the functions it defines
+    (a cell that does not compile binds nothing and reads every word it holds)."""
+    try:
+        top = symtable.symtable(source, "<cell>", "exec")
+    except SyntaxError:
+        return set(), set(re.findall(r"[A-Za-z_]\w*", source))
+    bound = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported() or s.is_namespace()}
+    read = {s.get_name() for s in top.get_symbols() if s.is_referenced()}
+    stack = list(top.get_children())
+    while stack:
+        table = stack.pop()
+        read |= {s.get_name() for s in table.get_symbols() if s.is_referenced() and s.is_global()}
+        stack.extend(table.get_children())
+    return bound, read
+
+
+def without_demonstrations(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of the submission without the code cells that only demonstrate: every cell of nbgrader's (solution,
+    test, read-only) is kept, and an ungraded code cell only when a kept cell after it reads a name it binds.
+
+    A student may delete such cells; the grader restores only nbgrader's cells. The demo class's mistakes are
+    graded this way (``build_class(..., lean=True)``): a mistake lives in a graded function, and the figures and
+    tables between the questions only cost time."""
+    nb = copy.deepcopy(nb)
+    keep = [c.cell_type != "code" or bool(grade_meta(c)) for c in nb.cells]
+    needed: set = set()
+    for i in range(len(nb.cells) - 1, -1, -1):
+        cell = nb.cells[i]
+        if cell.cell_type != "code":
+            continue
+        bound, read = _names(cell.source)
+        read -= bound                       # a name a cell binds is taken as bound before it is read
+        if not keep[i] and bound & needed:
+            keep[i] = True
+        if keep[i]:
+            needed = (needed - bound) | read
+    nb.cells = [c for c, k in zip(nb.cells, keep) if k]
+    return nb
+
+
+def build_class(a: Assignment, folder: Path, lean: bool = False) -> dict:
+    """Write a demo class to ``folder``: one sub-folder per student. Returns student -> description.
+
+    With ``lean``, the mistakes' submissions leave out the demonstration cells (:func:`without_demonstrations`);
+    the reference and the blank release are always whole."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     roster = {"reference": "the reference solution", "blank": "the release, unchanged"}
     write_notebook(reference_submission(a), folder / "reference" / f"{a.notebook}.ipynb")
     write_notebook(copy.deepcopy(blank_submission(a)), folder / "blank" / f"{a.notebook}.ipynb")
     for m in mistakes(a):
-        write_notebook(mistake_submission(a, m), folder / m.student / f"{a.notebook}.ipynb")
+        nb = mistake_submission(a, m)
+        write_notebook(without_demonstrations(nb) if lean else nb, folder / m.student / f"{a.notebook}.ipynb")
         roster[m.student] = f"{m.title} ({m.question})"
     return roster
