@@ -20,10 +20,13 @@ Downloaded on demand (pooch, sha256, cached; never needed by the tests)
     :func:`load_sintel` -- MPI Sintel training frames with flow and occlusions.
     :func:`load_kitti2015_flow` -- KITTI 2015 flow training pairs.
     :func:`load_middlebury_flow` -- the Middlebury flow benchmark's pairs with ground truth.
+    :func:`load_cifar10`, :func:`load_stl10` -- labelled image sets (STL-10 with its
+    unlabelled images) for full-size self-supervised runs.
 """
 
 from .digits import Digits, load_digits
 from .objects import ObjectScenes, make_object_scenes
+from .images import ImageSet, load_cifar10, load_stl10
 from .flow import FlowPair, load_motorcycle_flow, make_affine_flow, make_chairs_flow
 from .formats import (read_flo, read_kitti_disparity, read_kitti_flow, read_pfm, write_flo, write_kitti_disparity,
                       write_kitti_flow, write_pfm)
@@ -63,4 +66,7 @@ __all__ = [
     "download_all",
     "load_middlebury",
     "load_kitti2015",
+    "ImageSet",
+    "load_cifar10",
+    "load_stl10",
 ]
