@@ -135,3 +135,33 @@ def test_dino_centring_and_sharpening_move_the_teachers_entropy_apart(ssl):
     assert entropy["sharpened"] < entropy["raw"] < math.log(16)
     assert (F.softmax((logits - center) / 0.1, -1).argmax(-1) == 3).float().mean() < 0.5
     assert (F.softmax(logits / 0.04, -1).argmax(-1) == 3).float().mean() > 0.9
+
+
+def test_an_encoder_that_looks_the_digits_up_with_their_labels_fails_the_end_to_end_check():
+    """A trick: the digits are public, so an 'encoder' can find each image in scikit-learn's copy and return its
+    label one-hot. Its 10-shot probe is perfect, more than self-supervised training can reach: refused. So is
+    a representation wider than the probe accepts."""
+    from sklearn.datasets import load_digits as sk_digits
+
+    from autograder.course import get_assignment
+    from autograder.integrity.specs import make_cases, specs
+    from elvkit.testing import StudentCheckError
+
+    a = get_assignment("03_self_supervised")
+    case = make_cases(a, "e2e_simclr", 7)[0]
+    judge = specs(a)["e2e_simclr"].compare
+    public = sk_digits()
+    table = public.images.reshape(len(public.images), -1) / 16.0
+
+    def lookup(images):
+        flat = images.reshape(len(images), -1).double().numpy()
+        nearest = ((flat[:, None, :] - table[None]) ** 2).sum(-1).argmin(1)
+        return torch.nn.functional.one_hot(torch.as_tensor(public.target[nearest]), 10).float()
+
+    train, test, steps, _ = case.args
+    losses = torch.linspace(5.0, 4.0, steps)
+    with pytest.raises(StudentCheckError, match=r"reaches 1\.000: more than SimCLR reaches.*carry the labels"):
+        judge((losses, lookup(train.cpu()), lookup(test.cpu())), None, case)
+    wide = torch.zeros(len(train), 5000)
+    with pytest.raises(StudentCheckError, match="5000 and 5000 dimensions.*at most 4096"):
+        judge((losses, wide, torch.zeros(len(test), 5000)), None, case)

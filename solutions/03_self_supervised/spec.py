@@ -18,7 +18,9 @@ the grader's process.
   representations with the reference's linear probe and 10 labels per class (5 draws). The loss must fall
   and the probe must reach 0.90. Measured over 10 seeds, the reference reaches 0.918-0.939; raw pixels
   0.87-0.89 and a random-init encoder 0.83-0.85 do not pass, nor does training only the projection head
-  (0.83-0.85) or two identical views (0.86). Mistakes in the loss itself (the anchor in the denominator,
+  (0.83-0.85) or two identical views (0.86). Above 0.985 the representations carry the labels (an encoder
+  that looks the digits up in scikit-learn's copy, with their labels, reaches 1.0): that fails too, with a
+  message that a TA will look. Representations wider than 4,096 are refused. Mistakes in the loss itself (the anchor in the denominator,
   no normalisation, tau twice) still reach 0.92-0.94 on this short schedule: q2 catches them.
 """
 
@@ -374,6 +376,10 @@ def _ema_cases(rng):
 
 E2E_STEPS = 100
 E2E_LIMIT = 0.90
+#: above this, the representations know the labels: 600 steps of the reference reach 0.944, 100 steps 0.92-0.94
+E2E_CEILING = 0.985
+#: the widest representation the probe accepts (the notebook's encoder: 128)
+E2E_MAX_WIDTH = 4096
 
 
 def _e2e_cases(rng):
@@ -422,9 +428,17 @@ def _judge_e2e(actual, expected, case):
     if ftr.ndim != 2 or fte.ndim != 2 or len(ftr) != n_tr or len(fte) != n_te:
         raise StudentCheckError(f"the representations have shapes {ftr.shape} and {fte.shape}; expected ({n_tr}, D) "
                                 f"and ({n_te}, D)")
+    if ftr.shape[1] > E2E_MAX_WIDTH or fte.shape[1] != ftr.shape[1]:
+        raise StudentCheckError(f"the representations have {ftr.shape[1]} and {fte.shape[1]} dimensions; the "
+                                f"encoder's output should be one width, at most {E2E_MAX_WIDTH} (the notebook's is 128)")
     if not (np.isfinite(ftr).all() and np.isfinite(fte).all()):
         raise StudentCheckError("the trained encoder's representations hold NaN or inf")
     acc = probe_accuracy(ftr, t["train_labels"], fte, t["test_labels"])
+    if acc > E2E_CEILING:
+        raise StudentCheckError(f"after {steps} steps a linear probe with 10 labels per class reaches {acc:.3f}: more "
+                                f"than SimCLR reaches on digits even after a full 600-step training (about 0.95). "
+                                "Representations this good carry the labels themselves (looked up, or learnt from "
+                                "them), which self-supervised training never sees; a TA will look at this notebook")
     if acc < E2E_LIMIT:
         raise StudentCheckError(f"after {steps} steps a linear probe with 10 labels per class reaches {acc:.3f} on "
                                 f"your encoder's test representations; a correct SimCLR reaches 0.92-0.94 and "
