@@ -132,7 +132,7 @@ elv = "elvkit.validate:main"
 include = ["elvkit*"]
 
 [tool.setuptools.package-data]
-elvkit = ["releases/*.json"]
+elvkit = ["releases/*.json", "models/weights/*.pt", "models/weights/*.json"]
 '''
     return project, text
 

@@ -13,12 +13,13 @@ also returns every layer's attention ``(B, heads, 1 + P, 1 + P)`` and the last l
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["VisionTransformer", "vit_tiny", "vit_small", "load_dino_state_dict"]
+__all__ = ["VisionTransformer", "vit_tiny", "vit_small", "load_dino_state_dict", "course_vit", "dino_vits16"]
 
 
 class PatchEmbed(nn.Module):
@@ -203,3 +204,50 @@ def load_dino_state_dict(model: VisionTransformer, state: dict) -> VisionTransfo
                              f"{tuple(value.shape)}")
     model.load_state_dict({k: clean[k] for k in own})
     return model
+
+
+#: where the course's trained checkpoint lives inside the package, beside its record (sha256, size, recipe)
+WEIGHTS = Path(__file__).parent / "weights"
+
+
+def course_vit(name: str = "vit_tiny_dino", *, verify: bool = True) -> VisionTransformer:
+    """The course's ViT trained with DINO on the multi-object scenes (``solutions/03_self_supervised/train_vit.py``
+    makes it, deterministically given its seed), with the weights of its EMA teacher, in eval mode.
+
+    The checkpoint ships inside elvkit (``elvkit/models/weights/<name>.pt``) with a record ``<name>.json`` of its
+    sha256, size and training recipe; ``verify`` checks the file against the recorded sha256 before loading it.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the checkpoint or its record is missing.
+    ValueError
+        When the file's sha256 is not the recorded one (a damaged or replaced checkpoint).
+    """
+    import hashlib
+    import json
+
+    path, record = WEIGHTS / f"{name}.pt", WEIGHTS / f"{name}.json"
+    if not path.is_file() or not record.is_file():
+        known = sorted(p.stem for p in WEIGHTS.glob("*.pt")) if WEIGHTS.is_dir() else []
+        raise FileNotFoundError(f"no course checkpoint {name!r} in {WEIGHTS} (found: {', '.join(known) or 'none'})")
+    meta = json.loads(record.read_text())
+    data = path.read_bytes()
+    if verify and hashlib.sha256(data).hexdigest() != meta["sha256"]:
+        raise ValueError(f"{path.name}: its sha256 is {hashlib.sha256(data).hexdigest()}, its record says "
+                         f"{meta['sha256']}: the file is damaged or was replaced; reinstall elvkit")
+    shape = {k: meta[k] for k in ("image_size", "patch", "dim", "depth", "heads") if k in meta}
+    model = vit_tiny(**shape) if meta.get("model", "vit_tiny") == "vit_tiny" else vit_small(**shape)
+    import io
+
+    load_dino_state_dict(model, torch.load(io.BytesIO(data), map_location="cpu", weights_only=True))
+    return model.eval()
+
+
+def dino_vits16() -> VisionTransformer:
+    """DINO's official ViT-S/16 backbone (Caron et al. 2021), downloaded on first use (83 MB, through the data
+    registry: pooch, sha256) and loaded with :func:`load_dino_state_dict`; for 224 x 224 images, in eval mode."""
+    from ..data.registry import fetch
+
+    state = torch.load(fetch("dino/dino_deitsmall16_pretrain.pth"), map_location="cpu", weights_only=True)
+    return load_dino_state_dict(vit_small(), state).eval()
