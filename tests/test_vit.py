@@ -54,3 +54,73 @@ def test_a_checkpoint_in_dinos_layout_loads_with_prefixes_heads_and_another_grid
     del state["backbone.norm.weight"]
     with pytest.raises(ValueError, match="has no weight 'norm.weight'"):
         load_dino_state_dict(VisionTransformer(image_size=112, **shape), state)
+
+
+def _train_vit():
+    import importlib.util
+
+    from autograder.course import get_assignment
+
+    path = get_assignment("03_self_supervised").source.parent / "train_vit.py"
+    spec = importlib.util.spec_from_file_location("train_vit", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_shipped_checkpoint_matches_its_record_and_its_attention_separates_objects():
+    """The checkpoint the course ships: its sha256 is the recorded one, it is small, and the FG-ARI of its [CLS]
+    attention recorded at training is what it scores now, above a random-init ViT's on the same scenes."""
+    import hashlib
+    import json
+
+    from elvkit.data import make_object_scenes
+    from elvkit.models import course_vit, vit_tiny
+    from elvkit.models.vit import WEIGHTS
+
+    record = json.loads((WEIGHTS / "vit_tiny_dino.json").read_text())
+    data = (WEIGHTS / record["file"]).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == record["sha256"] and len(data) == record["bytes"] < 4_000_000
+    model = course_vit()
+    train_vit = _train_vit()
+    scenes = make_object_scenes(256, seed=10_000)
+    trained = train_vit.attention_fg_ari(model, scenes)
+    torch.manual_seed(0)
+    random_init = train_vit.attention_fg_ari(vit_tiny(), scenes)
+    assert trained == pytest.approx(record["fg_ari_cls_attention"]["trained"], abs=2e-3)
+    assert random_init == pytest.approx(record["fg_ari_cls_attention"]["random_init"], abs=2e-3)
+    assert trained > random_init + 0.03
+
+
+def test_a_damaged_checkpoint_is_refused_by_its_sha256(tmp_path, monkeypatch):
+    import json
+    import shutil
+
+    from elvkit.models import vit as vit_module
+
+    for suffix in (".pt", ".json"):
+        shutil.copy(vit_module.WEIGHTS / f"vit_tiny_dino{suffix}", tmp_path / f"vit_tiny_dino{suffix}")
+    record = json.loads((tmp_path / "vit_tiny_dino.json").read_text())
+    data = bytearray((tmp_path / "vit_tiny_dino.pt").read_bytes())
+    data[-100] ^= 1
+    (tmp_path / "vit_tiny_dino.pt").write_bytes(bytes(data))
+    monkeypatch.setattr(vit_module, "WEIGHTS", tmp_path)
+    with pytest.raises(ValueError, match=f"its record says {record['sha256']}"):
+        vit_module.course_vit()
+    with pytest.raises(FileNotFoundError, match="no course checkpoint 'vit_small_dino'.*found: vit_tiny_dino"):
+        vit_module.course_vit("vit_small_dino")
+
+
+def test_the_training_script_is_deterministic_given_its_seed_and_resumes(tmp_path):
+    """Two runs of a few steps from the same seed write the same checkpoint; a run stopped after its resumable
+    state was saved and started again ends with the same checkpoint too."""
+    train_vit = _train_vit()
+    common = ["--steps", "4", "--batch", "4", "--scenes", "16", "--local", "2", "--warmup", "2", "--device", "cpu",
+              "--held-out", "8"]
+    train_vit.main([*common, "--out", str(tmp_path / "a.pt"), "--every", "2"])
+    train_vit.main([*common, "--out", str(tmp_path / "b.pt"), "--every", "2", "--stop-after", "2"])
+    assert not (tmp_path / "b.pt").exists() and (tmp_path / "b.pt.partial").exists()
+    train_vit.main([*common, "--out", str(tmp_path / "b.pt"), "--every", "2"])
+    a, b = torch.load(tmp_path / "a.pt"), torch.load(tmp_path / "b.pt")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert (tmp_path / "a.json").read_text().count(":") > 5
