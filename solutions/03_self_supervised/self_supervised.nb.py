@@ -37,11 +37,13 @@
 # 5. see **collapse** happen: SimSiam without its stop-gradient, and DINO with centring only or
 #    sharpening only — then write the pieces that prevent it,
 # 6. check that your SimCLR works **end to end**: trained in two minutes of CPU, ten labels per class
-#    classify digits better than the pixels do.
+#    classify digits better than the pixels do,
+# 7. look at what a Vision Transformer trained with **DINO** attends to: the [CLS] token's attention
+#    per head, and the attention from a location you choose, on scenes of several objects.
 #
 # **How this notebook works.** Fill in every cell that says `# YOUR CODE HERE` (delete the
 # `raise NotImplementedError()` line), and answer the **written questions** (marked *Written
-# question*, 2 points each, 8 in all) in the text cell under each that says `YOUR ANSWER HERE`: a few
+# question*, 2 points each, 10 in all) in the text cell under each that says `YOUR ANSWER HERE`: a few
 # sentences that refer to the figure or table above them. Teaching assistants grade those by hand;
 # the 100 points of the code are graded automatically. After each function a cell of *visible tests*
 # tells you what came, what was expected and the likely mistake. When your notebook is graded,
@@ -1296,10 +1298,12 @@ dino_runs = {"centring and sharpening (tau_t 0.04)": run_dino(True, 0.04),
              "sharpening only (c = 0, tau_t 0.04)": run_dino(False, 0.04)}
 fig, axes = plt.subplots(1, 3, figsize=(16, 3.8))
 viz.plot_curves(simsiam_runs, ax=axes[0], title="SimSiam: std of normalised z", ylabel="std over the batch")
-axes[0].axhline(1 / math.sqrt(64), color="gray", ls=":", label="1/sqrt(D)")
+axes[0].axhline(1 / math.sqrt(64), color="gray", ls=":", label="1/sqrt(D): spread over the sphere")
+axes[0].legend(fontsize=8)
 viz.plot_curves({k: v["entropy"] for k, v in dino_runs.items()}, ax=axes[1], title="DINO: teacher entropy",
                 ylabel="nats")
-axes[1].axhline(math.log(64), color="gray", ls=":")
+axes[1].axhline(math.log(64), color="gray", ls=":", label="log K: uniform output")
+axes[1].legend(fontsize=8)
 viz.plot_curves({k: v["KL"] for k, v in dino_runs.items()}, ax=axes[2], title="DINO: KL(teacher || student)",
                 ylabel="nats")
 plt.show()
@@ -1383,3 +1387,150 @@ def _simclr_end_to_end(train_images, test_images, steps, seed):
 
 check("03_self_supervised", "e2e_simclr", _simclr_end_to_end)
 ### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Part 7 — What a ViT trained with DINO looks at (not graded; a written question)
+#
+# The lecture's last slides ("Visualizing Attention") show the [CLS] token's attention in the last
+# layer of a ViT trained with DINO: without a label, different **heads** attend to different objects or
+# parts, and the attention outlines them. We reproduce it at the course's scale.
+#
+# * **The model** — `elvkit.models.course_vit()`: a small ViT (64 × 64 images cut into 8 × 8 patches,
+#   so an 8 × 8 grid of 64 patch tokens plus [CLS]; width 96, 4 blocks, **3 heads**), trained by the
+#   course with DINO — the loss, centring and EMA teacher you wrote in Part 5, plus DINO's
+#   **multi-crop**: the student also sees small local crops and must match the teacher's view of the
+#   whole scene (on photographs, this is what makes DINO's heads find objects). The script is
+#   `train_vit.py` beside this notebook (deterministic given its seed; the checkpoint's sha256, recipe and
+#   scores are recorded beside it in elvkit, and `course_vit()` checks the file against them).
+# * **The data** — `elvkit.data.make_object_scenes`: 2–6 textured objects (ellipses, rectangles,
+#   triangles, rings) that **share their colours** with each other and with the background, with exact
+#   instance masks. Grouping pixels by colour does not find these objects (measured below).
+#
+# For one image, `inspect` returns every layer's attention `(heads, 1 + P, 1 + P)`: row 0 is what
+# [CLS] attends to; row `1 + r·8 + c` what the patch at grid row `r`, column `c` attends to.
+
+# %%
+from elvkit.baselines import kmeans_colours
+from elvkit.data import make_object_scenes
+from elvkit.metrics import adjusted_rand_index
+from elvkit.models import course_vit, vit_tiny
+
+scenes = make_object_scenes(elvkit.budget(256, 16), seed=10_000)      # scenes the ViT never saw
+vit = course_vit().to(DEVICE)
+torch.manual_seed(0)
+untrained = vit_tiny().to(DEVICE).eval()                                 # the same ViT, random weights
+print(scenes)
+
+
+def last_attention(model, images):
+    """The last block's attention (B, heads, 1 + P, 1 + P) and the patch grid (h, w)."""
+    with torch.no_grad():
+        out = model.inspect(torch.as_tensor(images, device=DEVICE))
+    return out["attention"][-1], out["grid"]
+
+
+def cls_maps(model, images):
+    """[CLS] -> patch attention of every head of the last block, (B, heads, h, w)."""
+    attention, (h, w) = last_attention(model, images)
+    return attention[:, :, 0, 1:].reshape(len(attention), -1, h, w)
+
+
+def query_maps(model, images, rows, cols):
+    """Attention of the patch at grid (rows[b], cols[b]) of each image, averaged over the heads, (B, h, w)."""
+    attention, (h, w) = last_attention(model, images)
+    token = 1 + torch.as_tensor(rows) * w + torch.as_tensor(cols)
+    picked = attention[torch.arange(len(attention)), :, token.to(attention.device), 1:]
+    return picked.mean(1).reshape(len(attention), h, w)
+
+
+def head_segments(maps, size):
+    """Each pixel's label: the head whose [CLS] attention is largest at its patch (upsampled to pixels)."""
+    return F.interpolate(maps, size=size, mode="nearest").argmax(1).cpu().numpy()
+
+
+show = [0, 1, 2, 3]
+images = scenes.images[show]
+maps = cls_maps(vit, images).cpu().numpy()
+# the query: the patch under the pixel of each scene's largest object nearest to that object's centre
+# (a ring's centre is in its hole)
+rows, cols = [], []
+for i in show:
+    ids, counts = np.unique(scenes.masks[i][scenes.masks[i] > 0], return_counts=True)
+    ys, xs = np.nonzero(scenes.masks[i] == ids[counts.argmax()])
+    k = np.argmin((ys - ys.mean()) ** 2 + (xs - xs.mean()) ** 2)
+    rows.append(int(ys[k]) // vit.patch)
+    cols.append(int(xs[k]) // vit.patch)
+queries = query_maps(vit, images, rows, cols).cpu().numpy()
+fig, axes = plt.subplots(len(show), 6, figsize=(15, 2.6 * len(show)))
+for r, i in enumerate(show):
+    axes[r, 0].imshow(images[r].transpose(1, 2, 0))
+    axes[r, 1].imshow(scenes.masks[i], cmap="tab10", interpolation="nearest")
+    for h in range(3):
+        axes[r, 2 + h].imshow(maps[r, h], cmap="inferno", extent=(0, 64, 64, 0))
+    axes[r, 5].imshow(images[r].transpose(1, 2, 0))
+    axes[r, 5].imshow(queries[r], cmap="inferno", alpha=0.6, extent=(0, 64, 64, 0))
+    axes[r, 5].plot((cols[r] + 0.5) * vit.patch, (rows[r] + 0.5) * vit.patch, "c+", ms=14, mew=3)
+titles = ["scene", "true objects", "[CLS] head 1", "[CLS] head 2", "[CLS] head 3", "from the + (mean of heads)"]
+for ax, title in zip(axes[0], titles):
+    ax.set_title(title)
+for ax in axes.ravel():
+    ax.set_xticks([]), ax.set_yticks([])
+fig.suptitle("last-layer attention of the course's ViT trained with DINO, on scenes it never saw")
+plt.show()
+
+size = scenes.images.shape[-2:]
+fg_trained = adjusted_rand_index(scenes.masks, head_segments(cls_maps(vit, scenes.images), size))
+fg_random = adjusted_rand_index(scenes.masks, head_segments(cls_maps(untrained, scenes.images), size))
+fg_colour = adjusted_rand_index(scenes.masks, np.stack([kmeans_colours(im, int(k) + 1)
+                                                         for im, k in zip(scenes.images, scenes.num_objects)]))
+print(f"FG-ARI over {len(scenes)} new scenes (1 = the objects exactly, 0 = chance):")
+print(f"  arg-max over the 3 [CLS] heads, DINO ViT   {fg_trained.mean():.3f}")
+print(f"  the same, random-init ViT                  {fg_random.mean():.3f}")
+print(f"  k-means on pixel colour (k = objects + 1)  {fg_colour.mean():.3f}")
+
+# %% [markdown]
+# **Reading the figure and the numbers.** FG-ARI (the foreground adjusted Rand index) compares two
+# groupings of the objects' pixels: 1 when they are the same partition, about 0 for a random one, and it
+# does not care which label is which. Each pixel is given the head whose [CLS] attention is largest at its
+# patch — with 3 heads and 8 × 8-pixel patches a coarse segmentation at best.
+#
+# Measured on 256 new scenes: the trained ViT's heads reach FG-ARI 0.145, the same ViT with random
+# weights 0.099 (its attention is nearly uniform, so its arg-max is noise), and k-means on colour 0.256.
+# (Under `SMOKE` 16 scenes are used and the numbers move by a few hundredths.) So this small model has
+# learnt something about the scenes' layout, but **less than colour clustering finds** — read the figure
+# to see what. The heads' attention sits mostly on the **background**, often along the image's border, and
+# is dark where the objects are: the heads separate figure from ground more than one object from another.
+# That is what DINO asks for here. The student must match the teacher's output from a crop of the scene,
+# and the background's texture is what a random crop most often shares with the whole scene, so the
+# [CLS] token learns to summarise it. The query maps are weaker still: a patch of an object attends to
+# patches of similar texture, its own object's and others'.
+#
+# How far this is from the lecture's pictures is itself the lesson. DINO's attention maps come from
+# ViT-S/16 trained for 300 epochs of ImageNet on 8–16 GPUs (Caron et al. 2021); ours is a 0.45-million-
+# parameter ViT trained for 50 CPU-minutes (`train_vit.py`). Clustering the last layer's keys of this
+# model with k-means gives FG-ARI 0.233 (random weights: 0.175) — the features the next assignment's
+# MaskCut starts from. `elvkit.models.dino_vits16()` loads DINO's published ViT-S/16 (a download) for
+# the real thing on photographs.
+
+# %% [markdown]
+# **Written question — attention.** (2 points)
+#
+# Describe where the three [CLS] heads attend in the figure, and where they do not. Using the FG-ARI
+# numbers and what DINO's loss asks of the student (match the teacher's view of the scene from a
+# crop), explain why this model's attention outlines the background more than the objects, and name
+# one change to the data or the training that should make it attend to objects.
+
+# %% [markdown] nbgrader={"grade_id": "written-attention", "solution": true, "grade": true, "points": 2}
+# ### BEGIN SOLUTION
+# **Model answer.** The heads attend mostly to background patches, often near the border, and are dark on the
+# objects; they differ in which part of the background they pick, so their arg-max splits figure from ground
+# rather than one object from another (FG-ARI 0.145: above a random ViT's 0.099, below colour k-means' 0.256).
+# DINO trains the student to predict the teacher's output for the whole scene from any crop; the background's
+# texture covers most of the image, so it is what crops share most often, and summarising it is the cheapest
+# way to agree. Changes that make objects matter: backgrounds that vary less (or plain ones) so that the
+# objects carry the scene's identity, more and smaller local crops centred on objects, smaller patches (finer
+# grid), more heads, or much longer training on more scenes.
+#
+# **Rubric.** 2: background vs objects described, the argument from what crops share, and one sensible change.
+# 1: two of the three. 0: a description of the picture without an argument.
+# ### END SOLUTION
