@@ -113,14 +113,15 @@ def test_cli_explains_a_late_policy_without_deadline(tmp_path, capsys):
 def test_roster_late_penalties_gradescope_and_report(tmp_path, stereo, capsys):
     from nbgrader.api import Gradebook
 
-    from autograder.course.classroom import blank_submission, reference_submission
+    from autograder.course.classroom import blank_submission, reference_submission, without_demonstrations
     from autograder.cli import main
     from autograder.course.notebooks import write_notebook
 
     subs = tmp_path / "subs"
-    write_notebook(reference_submission(stereo), subs / "alice" / "stereo.ipynb")
+    lean = without_demonstrations(reference_submission(stereo))      # the figures between questions cost time only
+    write_notebook(lean, subs / "alice" / "stereo.ipynb")
     (subs / "alice" / "timestamp.txt").write_text("2026-12-03 10:00:00.000000 UTC")   # 3 started days late
-    write_notebook(reference_submission(stereo), subs / "bob" / "stereo.ipynb")
+    write_notebook(lean, subs / "bob" / "stereo.ipynb")
     (subs / "bob" / "timestamp.txt").write_text("2026-12-03 10:00:00.000000 UTC")     # within his extension
     write_notebook(blank_submission(stereo), subs / "zoe" / "stereo.ipynb")           # not on the roster
     (tmp_path / "roster.csv").write_text("student,lms_id,name,email,extension\n"

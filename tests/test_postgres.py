@@ -54,12 +54,12 @@ def postgres_url():
 def test_grading_into_a_postgresql_gradebook_and_resuming(postgres_url, tmp_path, stereo):
     from nbgrader.api import Gradebook
 
-    from autograder.course.classroom import blank_submission, reference_submission
+    from autograder.course.classroom import blank_submission, reference_submission, without_demonstrations
     from autograder.cli import main
     from autograder.course.notebooks import write_notebook
 
     subs = tmp_path / "subs"
-    write_notebook(reference_submission(stereo), subs / "ana" / "stereo.ipynb")
+    write_notebook(without_demonstrations(reference_submission(stereo)), subs / "ana" / "stereo.ipynb")
     write_notebook(blank_submission(stereo), subs / "ben" / "stereo.ipynb")
     out = tmp_path / "out"
     args = ["grade", "01_stereo", str(subs), "--out", str(out), "--jobs", "2", "--no-progress", "--db", postgres_url]
