@@ -82,4 +82,4 @@ def test_the_registry_lists_the_self_supervised_downloads():
 
     table = registry()
     for name in ("cifar10/cifar-10-python.tar.gz", "stl10/stl10_binary.tar.gz", "dino/dino_deitsmall16_pretrain.pth"):
-        assert table[name]["url"].startswith(("https://", "http://ai.stanford.edu/"))
+        assert table[name]["url"].startswith("https://")
