@@ -1399,9 +1399,10 @@ check("03_self_supervised", "e2e_simclr", _simclr_end_to_end)
 #   so an 8 × 8 grid of 64 patch tokens plus [CLS]; width 96, 4 blocks, **3 heads**), trained by the
 #   course with DINO — the loss, centring and EMA teacher you wrote in Part 5, plus DINO's
 #   **multi-crop**: the student also sees small local crops and must match the teacher's view of the
-#   whole scene (on photographs, this is what makes DINO's heads find objects). The script is
-#   `train_vit.py` beside this notebook (deterministic given its seed; the checkpoint's sha256, recipe and
-#   scores are recorded beside it in elvkit, and `course_vit()` checks the file against them).
+#   whole scene (on photographs, this is what makes DINO's heads find objects). The course's training
+#   script is deterministic given its seed; it is not in your copy of the course, because it holds the
+#   Part 5 answers. The checkpoint's sha256, recipe and scores are recorded beside it in elvkit
+#   (`elvkit/models/weights/vit_tiny_dino.json`), and `course_vit()` checks the file against them.
 # * **The data** — `elvkit.data.make_object_scenes`: 2–6 textured objects (ellipses, rectangles,
 #   triangles, rings) that **share their colours** with each other and with the background, with exact
 #   instance masks. Grouping pixels by colour does not find these objects (measured below).
@@ -1507,7 +1508,7 @@ print(f"  k-means on pixel colour (k = objects + 1)  {fg_colour.mean():.3f}")
 #
 # How far this is from the lecture's pictures is itself the lesson. DINO's attention maps come from
 # ViT-S/16 trained for 300 epochs of ImageNet on 8–16 GPUs (Caron et al. 2021); ours is a 0.45-million-
-# parameter ViT trained for 50 CPU-minutes (`train_vit.py`). Clustering the last layer's keys of this
+# parameter ViT trained for 50 CPU-minutes. Clustering the last layer's keys of this
 # model with k-means gives FG-ARI 0.233 (random weights: 0.175) — the features the next assignment's
 # MaskCut starts from. `elvkit.models.dino_vits16()` loads DINO's published ViT-S/16 (a download) for
 # the real thing on photographs.
