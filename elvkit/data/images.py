@@ -85,6 +85,5 @@ def load_stl10(unlabelled: bool = False) -> ImageSet:
             return np.frombuffer(_member(tar, f"stl10_binary/{name}"), np.uint8).astype(np.int64) - 1
 
         classes = tuple(_member(tar, "stl10_binary/class_names.txt").decode().split())
-        out = ImageSet("STL-10", images("train_X.bin"), labels("train_y.bin"), images("test_X.bin"),
-                       labels("test_y.bin"), classes, images("unlabeled_X.bin") if unlabelled else None)
-    return out
+        return ImageSet("STL-10", images("train_X.bin"), labels("train_y.bin"), images("test_X.bin"),
+                        labels("test_y.bin"), classes, images("unlabeled_X.bin") if unlabelled else None)

@@ -12,6 +12,9 @@ also returns every layer's attention ``(B, heads, 1 + P, 1 + P)`` and the last l
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import math
 from pathlib import Path
 
@@ -224,22 +227,18 @@ def course_vit(name: str = "vit_tiny_dino", *, verify: bool = True) -> VisionTra
     ValueError
         When the file's sha256 is not the recorded one (a damaged or replaced checkpoint).
     """
-    import hashlib
-    import json
-
     path, record = WEIGHTS / f"{name}.pt", WEIGHTS / f"{name}.json"
     if not path.is_file() or not record.is_file():
         known = sorted(p.stem for p in WEIGHTS.glob("*.pt")) if WEIGHTS.is_dir() else []
         raise FileNotFoundError(f"no course checkpoint {name!r} in {WEIGHTS} (found: {', '.join(known) or 'none'})")
     meta = json.loads(record.read_text())
     data = path.read_bytes()
-    if verify and hashlib.sha256(data).hexdigest() != meta["sha256"]:
-        raise ValueError(f"{path.name}: its sha256 is {hashlib.sha256(data).hexdigest()}, its record says "
+    digest = hashlib.sha256(data).hexdigest() if verify else meta["sha256"]
+    if digest != meta["sha256"]:
+        raise ValueError(f"{path.name}: its sha256 is {digest}, its record says "
                          f"{meta['sha256']}: the file is damaged or was replaced; reinstall elvkit")
     shape = {k: meta[k] for k in ("image_size", "patch", "dim", "depth", "heads") if k in meta}
     model = vit_tiny(**shape) if meta.get("model", "vit_tiny") == "vit_tiny" else vit_small(**shape)
-    import io
-
     load_dino_state_dict(model, torch.load(io.BytesIO(data), map_location="cpu", weights_only=True))
     return model.eval()
 
