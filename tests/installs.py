@@ -61,7 +61,7 @@ def _student() -> tuple:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON", "JUPYTER", "ELVKIT"))}
     env.update(HOME=str(home), JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_DATA_DIR=str(home / "data"),
                JUPYTER_RUNTIME_DIR=str(home / "runtime"), IPYTHONDIR=str(home / "ipython"), MPLBACKEND="agg")
-    subprocess.run([sys.executable, "-m", "venv", str(tree / ".venv")], check=True, env=env)
+    subprocess.run([sys.executable, "-m", "venv", str(tree / ".venv")], check=True, env=env, cwd=tree)
     bin_ = tree / ".venv" / "bin"
     env["PATH"] = f"{bin_}{os.pathsep}{env.get('PATH', '')}"
     # the README's first command: pip install -e '.[student]'
@@ -87,7 +87,8 @@ def _gradescope() -> tuple:
                AUTOGRADER_ROOT=str(root), ELV_SKIP_APT="1",
                TORCH_INDEX_URL="",          # this machine's package index serves the CPU build of the pinned torch
                ELV_SANDBOX="user")          # as in Gradescope's containers, where bubblewrap cannot run
-    setup = subprocess.run(["bash", str(root / "setup.sh")], env=dict(env, PIP_NO_COMPILE="1"),
+    # its own working folder: these run on a thread while tests chdir into folders that may not outlive them
+    setup = subprocess.run(["bash", str(root / "setup.sh")], env=dict(env, PIP_NO_COMPILE="1"), cwd=root,
                            capture_output=True, text=True, timeout=1200, preexec_fn=_nice)
     if setup.returncode != 0:
         raise RuntimeError(f"setup.sh failed:\n{setup.stderr[-3000:]}")

@@ -221,7 +221,7 @@ def test_gradescope_package_installs_and_grades_like_gradescope(stereo):
         "        print('DENIED', type(exc).__name__, target)\n"
         "print('UID', os.getuid())\n"))
     write_notebook(nb, root / "submission" / "stereo.ipynb")
-    run = subprocess.run(["bash", str(root / "run_autograder")], env=env, capture_output=True, text=True,
+    run = subprocess.run(["bash", str(root / "run_autograder")], env=env, cwd=root, capture_output=True, text=True,
                          timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     res = json.loads((root / "results" / "results.json").read_text())

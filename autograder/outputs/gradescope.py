@@ -94,6 +94,7 @@ _SETUP = """#!/usr/bin/env bash
 # unreadable to the account the students' kernels run as.
 set -euo pipefail
 AG="${{AUTOGRADER_ROOT:-/autograder}}"
+cd "$AG"                       # pip needs a working folder that exists, whatever folder this was started from
 export DEBIAN_FRONTEND=noninteractive
 if [ -z "${{ELV_SKIP_APT:-}}" ]; then
     apt-get update -qq
