@@ -79,10 +79,14 @@ print(f"elvkit {elvkit.__version__}: device {DEVICE}, smoke mode {SMOKE}")
 # quarter of its full size, with ground-truth disparities measured with structured light and
 # the cameras' calibration. The images are **rectified**: a point's two images lie on the same
 # row, so the search for a match is one-dimensional. The yellow lines below are rows: follow
-# one across both images.
+# one across both images. (Under `SMOKE`, the autograder's short run, the pair is halved again —
+# 250 × 370 pixels, disparities up to 32 — so that every figure is computed in a fraction of the
+# time; the numbers the text quotes are those of the quarter-size pair you see.)
 
 # %%
 pair = load_motorcycle()
+if SMOKE:
+    pair = pair.resized(0.5)
 print(pair)
 print(pair.calib)
 fig = viz.show_stereo_pair(pair)
@@ -529,7 +533,7 @@ check("01_stereo", "census_cost", census_cost)
 gray_l, gray_r = pair.gray("left"), pair.gray("right")
 cost_sad = sad_cost(gray_l, gray_r, pair.max_disp, window=5)
 cost_census = census_cost(gray_l, gray_r, pair.max_disp, window=5)
-y0, x0 = 300, 420
+y0, x0 = (150, 210) if SMOKE else (300, 420)         # the same pixel in the halved pair of SMOKE
 ties = (cost_census == cost_census.min(axis=0, keepdims=True)).sum(axis=0)
 ties_sad = (cost_sad == cost_sad.min(axis=0, keepdims=True)).sum(axis=0)
 tied_here = np.flatnonzero(cost_census[:, y0, x0] == cost_census[:, y0, x0].min())
@@ -1164,11 +1168,11 @@ results["OpenCV StereoSGBM"] = opencv_sgbm(pair.left, pair.right, pair.max_disp)
 final = {k: results[k] for k in ("WTA, census 5x5", "SGM, census 5x5", "SGM + LR check", "OpenCV StereoSGBM")}
 table = evaluate(final, pair)
 interior = np.zeros(pair.shape, dtype=bool)
-interior[:, 64:] = True
+interior[:, pair.max_disp:] = True              # OpenCV leaves its first max_disp columns empty
 table_interior = evaluate(final, pair, region=interior)
 print_table(table, "All pixels with ground truth")
 print()
-print_table(table_interior, "Columns x >= 64 (where OpenCV answers)")
+print_table(table_interior, f"Columns x >= {pair.max_disp} (where OpenCV answers)")
 kept_bad = metrics.bad_pixel_rate(results["SGM, census 5x5"], pair.disparity, 2.0, mask=consistent)
 print(f"\nbad-2.0 of SGM on the pixels the left-right check keeps: {kept_bad:.1%} (on all pixels: "
       f"{table['SGM, census 5x5']['bad-2.0']:.1%})")
