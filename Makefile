@@ -48,7 +48,7 @@ system:
 	fi
 
 test: $(STAMP) system
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"

@@ -165,3 +165,28 @@ def test_an_encoder_that_looks_the_digits_up_with_their_labels_fails_the_end_to_
     wide = torch.zeros(len(train), 5000)
     with pytest.raises(StudentCheckError, match="5000 and 5000 dimensions.*at most 4096"):
         judge((losses, wide, torch.zeros(len(test), 5000)), None, case)
+
+
+def test_the_graders_probe_is_the_notebooks_probe_draw_by_draw(ssl):
+    """The end-to-end check solves its five 10-shot probes jointly (one L-BFGS on the summed, separable losses):
+    the same accuracy as the reference's `linear_probe` run once per draw, on the pixels and on seeded features
+    where the classes overlap."""
+    from autograder.course import get_assignment
+    from autograder.integrity.specs import spec_module
+    from elvkit.data import load_digits
+
+    sm = spec_module(get_assignment("03_self_supervised"))
+    d = load_digits()
+    rng = np.random.default_rng(3)
+    mixing = rng.normal(size=(64, 24))
+    sets = {"pixels": (d.train_images.reshape(len(d.train_images), -1), d.test_images.reshape(len(d.test_images), -1)),
+            "noisy projection": (d.train_images.reshape(len(d.train_images), -1) @ mixing
+                                 + rng.normal(0, 2.0, size=(len(d.train_images), 24)),
+                                 d.test_images.reshape(len(d.test_images), -1) @ mixing)}
+    for name, (ftr, fte) in sets.items():
+        one_by_one = [float((ssl.linear_probe(torch.as_tensor(ftr[idx]), torch.as_tensor(d.train_labels[idx]),
+                                              torch.as_tensor(fte)).numpy() == d.test_labels).mean())
+                      for idx in sm.probe_draws(d.train_labels, 5)]
+        joint = sm.probe_accuracy(ftr, d.train_labels, fte, d.test_labels)
+        assert joint == pytest.approx(np.mean(one_by_one), abs=1.5 / len(d.test_labels)), name
+        assert 0.5 < joint < 0.99, (name, joint)

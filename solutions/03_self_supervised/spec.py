@@ -393,19 +393,52 @@ def _e2e_cases(rng):
                  truth={"train_labels": d.train_labels[order], "test_labels": d.test_labels})]
 
 
-def probe_accuracy(train_features, train_labels, test_features, test_labels, draws=5):
-    """The reference's 10-labels-per-class linear probe: mean test accuracy over ``draws`` draws of the labels."""
-    import torch
-
-    ref = _ref()
-    accs = []
+def probe_draws(train_labels, draws=5, shots=10):
+    """The labelled examples of each draw: ``shots`` per class, drawn with the seeds 0, 1, ..."""
+    picks = []
     for seed in range(draws):
         rng = np.random.default_rng(seed)
-        idx = np.concatenate([rng.choice(np.flatnonzero(train_labels == c), 10, replace=False) for c in range(10)])
-        pred = ref.linear_probe(torch.as_tensor(train_features[idx]), torch.as_tensor(train_labels[idx]),
-                                torch.as_tensor(test_features))
-        accs.append(float((_np(pred) == test_labels).mean()))
-    return float(np.mean(accs))
+        picks.append(np.concatenate([rng.choice(np.flatnonzero(train_labels == c), shots, replace=False)
+                                     for c in range(10)]))
+    return np.stack(picks)
+
+
+def probe_accuracy(train_features, train_labels, test_features, test_labels, draws=5, weight_decay=1e-2):
+    """The reference's 10-labels-per-class linear probe (the notebook's ``linear_probe``): mean test accuracy over
+    ``draws`` draws of the labels.
+
+    The draws' problems are solved together: their losses are summed and L-BFGS minimises the sum over all the
+    weights at once. Each problem is strictly convex and the sum is separable, so the minimisers are the draws' own
+    (tests/test_self_supervised.py compares them with the reference's probe run draw by draw), in a fraction of
+    the time of five solver runs."""
+    import torch
+    import torch.nn.functional as F
+
+    picks = torch.as_tensor(probe_draws(train_labels, draws))
+    ftr = torch.as_tensor(train_features, dtype=torch.float64)[picks]                  # (draws, 100, D)
+    y = torch.as_tensor(train_labels).long()[picks]
+    mean, std = ftr.mean(1, keepdim=True), ftr.std(1, keepdim=True) + 1e-6
+
+    def design(f):
+        return torch.cat([(f - mean) / std, torch.ones(*f.shape[:2], 1, dtype=f.dtype)], dim=2)
+
+    A = design(ftr)
+    W = torch.zeros(draws, A.shape[2], 10, dtype=A.dtype, requires_grad=True)
+    solver = torch.optim.LBFGS([W], lr=1, max_iter=500, tolerance_grad=1e-9, tolerance_change=1e-12,
+                               history_size=20, line_search_fn="strong_wolfe")
+
+    def closure():
+        solver.zero_grad()
+        ce = F.cross_entropy((A @ W).reshape(-1, 10), y.reshape(-1), reduction="none").reshape(draws, -1).mean(1)
+        loss = ce.sum() + weight_decay * (W[:, :-1] ** 2).sum()
+        loss.backward()
+        return loss
+
+    solver.step(closure)
+    with torch.no_grad():
+        test = torch.as_tensor(test_features, dtype=torch.float64)
+        pred = (design(test.expand(draws, *test.shape)) @ W).argmax(2).numpy()
+    return float((pred == np.asarray(test_labels)[None]).mean())
 
 
 def _judge_e2e(actual, expected, case):
