@@ -13,6 +13,8 @@ Offline, always available
     into training and test images (self-supervised learning and its probes).
     :func:`make_object_scenes` -- generated multi-object scenes with exact instance
     masks (textured objects sharing colours, or flat ones), for object discovery.
+    :func:`make_region_image` -- generated images of a few regions that differ in
+    intensity, colour or texture only, with exact segmentations (Normalized Cuts).
 
 Downloaded on demand (pooch, sha256, cached; never needed by the tests)
     :func:`load_middlebury` -- full-size Middlebury 2014 scenes.
@@ -22,10 +24,13 @@ Downloaded on demand (pooch, sha256, cached; never needed by the tests)
     :func:`load_middlebury_flow` -- the Middlebury flow benchmark's pairs with ground truth.
     :func:`load_cifar10`, :func:`load_stl10` -- labelled image sets (STL-10 with its
     unlabelled images) for full-size self-supervised runs.
+    :func:`load_bsds500` -- the Berkeley Segmentation Dataset's photographs with their
+    human segmentations.
 """
 
 from .digits import Digits, load_digits
 from .objects import ObjectScenes, make_object_scenes
+from .segments import BSDSImage, RegionImage, load_bsds500, make_region_image
 from .images import ImageSet, load_cifar10, load_stl10
 from .flow import FlowPair, load_motorcycle_flow, make_affine_flow, make_chairs_flow
 from .formats import (read_flo, read_kitti_disparity, read_kitti_flow, read_pfm, write_flo, write_kitti_disparity,
@@ -69,4 +74,8 @@ __all__ = [
     "ImageSet",
     "load_cifar10",
     "load_stl10",
+    "RegionImage",
+    "make_region_image",
+    "BSDSImage",
+    "load_bsds500",
 ]
