@@ -78,3 +78,24 @@ def test_summary_reports_questions_and_flagged(graded):
     data = json.loads((graded["out"] / "summary.json").read_text())
     assert data["statuses"]["graded"] >= 40 and 0 < data["questions"]["q4"]["pass_rate"] < 1
     assert {entry["reason"] for entry in data["ignored"]}
+
+
+def test_the_gradebooks_schema_revision_is_the_one_alembic_reports(tmp_path):
+    """A new gradebook records its schema's alembic revision. nbgrader asks the `alembic heads` command (a new
+    process, seconds); the grader reads the same revision from nbgrader's migration scripts in-process."""
+    import subprocess
+
+    from nbgrader.api import Gradebook
+    from nbgrader.dbutil import _temp_alembic_ini
+
+    from autograder.course.alembic_head import alembic_head, install      # (autograder puts `alembic` on PATH)
+
+    with _temp_alembic_ini(f"sqlite:///{tmp_path / 'x.db'}") as ini:
+        reported = subprocess.run(["alembic", "-c", ini, "heads"], capture_output=True, text=True,
+                                  check=True).stdout.split()[0]
+    assert alembic_head() == reported and len(reported) == 12
+    install()
+    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}", "course") as gb:
+        from sqlalchemy import text
+
+        assert gb.db.execute(text("SELECT version_num FROM alembic_version")).scalar() == reported

@@ -35,6 +35,9 @@ def generate_assignment(root: Path, db_url: str, assignment_id: str) -> Path:
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
 
+    from .alembic_head import install
+
+    install()
     c = config(root, db_url, assignment_id)
     c.GenerateAssignment.force = True
     converter = GenerateAssignment(coursedir=CourseDirectory(config=c), config=c)

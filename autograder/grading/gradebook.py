@@ -41,6 +41,9 @@ class Gradebook:
         """nbgrader's ``Gradebook`` (a context manager) on this course's database."""
         from nbgrader.api import Gradebook as NbgraderGradebook
 
+        from ..course.alembic_head import install
+
+        install()
         return NbgraderGradebook(self.db_url, COURSE_ID)
 
     def register(self) -> None:
