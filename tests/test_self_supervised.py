@@ -190,3 +190,21 @@ def test_the_graders_probe_is_the_notebooks_probe_draw_by_draw(ssl):
         joint = sm.probe_accuracy(ftr, d.train_labels, fte, d.test_labels)
         assert joint == pytest.approx(np.mean(one_by_one), abs=1.5 / len(d.test_labels)), name
         assert 0.5 < joint < 0.99, (name, joint)
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e-300])
+def test_representations_at_extreme_scales_are_refused_not_a_crash(scale):
+    """A trick: representations scaled to overflow or underflow the probe's standardisation. The grader's joint
+    probe must still answer with the student's message (a failed probe), never an error of its own or a pass."""
+    from autograder.course import get_assignment
+    from autograder.integrity.specs import make_cases, specs
+    from elvkit.testing import StudentCheckError
+
+    a = get_assignment("03_self_supervised")
+    case = make_cases(a, "e2e_simclr", 7)[0]
+    train, test, steps, _ = case.args
+    g = torch.Generator().manual_seed(0)
+    ftr = torch.randn(len(train), 16, generator=g, dtype=torch.float64) * scale
+    fte = torch.randn(len(test), 16, generator=g, dtype=torch.float64) * scale
+    with pytest.raises(StudentCheckError, match=r"reaches 0\.\d+ on your encoder's test representations"):
+        specs(a)["e2e_simclr"].compare((torch.linspace(5.0, 4.0, steps), ftr, fte), None, case)
