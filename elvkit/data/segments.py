@@ -28,8 +28,6 @@ __all__ = ["RegionImage", "make_region_image", "REGION_CUES", "BSDSImage", "load
 
 REGION_CUES = ("intensity", "colour", "texture")
 BSDS500_SPLITS = ("train", "val", "test")
-#: the images of each split in the archive
-BSDS500_SIZES = {"train": 200, "val": 100, "test": 200}
 
 
 @dataclass(frozen=True)
