@@ -107,8 +107,23 @@ def kernel_files(a: Assignment) -> dict:
 
 
 def _read_header(path: Path) -> dict:
-    """The ``elvkit`` entry of a script's jupytext header."""
-    import jupytext
+    """The ``elvkit`` entry of a script's jupytext header (the YAML between the first two ``# ---`` lines), read
+    without parsing the whole notebook (every process that looks up an assignment reads every header)."""
+    import yaml
+
+    lines = []
+    with open(path, encoding="utf-8") as fh:
+        first = fh.readline().rstrip("\n")
+        if first.strip() == "# ---":
+            for line in fh:
+                line = line.rstrip("\n")
+                if line.strip() == "# ---":
+                    meta = yaml.safe_load("\n".join(lines)) or {}
+                    return dict(((meta.get("jupyter") or {}).get("elvkit") or {}))
+                if not line.startswith("#"):
+                    break
+                lines.append(line[2:] if line.startswith("# ") else line[1:])
+    import jupytext         # no header of the usual form: jupytext decides
 
     nb = jupytext.read(path, fmt="py:percent")
     return dict(nb.metadata.get("elvkit", {}))

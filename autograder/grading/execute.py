@@ -87,8 +87,10 @@ def execute(nb, workdir: Path, cell_timeout: int, notebook_timeout: int, retries
         if sandboxed:
             config.KernelManager.transport = "ipc"
         hooks = {} if watch is None else {"on_cell_execute": watch.before}
+        # "immediate": the kernel is killed once the last cell has replied (everything a cell records is written
+        # before its reply); a graceful shutdown waited about 1 s more per notebook for the kernel to exit itself
         executor = _Watched(timeout=cell_timeout, kernel_name="python3", startup_timeout=60,
-                            interrupt_on_timeout=True, config=config, **hooks,
+                            interrupt_on_timeout=True, shutdown_kernel="immediate", config=config, **hooks,
                            extra_arguments=["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR",
                                             f"--IPKernelApp.exec_lines={KERNEL_START}"])
         executor.watch = watch
