@@ -32,6 +32,35 @@ def test_records_round_trip_without_pickle(tmp_path):
     assert np.asarray(torch.zeros(())).shape == () and decode(encode(torch.zeros(()), arrays), arrays).shape == ()
 
 
+def test_sparse_matrices_round_trip_as_csr_and_forged_ones_are_refused(tmp_path):
+    """A sparse affinity matrix (any SciPy format) is recorded as CSR; its array or matrix kind survives. A record
+    whose row pointers or column indices do not fit its shape is refused before SciPy reads it."""
+    import scipy.sparse as sp
+
+    from autograder.kernel_side.records import RecordError
+
+    W = sp.random(9, 9, density=0.3, format="coo", random_state=np.random.default_rng(3))
+    arrays = {}
+    data = encode({"coo": W, "array": sp.csr_array(W), "lil": W.tolil()}, arrays)
+    write_record(tmp_path / "r", {"value": data}, arrays)
+    payload, back_arrays = read_record(tmp_path / "r")
+    back = decode(payload["value"], back_arrays)
+    for name in ("coo", "array", "lil"):
+        np.testing.assert_array_equal(back[name].toarray(), W.toarray())
+    assert isinstance(back["coo"], sp.csr_matrix) and isinstance(back["array"], sp.csr_array)
+    entry = data["$dict"]["coo"]
+    values, indices, indptr = (back_arrays[k] for k in entry["$sparse"])
+    forged = [("a column index outside", {entry["$sparse"][1]: indices + 9}),
+              ("row pointers", {entry["$sparse"][2]: indptr[::-1].copy()}),
+              ("do not fit its shape", {entry["$sparse"][2]: indptr[:-1]}),
+              ("wrong dtypes", {entry["$sparse"][1]: indices.astype(np.float64)})]
+    for message, change in forged:
+        with pytest.raises(RecordError, match=message):
+            decode(entry, {**back_arrays, **change})
+    with pytest.raises(RecordError, match="shape"):
+        decode({**entry, "shape": [9, 2**40]}, back_arrays)
+
+
 def test_a_record_with_a_pickle_is_refused(tmp_path):
     np.save(tmp_path / "x.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     import zipfile

@@ -3,8 +3,9 @@ instruction. This module runs on both sides of the trust boundary (the kernel wr
 and imports nothing else from ``autograder``.
 
 The format is JSON for structure and one ``.npz`` for arrays, never pickle. A value is a number, a
-string, None, a list, a tuple, a dict with string keys, a NumPy array, a torch tensor or one of the few
-elvkit dataclasses in :data:`DATACLASSES`; anything else is recorded by its type name only.
+string, None, a list, a tuple, a dict with string keys, a NumPy array, a torch tensor, a SciPy sparse
+matrix (kept as CSR: its three arrays and its shape) or one of the few elvkit dataclasses in
+:data:`DATACLASSES`; anything else is recorded by its type name only.
 :func:`decode` rebuilds exactly that closed set and nothing else (a record cannot name a module to
 import or a function to call), and :func:`parse_record` bounds its size *after* decompression.
 """
@@ -71,6 +72,13 @@ def _is_tensor(x) -> bool:
     return torch is not None and torch.is_tensor(x)
 
 
+def _is_sparse(x) -> bool:
+    import sys
+
+    sparse = sys.modules.get("scipy.sparse")     # only when the notebook has imported SciPy's sparse matrices
+    return sparse is not None and sparse.issparse(x)
+
+
 # ----------------------------------------------------------------------------------------------
 # encoding (the kernel) and decoding (the grader)
 
@@ -99,6 +107,18 @@ def encode(value, arrays: dict):
         key = f"a{len(arrays)}"
         arrays[key] = np.array(t.cpu().numpy(), order="C")
         return {"$tensor": key, "dtype": dtype, "device": str(value.device)}
+    if _is_sparse(value):
+        try:
+            csr = value.tocsr()
+        except Exception:  # a sparse type that cannot be converted (a student's subclass): its type only
+            return {"$other": type(value).__name__}
+        if csr.dtype.kind not in "biuf" or len(csr.shape) != 2:
+            return {"$other": f"sparse matrix of dtype {csr.dtype}"}
+        keys = []
+        for part in (csr.data, csr.indices, csr.indptr):
+            keys.append(f"a{len(arrays)}")
+            arrays[keys[-1]] = np.array(part, order="C")
+        return {"$sparse": keys, "shape": [int(n) for n in csr.shape], "format": type(value).__name__[:40]}
     if isinstance(value, tuple):
         return {"$tuple": [encode(v, arrays) for v in value]}
     if isinstance(value, list):
@@ -152,6 +172,8 @@ def decode(data, arrays: dict, *, device=None, _depth: int = 0):
         if device is not None and isinstance(where, str) and where != "cpu":
             t = t.to(device)
         return t
+    if "$sparse" in data:
+        return _sparse(data, arrays)
     if "$tuple" in data:
         return tuple(decode(v, arrays, device=device, _depth=nested) for v in _items(data["$tuple"]))
     if "$list" in data:
@@ -178,6 +200,30 @@ def _array(arrays: dict, key) -> np.ndarray:
     if not isinstance(key, str) or key not in arrays:
         raise RecordError(f"a reference to an array that the record does not hold ({str(key)[:40]!r})")
     return arrays[key]
+
+
+def _sparse(data: dict, arrays: dict):
+    """A SciPy CSR matrix rebuilt from its three arrays, each checked (lengths, ranges, order) before SciPy sees
+    them: a forged record cannot make it read outside an array or allocate more than its arrays hold."""
+    import scipy.sparse as sp
+
+    keys, shape = data["$sparse"], data.get("shape")
+    if not (isinstance(keys, list) and len(keys) == 3 and isinstance(shape, list) and len(shape) == 2
+            and all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 2**31 for n in shape)):
+        raise RecordError("a sparse matrix entry without its three arrays and a shape of two sizes")
+    values, indices, indptr = (_array(arrays, k) for k in keys)
+    if values.dtype.kind not in "biuf" or indices.dtype.kind not in "iu" or indptr.dtype.kind not in "iu":
+        raise RecordError("a sparse matrix whose arrays have the wrong dtypes")
+    n, m = shape
+    if not (values.ndim == indices.ndim == indptr.ndim == 1 and len(indptr) == n + 1 and len(values) == len(indices)):
+        raise RecordError("a sparse matrix whose arrays do not fit its shape")
+    indptr = indptr.astype(np.int64)
+    if indptr[0] != 0 or indptr[-1] != len(indices) or np.any(np.diff(indptr) < 0):
+        raise RecordError("a sparse matrix whose row pointers are not increasing from 0 to its number of entries")
+    if len(indices) and (int(indices.min()) < 0 or int(indices.max()) >= m):
+        raise RecordError("a sparse matrix with a column index outside its shape")
+    kind = sp.csr_array if str(data.get("format", "")).endswith("_array") else sp.csr_matrix
+    return kind((values, indices.astype(np.int64), indptr), shape=(n, m))
 
 
 def _dataclass(data: dict, arrays: dict, device, depth: int):
