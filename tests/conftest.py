@@ -129,8 +129,8 @@ def graded_class(assignment_id: str, tmp_path_factory) -> dict:
     ``elv grade`` as a TA would; for the assignment of the hostile corpus (``tests/hostile/``) every hostile
     case joins the same batch. The mistakes and the hostile cases leave out the demonstration cells that no
     graded cell needs (:func:`~autograder.course.classroom.without_demonstrations`); the reference and the blank
-    release are whole. About 13 minutes on 2 cores for the stereo batch (66 notebooks), 3 for optical flow and
-    6.5 for self-supervised learning."""
+    release are whole. About 10 minutes on 2 cores for the stereo batch (66 notebooks), 2.3 for optical flow and
+    5.6 for self-supervised learning."""
     if assignment_id in _BATCHES:
         return _BATCHES[assignment_id]
     import csv
