@@ -111,7 +111,7 @@ def _summary_markdown(title, notebook, status, message, scores, max_scores, ques
     return "\n".join(lines)
 
 
-_IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\balt=)", re.I)
+_IMG_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\balt=)", re.I)
 _FOCUSABLE = re.compile(r'(<div\b[^>]*\bclass="[^"]*\b(?:jp-Cell-inputWrapper|jp-OutputArea-output)\b[^"]*")(?![^>]*\btabindex=)')
 
 
