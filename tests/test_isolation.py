@@ -93,6 +93,22 @@ def test_judge_is_strict_about_type_dtype_and_shape(stereo):
     assert "incomplete" in judge(stereo, "sad_cost", cases, payload, arrays)
 
 
+def test_a_huge_empty_sparse_record_is_judged_as_a_wrong_type_without_making_it_dense(stereo):
+    """A well-formed sparse record of 1 x (2^31 - 1) with no entries (what a densifying judge would turn into
+    16 GB) ends as the student's wrong answer, in milliseconds."""
+    import time
+
+    import scipy.sparse as sp
+
+    cases = make_cases(stereo, "disparity_to_depth", 5)
+    arrays = {}
+    wide = encode(sp.csr_matrix((1, 2**31 - 1)), arrays)
+    start = time.perf_counter()
+    msg = judge(stereo, "disparity_to_depth", cases, {"cases": [{"returned": wide}] * len(cases)}, arrays)
+    assert "should return a NumPy array" in msg or "shape" in msg
+    assert time.perf_counter() - start < 5
+
+
 def test_hidden_inputs_differ_per_student_seed(stereo):
     a, b = make_cases(stereo, "census_cost", 1), make_cases(stereo, "census_cost", 2)
     assert a[0].args[0].shape != b[0].args[0].shape or not np.array_equal(a[0].args[0], b[0].args[0])
