@@ -1,6 +1,8 @@
 """Placeholder functions; while the hidden test of `depth_to_disparity` runs, it replaces the record of
-`disparity_to_depth` by a 1 MB archive that decompresses to 1 GiB. The grader checks sizes before
-decompressing: refused, the batch unharmed; flagged."""
+`disparity_to_depth` by a 0.3 MB archive that decompresses to 320 MB, more than the 256 MB a record may hold
+(a real bomb, but one the kernel writes in a few seconds even under a loaded batch: writing 1 GiB could outlast the
+cell's time limit and leave a torn archive instead). The grader checks sizes before decompressing: refused, the
+batch unharmed; flagged."""
 
 EXPECT = {"status": "graded", "score": 0, "flagged": True, "twin": "zeros"}
 
@@ -17,9 +19,10 @@ def depth_to_disparity(depth, baseline, focal, doffs=0.0):
     folder = os.environ.get("ELVKIT_" + "HIDDEN_DIR")
     if folder:
         out = os.path.join(folder, "out", "disparity_to_depth")
-        with zipfile.ZipFile(out + ".npz", "w", zipfile.ZIP_DEFLATED) as z, z.open("a0.npy", "w") as fh:
-            np.lib.format.write_array_header_1_0(fh, {"descr": "<f8", "fortran_order": False, "shape": (2**27,)})
-            for _ in range(64):
+        with zipfile.ZipFile(out + ".npz", "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z, \\
+                z.open("a0.npy", "w") as fh:
+            np.lib.format.write_array_header_1_0(fh, {"descr": "<f8", "fortran_order": False, "shape": (40 * 2**20,)})
+            for _ in range(20):
                 fh.write(bytes(2**24))
         with open(out + ".json", "w") as fh:
             json.dump({"cases": [{"returned": {"$array": "a0"}}] * 4}, fh)
