@@ -119,6 +119,20 @@ def test_replay_refuses_calls_on_other_inputs_and_missing_records(tmp_path):
     assert "no call of it" in Replayer(imports).run(cell, ({"calls": []}, arrays))
 
 
+def test_replay_matches_sparse_arguments_by_their_values(tmp_path):
+    """A test that passes a SciPy sparse matrix (a graph's affinities) is replayed on it: the kernel's and the
+    grader's encodings hold the same three arrays under other names; another matrix is told apart."""
+    imports = "import numpy as np\nimport scipy.sparse as sp\nfrom elvkit.testing import assert_close"
+    test = "W = sp.csr_array(np.array([[0.0, 2.0], [2.0, 0.0]]))\nassert_close(total(W), 4.0)"
+    cell = VisibleCell("q2-total-visible", test, ("total",))
+    ns = {"total": lambda W: float(W.sum())}
+    exec(imports, ns)
+    record = _record(tmp_path, cell.grade_id, ns, test, cell.names)
+    assert Replayer(imports).run(cell, record) is None
+    other = _record(tmp_path / "b", cell.grade_id, ns, test.replace("2.0], [2.0", "2.0], [2.5"), cell.names)
+    assert "other inputs than this test's" in Replayer(imports).run(cell, other)
+
+
 def test_replay_gives_the_gradients_the_kernel_measured(tmp_path):
     imports = "import torch\nfrom elvkit.testing import assert_true"
     test = ("w = torch.zeros(4, requires_grad=True)\nsquare(w + 1.5, torch.ones(4)).sum().backward()\n"

@@ -244,6 +244,14 @@ def _same(a, a_arrays: dict, b, b_arrays: dict) -> bool:
             if x.dtype.kind in "fc":
                 return bool(np.allclose(x, y, rtol=1e-5, atol=1e-6, equal_nan=True))
             return bool(np.array_equal(x, y))
+        if "$sparse" in a:       # a sparse matrix: its three arrays (values, column indices, row pointers) and shape
+            x, y = a["$sparse"], b["$sparse"]
+            if not (isinstance(x, list) and isinstance(y, list) and len(x) == len(y) == 3) or \
+                    a.get("shape") != b.get("shape") or a.get("format") != b.get("format"):
+                return False
+            return all(_same({"$array": kx, "dtype": str(a_arrays[kx].dtype) if kx in a_arrays else None}, a_arrays,
+                             {"$array": ky, "dtype": str(b_arrays[ky].dtype) if isinstance(ky, str) and ky in b_arrays
+                              else None}, b_arrays) for kx, ky in zip(x, y))
         if "$number" in a:
             x, y = a["$number"], b["$number"]
             if isinstance(x, str) or isinstance(y, str):

@@ -1,0 +1,191 @@
+"""Spectral tools for graph-based segmentation: the smallest eigenvectors of a normalised Laplacian, and the
+feature maps the pixel affinities compare.
+
+:func:`smallest_eigenpairs` finds the ``k`` smallest eigenpairs of a sparse symmetric matrix whose spectrum lies
+in ``[0, 2]`` -- the symmetric normalised Laplacian ``I - D^-1/2 W D^-1/2`` of the Normalized Cuts lectures --
+by **Chebyshev-filtered subspace iteration** (Zhou & Saad, 2007): a block of vectors is multiplied by a
+polynomial of the matrix that is small on the unwanted end of the spectrum and large near 0, then
+orthonormalised and rotated by a Rayleigh-Ritz step. Working on a whole block at once is what makes it correct
+for repeated (or nearly repeated) eigenvalues, such as the several zeros of a graph with several components,
+where single-vector methods may return any mix of them or miss one. Its only operation on the matrix is a
+sparse-times-dense product, which PyTorch runs on every core (and on the GPU).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from ._checks import check_int
+
+__all__ = ["smallest_eigenpairs", "filter_responses", "DENSE_BELOW"]
+
+#: graphs with at most this many nodes are solved densely (LAPACK), exactly
+DENSE_BELOW = 600
+
+
+def _as_csr(L):
+    import scipy.sparse as sp
+
+    if not (sp.issparse(L) or isinstance(L, np.ndarray)):
+        raise TypeError(f"L must be a SciPy sparse matrix or a NumPy array; got {type(L).__name__}")
+    if L.ndim != 2 or L.shape[0] != L.shape[1]:
+        raise ValueError(f"L must be a square matrix (N, N); got shape {L.shape}")
+    return sp.csr_array(L, dtype=np.float64)
+
+
+def _chebyshev(L, X, degree: int, low: float, cut: float, high: float):
+    """p(L) X for the degree-``degree`` Chebyshev polynomial that is at most 1 on [cut, high] and grows below
+    ``cut``, scaled so that it is about 1 at ``low`` (no overflow, whatever the degree)."""
+    e, c = (high - cut) / 2, (high + cut) / 2
+    sigma = e / (c - low)
+    tau = 2 / sigma
+    Y = (L @ X - c * X) * (sigma / e)
+    for _ in range(2, degree + 1):
+        sigma_new = 1 / (tau - sigma)
+        Y, X = (L @ Y - c * Y) * (2 * sigma_new / e) - (sigma * sigma_new) * X, Y
+        sigma = sigma_new
+    return Y
+
+
+def _rayleigh_ritz(L, Y):
+    import torch
+
+    Q, _ = torch.linalg.qr(Y)
+    LQ = L @ Q
+    H = Q.T @ LQ
+    theta, V = torch.linalg.eigh((H + H.T) / 2)
+    return theta, Q @ V, LQ @ V
+
+
+def smallest_eigenpairs(L, k: int, *, tol: float = 1e-6, degree: int = 24, extra: int = 6, seed: int = 0,
+                        start=None, max_iterations: int = 400, device=None):
+    """The ``k`` smallest eigenvalues and orthonormal eigenvectors of a symmetric matrix with spectrum in [0, 2].
+
+    Parameters
+    ----------
+    L : scipy.sparse matrix or ndarray, shape (N, N)
+        Symmetric, eigenvalues in [0, 2]: a symmetric normalised Laplacian ``I - D^-1/2 W D^-1/2``.
+    k : int
+        How many eigenpairs, 1 <= k < N.
+    tol : float
+        Stop when every returned pair has ``||L z - lambda z|| <= tol`` (z of unit length).
+    degree, extra : int
+        The Chebyshev polynomial's degree per iteration, and how many vectors beyond ``k`` the block carries
+        (the gap to the block's last vector sets the speed).
+    seed : int
+        Seeds the random start: the same call gives the same vectors.
+    start : ndarray, shape (N, m), optional
+        Vectors to start from (an interpolated coarse solution, a previous answer); random columns fill the block.
+    device : str or torch.device, optional
+        Where to compute; the CPU by default.
+
+    Returns
+    -------
+    eigenvalues : ndarray, shape (k,), ascending
+    vectors : ndarray, shape (N, k), orthonormal columns, each with its largest-magnitude entry positive
+    """
+    import scipy.linalg
+    import torch
+
+    L = _as_csr(L)
+    n = L.shape[0]
+    k = check_int(k, "k", low=1)
+    if k >= n:
+        raise ValueError(f"k must be smaller than the number of nodes N = {n}; got k = {k}")
+    if n <= DENSE_BELOW:
+        vals, vecs = scipy.linalg.eigh(L.toarray(), subset_by_index=(0, k - 1))
+        return vals, _signed(vecs)
+    b = min(n - 1, k + max(extra, 1))
+    dev = torch.device(device) if device is not None else torch.device("cpu")
+    gen = torch.Generator().manual_seed(int(seed))
+    X0 = torch.randn(n, b, generator=gen, dtype=torch.float64)
+    if start is not None:
+        s = np.asarray(start, dtype=np.float64).reshape(n, -1)[:, :b]
+        X0[:, :s.shape[1]] = torch.from_numpy(s)
+
+    def matrix(dtype):
+        with warnings.catch_warnings():      # PyTorch calls its sparse CSR support "beta" on every construction
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.sparse_csr_tensor(torch.from_numpy(L.indptr.astype(np.int64)),
+                                           torch.from_numpy(L.indices.astype(np.int64)),
+                                           torch.from_numpy(L.data).to(dtype), size=(n, n), device=dev,
+                                           check_invariants=False)
+
+    # float32 does the bulk of the filtering; float64 finishes to `tol`
+    stages = [(torch.float32, max(tol, 2e-4)), (torch.float64, tol)]
+    X, high, iterations = X0.to(dev), 2.0, 0
+    for dtype, stage_tol in stages:
+        Lt = matrix(dtype)
+        X = X.to(dtype)
+        theta, X, LX = _rayleigh_ritz(Lt, X)
+        while True:
+            res = torch.linalg.vector_norm(LX[:, :k] - X[:, :k] * theta[:k], dim=0)
+            if float(res.max()) <= stage_tol or iterations >= max_iterations:
+                break
+            cut = float(theta[-1])
+            if not cut < high:   # the block spans the whole spectrum: nothing left to damp
+                break
+            X = _chebyshev(Lt, X, degree, max(float(theta[0]), 0.0) - 1e-3, cut, high)
+            theta, X, LX = _rayleigh_ritz(Lt, X)
+            iterations += 1
+    if float(res.max()) > max(10 * tol, 1e-4):
+        raise RuntimeError(f"smallest_eigenpairs did not converge in {iterations} iterations (largest residual "
+                           f"{float(res.max()):.2e}); raise max_iterations or the degree")
+    return theta[:k].cpu().numpy().astype(np.float64), _signed(X[:, :k].cpu().numpy().astype(np.float64))
+
+
+def _signed(vecs: np.ndarray) -> np.ndarray:
+    """Each column multiplied by the sign of its largest-magnitude entry (eigenvectors have no sign of their own;
+    this makes a result reproducible)."""
+    idx = np.abs(vecs).argmax(axis=0)
+    signs = np.sign(vecs[idx, np.arange(vecs.shape[1])])
+    signs[signs == 0] = 1
+    return vecs * signs
+
+
+def filter_responses(image, *, orientations: int = 4, scales=(1.0, 2.0), smooth: float = 1.0) -> np.ndarray:
+    """Oriented filter-bank features of a grey image: the **energy** (squared response, then smoothed) of
+    second-derivative-of-Gaussian filters at ``orientations`` angles and each scale, as in Shi and Malik's
+    texture affinities (Malik et al. 2001).
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W)
+    orientations : int
+        Angles 0, pi/K, ..., (K-1) pi/K.
+    scales : sequence of float
+        The Gaussians' standard deviations, in pixels.
+    smooth : float
+        How much each energy map is smoothed afterwards (in units of its scale), so that a stripe pattern gives
+        a steady response rather than its own stripes.
+
+    Returns
+    -------
+    ndarray, shape (H, W, orientations * len(scales)), float32, each channel scaled to a maximum of 1
+    """
+    import cv2
+
+    img = np.asarray(image, dtype=np.float32)
+    if img.ndim != 2:
+        raise ValueError(f"image must be a grey image (H, W); got shape {img.shape}")
+    orientations = check_int(orientations, "orientations", low=1)
+    out = []
+    for s in scales:
+        r = int(math.ceil(3 * s))
+        t = np.arange(-r, r + 1, dtype=np.float32)
+        yy, xx = np.meshgrid(t, t, indexing="ij")
+        for o in range(orientations):
+            a = math.pi * o / orientations
+            u = xx * math.cos(a) + yy * math.sin(a)          # across the filter's stripes
+            v = -xx * math.sin(a) + yy * math.cos(a)
+            g = np.exp(-(u ** 2 + v ** 2) / (2 * s ** 2))
+            kernel = (u ** 2 / s ** 4 - 1 / s ** 2) * g
+            kernel -= kernel.mean()
+            response = cv2.filter2D(img, cv2.CV_32F, kernel, borderType=cv2.BORDER_REFLECT)
+            energy = cv2.GaussianBlur(response ** 2, (0, 0), smooth * s * 2, borderType=cv2.BORDER_REFLECT)
+            out.append(energy)
+    stack = np.stack(out, axis=-1)
+    return (stack / np.maximum(stack.max(axis=(0, 1), keepdims=True), 1e-12)).astype(np.float32)
