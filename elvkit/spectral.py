@@ -121,9 +121,17 @@ def smallest_eigenpairs(L, k: int, *, tol: float = 1e-6, degree: int = 24, extra
         Lt = matrix(dtype)
         X = X.to(dtype)
         theta, X, LX = _rayleigh_ritz(Lt, X)
+        best, stalled = math.inf, 0
         while True:
             res = torch.linalg.vector_norm(LX[:, :k] - X[:, :k] * theta[:k], dim=0)
-            if float(res.max()) <= stage_tol or iterations >= max_iterations:
+            worst = float(res.max())
+            if worst <= stage_tol or iterations >= max_iterations:
+                break
+            # float32 cannot resolve eigenvalues that the filter has made 1e7 times smaller than the first ones:
+            # when the residual stops falling, go on in float64
+            stalled = 0 if worst < 0.7 * best else stalled + 1
+            best = min(best, worst)
+            if stalled >= 4 and dtype == torch.float32:
                 break
             cut = float(theta[-1])
             if not cut < high:   # the block spans the whole spectrum: nothing left to damp
