@@ -40,6 +40,9 @@ d = np.asarray(W.sum(axis=1)).ravel()
 s = 1 / np.sqrt(d)
 M = (sp.diags(s) @ W @ sp.diags(s)).tocsr()
 L = (sp.identity(len(d), format="csr") - M).tocsr()
+small = L[:1600][:, :1600]                      # a warm-up on a small graph: one-time initialisation is not timed
+if solver == "elvkit":
+    smallest_eigenpairs(small, 2)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start = time.perf_counter()
 if solver == "elvkit":
@@ -98,6 +101,7 @@ def _solver_rows(bench) -> None:
 
 
 def _segmentation_rows(bench, ref) -> None:
+    import scipy.ndimage
     import scipy.sparse as sp
     from skimage import graph as skgraph
     from skimage.segmentation import slic
@@ -106,19 +110,22 @@ def _segmentation_rows(bench, ref) -> None:
     from elvkit.data import make_region_image
     from elvkit.metrics import adjusted_rand_index
 
-    part = "normalized cuts: noisy generated images (96 x 96, 4 regions, intensity, noise 0.1), ARI over 5 images"
+    part = ("normalized cuts: noisy generated images (96 x 96, 4 regions, intensity, noise 0.1), mean ARI over 5 "
+            "images; SLIC + RAG at the best of a small grid of its settings")
     scores = {k: [] for k in ("recursive", "k-way", "SpectralClustering", "SLIC + RAG + cut_normalized")}
     for seed in range(5):
         im = make_region_image(seed=100 + seed, shape=(96, 96), regions=4, cue="intensity", noise=0.1)
-        W = ref.affinity(im.image, 0.15, 4.0, 5)
+        W = ref.affinity(scipy.ndimage.gaussian_filter(im.image, 1.0), 0.05, 4.0, 5)   # the notebook's features
         k = im.num_regions
-        segs = {"recursive": ref.recursive_ncut(W, max_ncut=0.1, min_size=96 * 96 // 60),
+        segs = {"recursive": ref.recursive_ncut(W, min_size=96 * 96 // 60),
                 "k-way": ref.kway_ncut(ref.ncut_eigenvectors(W, k)[1], k)}
         W32 = sp.csr_matrix((W.data, W.indices.astype(np.int32), W.indptr.astype(np.int32)), shape=W.shape)
         segs["SpectralClustering"] = SpectralClustering(k, affinity="precomputed", random_state=0).fit_predict(W32)
+        # scikit-image's pipeline at the best of compactness {0.05, 0.1, 0.3} x sigma {0.05, 0.1, 0.2} x thresh
+        # {0.001, 0.01, 0.1} measured on these images (the defaults, sigma = 255 for 8-bit images, cut nothing here)
         sp_labels = slic(im.image, n_segments=200, compactness=0.3, sigma=1.0, channel_axis=None, start_label=0)
-        rag = skgraph.rag_mean_color(np.dstack([im.image] * 3), sp_labels, mode="similarity")
-        segs["SLIC + RAG + cut_normalized"] = skgraph.cut_normalized(sp_labels, rag, thresh=0.01)
+        rag = skgraph.rag_mean_color(np.dstack([im.image] * 3), sp_labels, mode="similarity", sigma=0.05)
+        segs["SLIC + RAG + cut_normalized"] = skgraph.cut_normalized(sp_labels, rag, thresh=0.1, rng=0)
         for name, seg in segs.items():
             scores[name].append(float(adjusted_rand_index(im.labels, np.asarray(seg).reshape(96, 96),
                                                           foreground_only=False)))
@@ -130,14 +137,18 @@ def _segmentation_rows(bench, ref) -> None:
 
 
 def _maskcut_rows(bench, ref) -> None:
+    import warnings
+
     import torch
     from sklearn.cluster import KMeans
+    from sklearn.exceptions import ConvergenceWarning
     from skimage.transform import resize
 
     from elvkit.data import make_object_scenes
     from elvkit.metrics import adjusted_rand_index
     from elvkit.models import course_vit, vit_tiny
 
+    warnings.simplefilter("ignore", ConvergenceWarning)      # colours repeat exactly: k-means may find fewer than k
     scenes = make_object_scenes(48, seed=21)
     torch.manual_seed(0)
     models = {"course DINO ViT": course_vit(), "random-init ViT": vit_tiny().eval()}
