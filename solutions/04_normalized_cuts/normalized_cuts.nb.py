@@ -609,8 +609,9 @@ print(f"{SIDE * SIDE:,} pixels, {W_photo.nnz:,} edges: graph and 6 eigenvectors 
 # threshold $t$: $A = \{i : y_i > t\}$. Zero or the median are natural guesses, but Shi and Malik try
 # $\ell$ evenly spaced values and keep the one whose partition has the **smallest Ncut**. Use the
 # candidates $t_m = y_{\min} + (y_{\max} - y_{\min})\,\frac{m}{\ell + 1}$ for $m = 1, \dots, \ell$
-# (strictly between the smallest and the largest value, so neither side is ever empty) and return the
-# first of the best on ties.
+# with $\ell$ = `num` (64 by default), strictly between the smallest and the largest value so that neither
+# side is ever empty, and return the first (smallest $m$) of the best on ties. A loop over the $\ell$
+# candidates, each calling your `ncut_value`, is fine.
 
 # %% nbgrader={"grade_id": "q4-threshold", "solution": true}
 def best_threshold(y, W, num=64):
