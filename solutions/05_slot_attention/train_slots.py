@@ -1,0 +1,269 @@
+"""Train the course's slot-attention autoencoder (Locatello et al. 2020, scaled down) on the shared multi-object
+scenes, for the slot-attention assignment's checkpoint.
+
+The model is the paper's, smaller (3 x 3 convolutions of 32 channels, 32 x 32 images, 5 slots of 64): a CNN encoder with the soft position embedding, slot attention (LayerNorms,
+q/k/v, softmax over the slots, the weighted mean over the inputs, a GRU and a residual MLP, T iterations, the
+last one on detached slots as in Chang et al. 2022), and a spatial-broadcast decoder whose per-slot RGB and alpha
+logits are mixed with the alphas normalised over the slots; the loss is the reconstruction's mean squared error.
+Deterministic given its seed::
+
+    python solutions/05_slot_attention/train_slots.py --out elvkit/models/weights/slots_palette.pt   # CPU or GPU
+    python solutions/05_slot_attention/train_slots.py --evaluate elvkit/models/weights/slots_palette.pt
+
+It saves a resumable state every ``--every`` steps (``<out>.partial``; rerun the same command after a stop, or pass
+``--stop-after N`` to train in pieces), and at the end the weights with their sha256, the recipe, and the FG-ARI of
+the alpha masks on new scenes of both variants (with k-means on pixel colour beside it) in ``<out stem>.json``.
+The training code lives beside the solutions, not in ``elvkit``: it is what students write in the assignment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from elvkit.data import make_object_scenes
+
+
+def position_grid(h: int, w: int, device=None) -> torch.Tensor:
+    """The paper's 4-channel coordinate grid (x, y, 1 - x, 1 - y), each in [0, 1]: (h, w, 4)."""
+    ys, xs = torch.meshgrid(torch.linspace(0, 1, h, device=device), torch.linspace(0, 1, w, device=device),
+                            indexing="ij")
+    return torch.stack([xs, ys, 1 - xs, 1 - ys], dim=-1)
+
+
+class SoftPositionEmbed(nn.Module):
+    """Adds a learnt linear map of the coordinate grid to a feature map (B, h, w, D)."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.proj = nn.Linear(4, dim)
+
+    def forward(self, x):
+        return x + self.proj(position_grid(x.shape[1], x.shape[2], x.device))
+
+
+class SlotAttention(nn.Module):
+    """Slot attention: ``forward(inputs (B, N, D), slots (B, K, D))`` -> slots and every iteration's attention
+    (B, K, N), normalised over the slots."""
+
+    def __init__(self, dim: int = 64, iterations: int = 3, hidden: int = 128, eps: float = 1e-8):
+        super().__init__()
+        self.dim, self.iterations, self.eps = dim, iterations, eps
+        self.norm_inputs, self.norm_slots, self.norm_mlp = nn.LayerNorm(dim), nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.q, self.k, self.v = (nn.Linear(dim, dim, bias=False) for _ in range(3))
+        self.gru = nn.GRUCell(dim, dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Linear(hidden, dim))
+
+    def step(self, slots, k, v):
+        b, n_slots, d = slots.shape
+        q = self.q(self.norm_slots(slots))
+        logits = torch.einsum("bkd,bnd->bkn", q, k) / math.sqrt(d)
+        attn = logits.softmax(dim=1)                                          # over the slots
+        weights = (attn + self.eps) / (attn + self.eps).sum(dim=2, keepdim=True)   # weighted mean over inputs
+        updates = torch.einsum("bkn,bnd->bkd", weights, v)
+        slots = self.gru(updates.reshape(-1, d), slots.reshape(-1, d)).reshape(b, n_slots, d)
+        return slots + self.mlp(self.norm_mlp(slots)), attn
+
+    def forward(self, inputs, slots, detach_last: bool = True):
+        x = self.norm_inputs(inputs)
+        k, v = self.k(x), self.v(x)
+        attentions = []
+        for t in range(self.iterations):
+            if detach_last and t == self.iterations - 1:
+                slots = slots.detach()                                        # implicit differentiation
+            slots, attn = self.step(slots, k, v)
+            attentions.append(attn)
+        return slots, attentions
+
+
+class SlotAutoencoder(nn.Module):
+    """CNN encoder + soft position embedding -> slot attention -> spatial-broadcast decoder, for ``size`` x
+    ``size`` RGB images (size divisible by 4)."""
+
+    def __init__(self, size: int = 32, slots: int = 5, dim: int = 64, channels: int = 32, iterations: int = 3):
+        super().__init__()
+        self.size, self.num_slots, self.dim = size, slots, dim
+        self.encoder = nn.Sequential(nn.Conv2d(3, channels, 3, padding=1), nn.ReLU(),
+                                     nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(),
+                                     nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(),
+                                     nn.Conv2d(channels, dim, 3, padding=1), nn.ReLU())
+        self.encoder_pos = SoftPositionEmbed(dim)
+        self.encoder_mlp = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, dim))
+        self.slots_mu = nn.Parameter(torch.zeros(1, 1, dim))
+        self.slots_log_sigma = nn.Parameter(torch.zeros(1, 1, dim))
+        nn.init.xavier_uniform_(self.slots_mu)
+        nn.init.xavier_uniform_(self.slots_log_sigma)
+        self.slot_attention = SlotAttention(dim, iterations)
+        self.decoder_pos = SoftPositionEmbed(dim)
+        self.decoder = nn.Sequential(
+            nn.ConvTranspose2d(dim, channels, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),
+            nn.ConvTranspose2d(channels, channels, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(channels, 4, 3, padding=1))
+
+    def initial_slots(self, batch: int, generator: torch.Generator | None = None, device=None):
+        """Slots drawn from the learnt Gaussian: mu + sigma * noise, the noise from ``generator``."""
+        noise = torch.randn(batch, self.num_slots, self.dim, generator=generator).to(device or self.slots_mu.device)
+        return self.slots_mu + self.slots_log_sigma.exp() * noise
+
+    def forward(self, images, slots):
+        b = images.shape[0]
+        x = self.encoder(images).permute(0, 2, 3, 1)                          # (B, H, W, D)
+        x = self.encoder_mlp(self.encoder_pos(x)).reshape(b, -1, self.dim)
+        slots, attentions = self.slot_attention(x, slots)
+        s = self.size // 4
+        grid = slots.reshape(-1, 1, 1, self.dim).expand(-1, s, s, -1)         # spatial broadcast
+        out = self.decoder(self.decoder_pos(grid).permute(0, 3, 1, 2))
+        out = out.reshape(b, self.num_slots, 4, self.size, self.size)
+        rgb, alpha = out[:, :, :3], out[:, :, 3:].softmax(dim=1)              # alphas normalised over the slots
+        return (rgb * alpha).sum(dim=1), alpha[:, :, 0], attentions
+
+
+def scenes_at(n: int, seed: int, size: int, variant: str, objects=(2, 4)):
+    """The shared multi-object scenes at ``size`` x ``size``, 2-4 objects (5 slots: the objects and the ground)."""
+    return make_object_scenes(n, seed=seed, size=size, variant=variant, objects=objects)
+
+
+def fg_ari(model, scenes, seed: int = 0) -> float:
+    """FG-ARI of the alpha masks' arg-max over the slots on ``scenes``."""
+    from elvkit.metrics import adjusted_rand_index
+
+    model.eval()
+    gen = torch.Generator().manual_seed(seed)
+    device = next(model.parameters()).device
+    labels = []
+    with torch.no_grad():
+        for i in range(0, len(scenes), 64):
+            x = torch.as_tensor(scenes.images[i:i + 64]).to(device)
+            _, alpha, _ = model(x, model.initial_slots(len(x), gen, device))
+            labels.append(alpha.argmax(1).cpu().numpy())
+    model.train()
+    return float(np.mean(adjusted_rand_index(scenes.masks, np.concatenate(labels))))
+
+
+def kmeans_fg_ari(scenes) -> float:
+    """FG-ARI of k-means on the pixels' RGB, k = the scene's objects + 1."""
+    import warnings
+
+    from sklearn.cluster import KMeans
+    from sklearn.exceptions import ConvergenceWarning
+
+    from elvkit.metrics import adjusted_rand_index
+
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    out = []
+    for img, mask, k in zip(scenes.images, scenes.masks, scenes.num_objects):
+        pred = KMeans(int(k) + 1, n_init=4, random_state=0).fit_predict(img.reshape(3, -1).T)
+        out.append(float(adjusted_rand_index(mask, pred.reshape(mask.shape))))
+    return float(np.mean(out))
+
+
+def train(args) -> Path:
+    """Train (or resume) as ``args`` say; returns the final checkpoint, or the resumable state when stopped early."""
+    torch.manual_seed(args.seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    device = torch.device(args.device)
+    data = torch.as_tensor(scenes_at(args.scenes, args.seed, args.size, args.variant).images)
+    held_out = scenes_at(args.held_out, 10_000, args.size, args.variant)
+    model = SlotAutoencoder(args.size, args.slots, args.dim).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    generator = torch.Generator().manual_seed(args.seed)
+    step, out = 0, Path(args.out)
+    partial = out.with_suffix(out.suffix + ".partial")
+    if partial.is_file():
+        state = torch.load(partial, map_location=device)
+        model.load_state_dict(state["model"]), opt.load_state_dict(state["opt"])
+        step = state["step"]
+        generator.set_state(state["generator"])
+        print(f"resumed at step {step}", flush=True)
+    start, stop = time.perf_counter(), step + args.stop_after if args.stop_after else args.steps
+    while step < min(args.steps, stop):
+        lr = args.lr * min(1.0, (step + 1) / args.warmup) * 0.5 ** (step / args.half_life)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        batch = data[torch.randint(len(data), (args.batch,), generator=generator)].to(device)
+        recon, _, _ = model(batch, model.initial_slots(len(batch), generator, device))
+        loss = F.mse_loss(recon, batch)
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+        opt.step()
+        step += 1
+        if step % 100 == 0:
+            print(f"step {step}/{args.steps} loss {loss.item():.5f} lr {lr:.2e} {time.perf_counter() - start:.0f} s",
+                  flush=True)
+        if step % args.every == 0 or step in (args.steps, stop):
+            print(f"step {step}: FG-ARI of the alpha masks on {len(held_out)} new {args.variant} scenes "
+                  f"{fg_ari(model, held_out):.3f}", flush=True)
+            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
+                        "generator": generator.get_state()}, partial)
+    if step < args.steps:
+        print(f"stopped at step {step} of {args.steps}: run the same command again to resume from {partial}")
+        return partial
+    weights = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    torch.save(weights, out)
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    evaluation = {}
+    for variant in ("palette", "colour-proof"):
+        scenes = scenes_at(args.held_out, 10_000, args.size, variant)
+        evaluation[variant] = {"slot_attention": round(fg_ari(model, scenes), 4),
+                               "kmeans_colour": round(kmeans_fg_ari(scenes), 4)}
+    meta = {"file": out.name, "sha256": digest, "bytes": out.stat().st_size, "model": "SlotAutoencoder",
+            "size": args.size, "slots": args.slots, "dim": args.dim,
+            "recipe": {k: getattr(args, k) for k in ("steps", "batch", "scenes", "lr", "warmup", "half_life", "clip",
+                                                      "variant", "seed")},
+            "command": "python solutions/05_slot_attention/train_slots.py " + " ".join(
+                f"--{k.replace('_', '-')} {getattr(args, k)}" for k in ("steps", "batch", "scenes", "lr", "warmup",
+                                                                         "half_life", "variant", "seed", "out")),
+            "fg_ari": {"held_out_scenes": f"make_object_scenes({args.held_out}, seed=10_000, size={args.size}, "
+                                          "objects=(2, 4))", **evaluation}}
+    out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+    print(json.dumps(meta), flush=True)
+    return out
+
+
+def main(argv=None) -> int:
+    """The command line: train, resume, or ``--evaluate`` a checkpoint."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=20_000)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--scenes", type=int, default=8192)
+    p.add_argument("--size", type=int, default=32)
+    p.add_argument("--slots", type=int, default=5)
+    p.add_argument("--dim", type=int, default=64)
+    p.add_argument("--lr", type=float, default=4e-4)
+    p.add_argument("--warmup", type=int, default=1000)
+    p.add_argument("--half-life", type=int, default=10_000, help="the learning rate halves every this many steps")
+    p.add_argument("--clip", type=float, default=1.0, help="the gradients' norm is clipped to this")
+    p.add_argument("--variant", default="palette", choices=("palette", "colour-proof"))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--every", type=int, default=500, help="save a resumable state every this many steps")
+    p.add_argument("--held-out", type=int, default=256, help="new scenes the FG-ARI is measured on")
+    p.add_argument("--stop-after", type=int, default=0, help="stop after this many steps (resume later)")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--out", default="slots_palette.pt")
+    p.add_argument("--evaluate", metavar="CHECKPOINT", help="FG-ARI of a saved checkpoint on both variants")
+    args = p.parse_args(argv)
+    if args.evaluate:
+        model = SlotAutoencoder(args.size, args.slots, args.dim)
+        model.load_state_dict(torch.load(args.evaluate, weights_only=True))
+        for variant in ("palette", "colour-proof"):
+            scenes = scenes_at(args.held_out, 10_000, args.size, variant)
+            print(f"{variant}: FG-ARI slot attention {fg_ari(model, scenes):.3f}, "
+                  f"k-means on colour {kmeans_fg_ari(scenes):.3f}")
+        return 0
+    train(args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
