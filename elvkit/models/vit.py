@@ -22,7 +22,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["VisionTransformer", "vit_tiny", "vit_small", "load_dino_state_dict", "course_vit", "dino_vits16"]
+__all__ = ["VisionTransformer", "vit_tiny", "vit_small", "load_dino_state_dict", "course_state", "course_vit",
+           "dino_vits16"]
 
 
 class PatchEmbed(nn.Module):
@@ -213,12 +214,12 @@ def load_dino_state_dict(model: VisionTransformer, state: dict) -> VisionTransfo
 WEIGHTS = Path(__file__).parent / "weights"
 
 
-def course_vit(name: str = "vit_tiny_dino", *, verify: bool = True) -> VisionTransformer:
-    """The course's ViT trained with DINO on the multi-object scenes (``solutions/03_self_supervised/train_vit.py``
-    makes it, deterministically given its seed), with the weights of its EMA teacher, in eval mode.
+def course_state(name: str, *, verify: bool = True) -> tuple[dict, dict]:
+    """A checkpoint the course trained and ships inside elvkit (``elvkit/models/weights/<name>.pt``), as a state
+    dict, with its record ``<name>.json`` (sha256, size, the recipe and the script that made it).
 
-    The checkpoint ships inside elvkit (``elvkit/models/weights/<name>.pt``) with a record ``<name>.json`` of its
-    sha256, size and training recipe; ``verify`` checks the file against the recorded sha256 before loading it.
+    ``verify`` checks the file against the recorded sha256 before loading it. The state dict loads into the
+    model the recording script names (for a model students build in an assignment, into theirs).
 
     Raises
     ------
@@ -237,9 +238,28 @@ def course_vit(name: str = "vit_tiny_dino", *, verify: bool = True) -> VisionTra
     if digest != meta["sha256"]:
         raise ValueError(f"{path.name}: its sha256 is {digest}, its record says "
                          f"{meta['sha256']}: the file is damaged or was replaced; reinstall elvkit")
+    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True), meta
+
+
+def course_vit(name: str = "vit_tiny_dino", *, verify: bool = True) -> VisionTransformer:
+    """The course's ViT trained with DINO on the multi-object scenes (``solutions/03_self_supervised/train_vit.py``
+    makes it, deterministically given its seed), with the weights of its EMA teacher, in eval mode.
+
+    The checkpoint ships inside elvkit (``elvkit/models/weights/<name>.pt``) with a record ``<name>.json`` of its
+    sha256, size and training recipe; ``verify`` checks the file against the recorded sha256 before loading it
+    (:func:`course_state`).
+
+    Raises
+    ------
+    FileNotFoundError
+        When the checkpoint or its record is missing.
+    ValueError
+        When the file's sha256 is not the recorded one (a damaged or replaced checkpoint).
+    """
+    state, meta = course_state(name, verify=verify)
     shape = {k: meta[k] for k in ("image_size", "patch", "dim", "depth", "heads") if k in meta}
     model = vit_tiny(**shape) if meta.get("model", "vit_tiny") == "vit_tiny" else vit_small(**shape)
-    load_dino_state_dict(model, torch.load(io.BytesIO(data), map_location="cpu", weights_only=True))
+    load_dino_state_dict(model, state)
     return model.eval()
 
 
