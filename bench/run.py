@@ -44,8 +44,9 @@ def reference(a):
 
 
 def row(part, metric, ours, anchor, target, ok, unit=""):
+    # ``ok`` may be a NumPy bool (a comparison of NumPy numbers): the summary counts ``ok is False``
     ROWS.append({"part": part, "metric": metric, "elvkit": ours, "anchor": anchor, "target": target,
-                 "ok": ok, "unit": unit})
+                 "ok": None if ok is None else bool(ok), "unit": unit})
 
 
 def fmt(v, unit):
