@@ -246,15 +246,8 @@ def course_vit(name: str = "vit_tiny_dino", *, verify: bool = True) -> VisionTra
     makes it, deterministically given its seed), with the weights of its EMA teacher, in eval mode.
 
     The checkpoint ships inside elvkit (``elvkit/models/weights/<name>.pt``) with a record ``<name>.json`` of its
-    sha256, size and training recipe; ``verify`` checks the file against the recorded sha256 before loading it
-    (:func:`course_state`).
-
-    Raises
-    ------
-    FileNotFoundError
-        When the checkpoint or its record is missing.
-    ValueError
-        When the file's sha256 is not the recorded one (a damaged or replaced checkpoint).
+    sha256, size and training recipe; it is read by :func:`course_state`, which checks it (``verify``) and raises
+    for a missing or damaged file.
     """
     state, meta = course_state(name, verify=verify)
     shape = {k: meta[k] for k in ("image_size", "patch", "dim", "depth", "heads") if k in meta}
