@@ -131,6 +131,12 @@ def test_replay_matches_sparse_arguments_by_their_values(tmp_path):
     assert Replayer(imports).run(cell, record) is None
     other = _record(tmp_path / "b", cell.grade_id, ns, test.replace("2.0], [2.0", "2.0], [2.5"), cell.names)
     assert "other inputs than this test's" in Replayer(imports).run(cell, other)
+    # a forged record whose sparse argument names arrays it does not hold, or holds them under other types
+    payload, arrays = record
+    for forged in ([0, 1, 2], ["nowhere", "nowhere", "nowhere"], "a0"):
+        call = json.loads(json.dumps(payload["calls"][0]))
+        call["args"][0]["$sparse"] = forged
+        assert "other inputs than this test's" in Replayer(imports).run(cell, ({"calls": [call]}, arrays))
 
 
 def test_replay_gives_the_gradients_the_kernel_measured(tmp_path):

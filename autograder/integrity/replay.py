@@ -229,6 +229,20 @@ def _argument_problem(entry: dict, args, kwargs, arrays: dict) -> str | None:
     return None
 
 
+def _stored(arrays: dict, key):
+    """The array a record names, or None for a name that is not a string or not among the record's arrays."""
+    return arrays.get(key) if isinstance(key, str) else None
+
+
+def _same_array(x, y) -> bool:
+    """Two stored arrays equal: shape and dtype exactly, values to float rounding."""
+    if x is None or y is None or x.shape != y.shape or x.dtype != y.dtype:
+        return False
+    if x.dtype.kind in "fc":
+        return bool(np.allclose(x, y, rtol=1e-5, atol=1e-6, equal_nan=True))
+    return bool(np.array_equal(x, y))
+
+
 def _same(a, a_arrays: dict, b, b_arrays: dict) -> bool:
     """Encoded values equal: structure and types exactly, numbers and arrays to float rounding."""
     if isinstance(a, dict) and isinstance(b, dict):
@@ -236,22 +250,13 @@ def _same(a, a_arrays: dict, b, b_arrays: dict) -> bool:
             return False
         key = next((k for k in ("$array", "$tensor") if k in a), None)
         if key is not None:
-            if a.get("dtype") != b.get("dtype"):
-                return False
-            x, y = a_arrays.get(a[key]), b_arrays.get(b[key]) if isinstance(b[key], str) else None
-            if x is None or y is None or x.shape != y.shape or x.dtype != y.dtype:
-                return False
-            if x.dtype.kind in "fc":
-                return bool(np.allclose(x, y, rtol=1e-5, atol=1e-6, equal_nan=True))
-            return bool(np.array_equal(x, y))
+            return a.get("dtype") == b.get("dtype") and _same_array(_stored(a_arrays, a[key]), _stored(b_arrays, b[key]))
         if "$sparse" in a:       # a sparse matrix: its three arrays (values, column indices, row pointers) and shape
             x, y = a["$sparse"], b["$sparse"]
             if not (isinstance(x, list) and isinstance(y, list) and len(x) == len(y) == 3) or \
                     a.get("shape") != b.get("shape") or a.get("format") != b.get("format"):
                 return False
-            return all(_same({"$array": kx, "dtype": str(a_arrays[kx].dtype) if kx in a_arrays else None}, a_arrays,
-                             {"$array": ky, "dtype": str(b_arrays[ky].dtype) if isinstance(ky, str) and ky in b_arrays
-                              else None}, b_arrays) for kx, ky in zip(x, y))
+            return all(_same_array(_stored(a_arrays, kx), _stored(b_arrays, ky)) for kx, ky in zip(x, y))
         if "$number" in a:
             x, y = a["$number"], b["$number"]
             if isinstance(x, str) or isinstance(y, str):
