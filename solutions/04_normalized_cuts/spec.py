@@ -277,15 +277,19 @@ def _recursive_cases(rng):
     return cases
 
 
-def _judge_recursive(actual, expected, case):
-    n = case.args[0].shape[0]
-    got = _labels(actual, n, "the labels")
-    ari = _ari(expected, got)
-    if ari < 0.9:
-        raise StudentCheckError(f"the segmentation has {len(np.unique(got))} segments and an adjusted Rand index of "
-                                f"{ari:.3f} against the reference's ({len(np.unique(expected))} segments; 0.9 passes). "
-                                "Cut each side on its own subgraph W[idx][:, idx] with its second eigenvector and best "
-                                "threshold; stop by size, by max_ncut and by stability")
+def _judge_by_ari(limit: float, what: str, advice: str):
+    """A judge of a labelling of the nodes: its adjusted Rand index against the reference's must reach ``limit``
+    (segment numbers are arbitrary)."""
+
+    def judge(actual, expected, case):
+        got = _labels(actual, case.args[0].shape[0], "the labels")
+        ari = _ari(expected, got)
+        if ari < limit:
+            raise StudentCheckError(f"the {what} has {len(np.unique(got))} groups and an adjusted Rand index of "
+                                    f"{ari:.3f} against the reference's ({len(np.unique(expected))} groups; {limit} "
+                                    f"passes). {advice}")
+
+    return judge
 
 
 def _kway_cases(rng):
@@ -302,16 +306,6 @@ def _kway_cases(rng):
         cases.append(Case((Y, k), {"seed": int(rng.integers(0, 100))}, truth=block,
                           label=f"{len(block)} rows of {k} numbers in {k} directions, lengths 0.05-5"))
     return cases
-
-
-def _judge_kway(actual, expected, case):
-    n = case.args[0].shape[0]
-    got = _labels(actual, n, "the labels")
-    ari = _ari(expected, got)
-    if ari < 0.95:
-        raise StudentCheckError(f"the clustering has an adjusted Rand index of {ari:.3f} against the reference's "
-                                f"(0.95 passes; {len(np.unique(got))} clusters). Normalise each row of Y to unit "
-                                "length before k-means: rows of large segments are short and would bunch together")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -371,8 +365,12 @@ SPECS = {
     "graph_values": Spec(_graph_value_cases, compare=_judge_graph_values, reference=None),
     "ncut_eigenvectors": Spec(_eigen_cases, compare=_judge_eigen),
     "best_threshold": Spec(_threshold_cases, compare=_judge_threshold),
-    "recursive_ncut": Spec(_recursive_cases, compare=_judge_recursive),
-    "kway_ncut": Spec(_kway_cases, compare=_judge_kway),
+    "recursive_ncut": Spec(_recursive_cases, compare=_judge_by_ari(
+        0.9, "segmentation", "Cut each side on its own subgraph W[idx][:, idx] with its second eigenvector and best "
+                             "threshold; stop by size, by max_ncut and by stability")),
+    "kway_ncut": Spec(_kway_cases, compare=_judge_by_ari(
+        0.95, "clustering", "Normalise each row of Y to unit length before k-means: rows of large segments are short "
+                            "and would bunch together")),
     "key_affinity": Spec(_key_cases, rtol=1e-9, atol=1e-12, axes=("patch i", "patch j"),
                          hint="Normalise each key by max(norm, 1e-12); 1 where K_i . K_j > tau, eps elsewhere."),
     "maskcut": Spec(_maskcut_cases, compare=_judge_maskcut),
