@@ -39,7 +39,7 @@ def test_slot_attention_is_equivariant_to_the_order_of_the_slots():
     """Permuting the slots passed in permutes the slots and the attention that come out, and nothing else."""
     train = _train_slots()
     torch.manual_seed(0)
-    module = train.SlotAttention(dim=16, iterations=3)
+    module = train.reference().SlotAttention(dim=16, iterations=3)
     inputs, slots = torch.randn(2, 30, 16), torch.randn(2, 4, 16)
     perm = torch.tensor([2, 0, 3, 1])
     out, attn = module(inputs, slots)
@@ -56,7 +56,7 @@ def test_the_shipped_checkpoint_matches_its_record_and_finds_objects():
 
     state, record = course_state("slots_palette")
     train = _train_slots()
-    model = train.SlotAutoencoder(record["size"], record["slots"], record["dim"])
+    model = train.reference().SlotAutoencoder(record["size"], record["slots"], record["dim"])
     model.load_state_dict(state)
     assert record["bytes"] < 4_000_000
     scenes = train.scenes_at(256, 10_000, record["size"], "palette")

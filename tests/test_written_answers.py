@@ -28,7 +28,8 @@ def test_a_written_answer_is_blank_when_it_is_the_release_unchanged():
     assert not is_blank_answer(f"{ANSWER_STUB} Census ties because ...", released)
 
 
-@pytest.mark.parametrize("assignment_id", ["01_stereo", "02_optical_flow", "03_self_supervised", "04_normalized_cuts"])
+@pytest.mark.parametrize("assignment_id", ["01_stereo", "02_optical_flow", "03_self_supervised", "04_normalized_cuts",
+                                           "05_slot_attention"])
 def test_every_notebook_asks_four_to_six_written_questions_with_a_rubric(assignment_id):
     from autograder.course import get_assignment
     from autograder.outputs.formgrade import rubrics

@@ -13,7 +13,9 @@ Deterministic given its seed::
 It saves a resumable state every ``--every`` steps (``<out>.partial``; rerun the same command after a stop, or pass
 ``--stop-after N`` to train in pieces), and at the end the weights with their sha256, the recipe, and the FG-ARI of
 the alpha masks on new scenes of both variants (with k-means on pixel colour beside it) in ``<out stem>.json``.
-The training code lives beside the solutions, not in ``elvkit``: it is what students write in the assignment.
+The model and the training step are the assignment's reference solution (``slot_attention.nb.py``, loaded by
+:func:`reference`): one source of truth, which stays beside the solutions, not in ``elvkit``, because it is what
+students write in the assignment.
 """
 
 from __future__ import annotations
@@ -21,111 +23,20 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
 
 from elvkit.data import make_object_scenes
 
 
-def position_grid(h: int, w: int, device=None) -> torch.Tensor:
-    """The paper's 4-channel coordinate grid (x, y, 1 - x, 1 - y), each in [0, 1]: (h, w, 4)."""
-    ys, xs = torch.meshgrid(torch.linspace(0, 1, h, device=device), torch.linspace(0, 1, w, device=device),
-                            indexing="ij")
-    return torch.stack([xs, ys, 1 - xs, 1 - ys], dim=-1)
+def reference():
+    """The assignment's reference solution (its notebook's solution cells): the model and the training step."""
+    from autograder.integrity.reference import load
 
-
-class SoftPositionEmbed(nn.Module):
-    """Adds a learnt linear map of the coordinate grid to a feature map (B, h, w, D)."""
-
-    def __init__(self, dim: int):
-        super().__init__()
-        self.proj = nn.Linear(4, dim)
-
-    def forward(self, x):
-        return x + self.proj(position_grid(x.shape[1], x.shape[2], x.device))
-
-
-class SlotAttention(nn.Module):
-    """Slot attention: ``forward(inputs (B, N, D), slots (B, K, D))`` -> slots and every iteration's attention
-    (B, K, N), normalised over the slots."""
-
-    def __init__(self, dim: int = 64, iterations: int = 3, hidden: int = 128, eps: float = 1e-8):
-        super().__init__()
-        self.dim, self.iterations, self.eps = dim, iterations, eps
-        self.norm_inputs, self.norm_slots, self.norm_mlp = nn.LayerNorm(dim), nn.LayerNorm(dim), nn.LayerNorm(dim)
-        self.q, self.k, self.v = (nn.Linear(dim, dim, bias=False) for _ in range(3))
-        self.gru = nn.GRUCell(dim, dim)
-        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Linear(hidden, dim))
-
-    def step(self, slots, k, v):
-        b, n_slots, d = slots.shape
-        q = self.q(self.norm_slots(slots))
-        logits = torch.einsum("bkd,bnd->bkn", q, k) / math.sqrt(d)
-        attn = logits.softmax(dim=1)                                          # over the slots
-        weights = (attn + self.eps) / (attn + self.eps).sum(dim=2, keepdim=True)   # weighted mean over inputs
-        updates = torch.einsum("bkn,bnd->bkd", weights, v)
-        slots = self.gru(updates.reshape(-1, d), slots.reshape(-1, d)).reshape(b, n_slots, d)
-        return slots + self.mlp(self.norm_mlp(slots)), attn
-
-    def forward(self, inputs, slots, detach_last: bool = True):
-        x = self.norm_inputs(inputs)
-        k, v = self.k(x), self.v(x)
-        attentions = []
-        for t in range(self.iterations):
-            if detach_last and t == self.iterations - 1:
-                slots = slots.detach()                                        # implicit differentiation
-            slots, attn = self.step(slots, k, v)
-            attentions.append(attn)
-        return slots, attentions
-
-
-class SlotAutoencoder(nn.Module):
-    """CNN encoder + soft position embedding -> slot attention -> spatial-broadcast decoder, for ``size`` x
-    ``size`` RGB images (size divisible by 4)."""
-
-    def __init__(self, size: int = 32, slots: int = 5, dim: int = 64, channels: int = 32, iterations: int = 3):
-        super().__init__()
-        self.size, self.num_slots, self.dim = size, slots, dim
-        self.encoder = nn.Sequential(nn.Conv2d(3, channels, 3, padding=1), nn.ReLU(),
-                                     nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(),
-                                     nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(),
-                                     nn.Conv2d(channels, dim, 3, padding=1), nn.ReLU())
-        self.encoder_pos = SoftPositionEmbed(dim)
-        self.encoder_mlp = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, dim))
-        self.slots_mu = nn.Parameter(torch.zeros(1, 1, dim))
-        self.slots_log_sigma = nn.Parameter(torch.zeros(1, 1, dim))
-        nn.init.xavier_uniform_(self.slots_mu)
-        nn.init.xavier_uniform_(self.slots_log_sigma)
-        self.slot_attention = SlotAttention(dim, iterations)
-        self.decoder_pos = SoftPositionEmbed(dim)
-        self.decoder = nn.Sequential(
-            nn.ConvTranspose2d(dim, channels, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),
-            nn.ConvTranspose2d(channels, channels, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),
-            nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(channels, 4, 3, padding=1))
-
-    def initial_slots(self, batch: int, generator: torch.Generator | None = None, device=None):
-        """Slots drawn from the learnt Gaussian: mu + sigma * noise, the noise from ``generator``."""
-        noise = torch.randn(batch, self.num_slots, self.dim, generator=generator).to(device or self.slots_mu.device)
-        return self.slots_mu + self.slots_log_sigma.exp() * noise
-
-    def forward(self, images, slots):
-        b = images.shape[0]
-        x = self.encoder(images).permute(0, 2, 3, 1)                          # (B, H, W, D)
-        x = self.encoder_mlp(self.encoder_pos(x)).reshape(b, -1, self.dim)
-        slots, attentions = self.slot_attention(x, slots)
-        s = self.size // 4
-        grid = slots.reshape(-1, 1, 1, self.dim).expand(-1, s, s, -1)         # spatial broadcast
-        out = self.decoder(self.decoder_pos(grid).permute(0, 3, 1, 2))
-        out = out.reshape(b, self.num_slots, 4, self.size, self.size)
-        rgb, alpha = out[:, :, :3], out[:, :, 3:].softmax(dim=1)              # alphas normalised over the slots
-        return (rgb * alpha).sum(dim=1), alpha[:, :, 0], attentions
+    return load("05_slot_attention")
 
 
 def scenes_at(n: int, seed: int, size: int, variant: str, objects=(2, 4)):
@@ -174,7 +85,8 @@ def train(args) -> Path:
     device = torch.device(args.device)
     data = torch.as_tensor(scenes_at(args.scenes, args.seed, args.size, args.variant).images)
     held_out = scenes_at(args.held_out, 10_000, args.size, args.variant)
-    model = SlotAutoencoder(args.size, args.slots, args.dim).to(device)
+    ref = reference()
+    model = ref.SlotAutoencoder(args.size, args.slots, args.dim).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     generator = torch.Generator().manual_seed(args.seed)
     step, out = 0, Path(args.out)
@@ -187,19 +99,12 @@ def train(args) -> Path:
         print(f"resumed at step {step}", flush=True)
     start, stop = time.perf_counter(), step + args.stop_after if args.stop_after else args.steps
     while step < min(args.steps, stop):
-        lr = args.lr * min(1.0, (step + 1) / args.warmup) * 0.5 ** (step / args.half_life)
-        for group in opt.param_groups:
-            group["lr"] = lr
+        lr = ref.learning_rate(step, args.lr, args.warmup, args.half_life)
         batch = data[torch.randint(len(data), (args.batch,), generator=generator)].to(device)
-        recon, _, _ = model(batch, model.initial_slots(len(batch), generator, device))
-        loss = F.mse_loss(recon, batch)
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), args.clip)
-        opt.step()
+        loss, _ = ref.train_step(model, opt, batch, generator, lr, args.clip)
         step += 1
         if step % 100 == 0:
-            print(f"step {step}/{args.steps} loss {loss.item():.5f} lr {lr:.2e} {time.perf_counter() - start:.0f} s",
+            print(f"step {step}/{args.steps} loss {loss:.5f} lr {lr:.2e} {time.perf_counter() - start:.0f} s",
                   flush=True)
         if step % args.every == 0 or step in (args.steps, stop):
             print(f"step {step}: FG-ARI of the alpha masks on {len(held_out)} new {args.variant} scenes "
@@ -254,7 +159,7 @@ def main(argv=None) -> int:
     p.add_argument("--evaluate", metavar="CHECKPOINT", help="FG-ARI of a saved checkpoint on both variants")
     args = p.parse_args(argv)
     if args.evaluate:
-        model = SlotAutoencoder(args.size, args.slots, args.dim)
+        model = reference().SlotAutoencoder(args.size, args.slots, args.dim)
         model.load_state_dict(torch.load(args.evaluate, weights_only=True))
         for variant in ("palette", "colour-proof"):
             scenes = scenes_at(args.held_out, 10_000, args.size, variant)
