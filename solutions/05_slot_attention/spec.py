@@ -70,8 +70,11 @@ def _state(rng, module_fn):
     torch.manual_seed(int(rng.integers(1 << 30)))
     module = module_fn()
     gen = torch.Generator().manual_seed(int(rng.integers(1 << 30)))
-    return {k: (v + 0.1 * torch.randn(v.shape, generator=gen) * (v.std() if v.numel() > 1 else 1.0)).detach().clone()
-            for k, v in module.state_dict().items()}
+    state = {}
+    for k, v in module.state_dict().items():
+        scale = float(v.std()) if v.numel() > 1 else 0.0
+        state[k] = (v + 0.1 * torch.randn(v.shape, generator=gen) * (scale if scale > 0 else 1.0)).detach().clone()
+    return state
 
 
 def _tuple(actual, n: int, what: str):
