@@ -26,10 +26,13 @@ Downloaded on demand (pooch, sha256, cached; never needed by the tests)
     unlabelled images) for full-size self-supervised runs.
     :func:`load_bsds500` -- the Berkeley Segmentation Dataset's photographs with their
     human segmentations.
+    :func:`load_multi_object` -- DeepMind's multi-object scenes (Tetrominoes, Multi-dSprites,
+    CLEVR with masks) with instance masks, read from their TFRecords without TensorFlow.
 """
 
 from .digits import Digits, load_digits
 from .objects import ObjectScenes, make_object_scenes
+from .multi_object import MULTI_OBJECT_SETS, load_multi_object
 from .segments import BSDSImage, RegionImage, load_bsds500, make_region_image
 from .images import ImageSet, load_cifar10, load_stl10
 from .flow import FlowPair, load_motorcycle_flow, make_affine_flow, make_chairs_flow
@@ -55,6 +58,8 @@ __all__ = [
     "load_digits",
     "ObjectScenes",
     "make_object_scenes",
+    "load_multi_object",
+    "MULTI_OBJECT_SETS",
     "read_flo",
     "write_flo",
     "read_kitti_flow",
