@@ -962,11 +962,11 @@ def _train_from_scratch(images, steps, seed):
             return float(((recon - images) ** 2).mean())
 
     before = reconstruction_error()
-    gen = torch.Generator().manual_seed(int(seed))
+    draws = torch.Generator().manual_seed(int(seed))
     losses = []
     for step in range(int(steps)):
-        idx = torch.randint(len(images), (16,), generator=gen).to(images.device)
-        losses.append(train_step(model, optimiser, images[idx], gen, learning_rate(step, 2e-3, 10, 1000), 1.0)[0])
+        idx = torch.randint(len(images), (16,), generator=draws).to(images.device)
+        losses.append(train_step(model, optimiser, images[idx], draws, learning_rate(step, 2e-3, 10, 1000), 1.0)[0])
     return torch.tensor(losses, dtype=torch.float64), torch.tensor([before, reconstruction_error()], dtype=torch.float64)
 
 
