@@ -85,6 +85,10 @@ elvkit.seed_everything(0)
 SMOKE = elvkit.smoke()        # True under the autograder: shorter loops, same tests
 DEVICE = elvkit.device()
 torch.set_num_threads(max(1, min(4, torch.get_num_threads())))
+# full float32 on GPUs too (no TensorFloat-32 in convolutions and products): the hidden tests compare your
+# modules' outputs with the reference's computed on the CPU
+torch.backends.cudnn.allow_tf32 = False
+torch.backends.cuda.matmul.allow_tf32 = False
 #: the scenes' side, the slots of the course's model, and how many new scenes the evaluations use
 SIZE, NUM_SLOTS = 32, 5
 EVAL_SCENES = elvkit.budget(256, 32)
@@ -615,8 +619,11 @@ check("05_slot_attention", "initial_slots", _initial_slots)
 # %% [markdown]
 # **The course's checkpoint.** `course_state("slots_palette")` returns the weights the course trained
 # (the recipe and the scores are in the record beside it; the file is checked against its sha256) —
-# they load into your `SlotAutoencoder` by name. Below: five scenes it never saw, their reconstruction,
-# and each slot's colour times its mask.
+# they load into your `SlotAutoencoder` by name. Below: three scenes it never saw, their reconstruction,
+# and each slot's mask. The printed reconstruction error is the mean squared difference per pixel and
+# channel; beside it, the error of the laziest reconstruction, each scene painted in its mean colour (0.056
+# at full size, against 0.016 for the model): the model beats it by drawing the objects, which take a small
+# part of each image.
 
 # %%
 course_weights, record = course_state("slots_palette")
@@ -658,8 +665,10 @@ def show_slots(images, recon, masks, rows=3, title=""):
 
 recon_p, masks_p, attn_p = run_model(model, palette.images)
 show_slots(palette.images, recon_p, masks_p, title="the course's model on new palette scenes")
+flat_colour = torch.as_tensor(palette.images).mean(dim=(2, 3), keepdim=True)      # each scene's mean colour
 print(f"reconstruction error (mean squared, over {len(palette.images)} new scenes): "
-      f"{float(((recon_p - torch.as_tensor(palette.images)) ** 2).mean()):.4f}")
+      f"{float(((recon_p - torch.as_tensor(palette.images)) ** 2).mean()):.4f}; painting each scene in its mean "
+      f"colour: {float(((flat_colour - torch.as_tensor(palette.images)) ** 2).mean()):.4f}")
 
 # %% [markdown]
 # ## Part 4 — Foreground adjusted Rand index (15 points)
@@ -1139,7 +1148,8 @@ def decode(model, slots):
 
 pair = torch.as_tensor(palette.images[:2]).to(DEVICE)
 with torch.no_grad():
-    slots_ab, _ = model.slot_attention(model.encoder(pair), model.initial_slots(2, torch.Generator().manual_seed(0), DEVICE))
+    first_slots = model.initial_slots(2, torch.Generator().manual_seed(0), DEVICE)
+    slots_ab, _ = model.slot_attention(model.encoder(pair), first_slots)
 recon_ab, masks_ab = decode(model, slots_ab)
 truth_ab = torch.as_tensor(palette.masks[:2])
 pick = []
@@ -1235,8 +1245,8 @@ if any(row["name"] == "multi-object/tetrominoes_train.tfrecords" and row["cached
     tetro_truth = torch.as_tensor(tetro.masks[:, 1:33, 1:33])
     _, masks_tetro, _ = run_model(model, tetro_images)
     kmeans_tetro = np.stack([kmeans_colours(img, int(k) + 1) for img, k in zip(tetro_images, tetro.num_objects)])
-    print(f"Tetrominoes, {len(tetro)} scenes: FG-ARI slot attention {fg_ari(tetro_truth, masks_tetro.argmax(1)).mean():.3f}, "
-          f"k-means on colour {fg_ari(tetro_truth, torch.as_tensor(kmeans_tetro)).mean():.3f} (the paper: 0.995 after "
+    print(f"Tetrominoes, {len(tetro)} scenes: FG-ARI slot attention "
+          f"{fg_ari(tetro_truth, masks_tetro.argmax(1)).mean():.3f}, k-means on colour {fg_ari(tetro_truth, torch.as_tensor(kmeans_tetro)).mean():.3f} (the paper: 0.995 after "
           "training on Tetrominoes itself)")
     show_slots(tetro_images, *run_model(model, tetro_images)[:2], title="the course's model on Tetrominoes")
 else:

@@ -1,7 +1,8 @@
 """Train the course's slot-attention autoencoder (Locatello et al. 2020, scaled down) on the shared multi-object
 scenes, for the slot-attention assignment's checkpoint.
 
-The model is the paper's, smaller (3 x 3 convolutions of 32 channels, 32 x 32 images, 5 slots of 64): a CNN encoder with the soft position embedding, slot attention (LayerNorms,
+The model is the paper's, smaller (3 x 3 convolutions of 32 channels, 32 x 32 images, 5 slots of 64): a CNN
+encoder with the soft position embedding, slot attention (LayerNorms,
 q/k/v, softmax over the slots, the weighted mean over the inputs, a GRU and a residual MLP, T iterations, the
 last one on detached slots as in Chang et al. 2022), and a spatial-broadcast decoder whose per-slot RGB and alpha
 logits are mixed with the alphas normalised over the slots; the loss is the reconstruction's mean squared error.
