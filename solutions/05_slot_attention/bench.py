@@ -1,7 +1,8 @@
 """`make bench`'s part for this assignment, measured side by side in one run:
 
 * the course's slot-attention checkpoint (``elvkit/models/weights/slots_palette.pt``) on 500 new scenes of each
-  variant (32 x 32, 2-4 objects): FG-ARI of the alpha masks' arg-max against k-means on the pixels' colour, and on
+  variant (32 x 32, 2-4 objects): FG-ARI of the alpha masks' arg-max against k-means on the pixels' colour, against
+  a fixed tiling of the image into 5 compact regions that never looks at it (the floor position alone gives), and on
   the colour-proof scenes against MaskCut from the Normalized Cuts assignment (the course's DINO ViT, whose input
   is 64 x 64: the same scenes upsampled twice; its 8 x 8 patches cover 4 x 4 pixels of a scene);
 * the training step the notebook fine-tunes with (batch 32, 32 x 32, 5 slots, forward and backward, one Adam
@@ -80,6 +81,8 @@ def run(bench, a, args) -> None:
     """The checkpoint's FG-ARI against k-means on colour and MaskCut; the training step's speed."""
     import torch
 
+    from sklearn.cluster import KMeans
+
     from elvkit.baselines import kmeans_colours
     from elvkit.data import make_object_scenes
     from elvkit.models import course_state
@@ -92,6 +95,9 @@ def run(bench, a, args) -> None:
     model.eval()
     part = (f"slot attention: the course's checkpoint ({record['recipe']['steps']:,} CPU steps) on {SCENES} new "
             f"scenes of {record['size']} x {record['size']}, FG-ARI")
+    rows, cols = np.mgrid[0:record["size"], 0:record["size"]]
+    tiling = torch.as_tensor(KMeans(record["slots"], n_init=10, random_state=0).fit_predict(
+        np.stack([cols.ravel(), rows.ravel()], axis=1).astype(float)).reshape(record["size"], record["size"]))
     results = {}
     for variant in ("palette", "colour-proof"):
         scenes = make_object_scenes(SCENES, seed=20_000, size=record["size"], objects=(2, 4), variant=variant)
@@ -99,6 +105,8 @@ def run(bench, a, args) -> None:
         slots = float(ref.fg_ari(truth, _slot_labels(ref, model, scenes.images)).mean())
         kmeans = np.stack([kmeans_colours(img, int(k) + 1) for img, k in zip(scenes.images, scenes.num_objects)])
         results[variant] = (slots, float(ref.fg_ari(truth, torch.as_tensor(kmeans)).mean()), scenes, truth)
+        bench.row(part, f"{variant} scenes: slot attention vs a fixed 5-region tiling (no image)", slots,
+                  float(ref.fg_ari(truth, tiling.expand(len(truth), -1, -1)).mean()), "", None)
     slots, kmeans, _, _ = results["palette"]
     bench.row(part, "palette scenes: slot attention vs k-means on colour", slots, kmeans, f">= {TARGET_PALETTE}",
               slots >= TARGET_PALETTE)

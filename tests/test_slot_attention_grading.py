@@ -1,0 +1,46 @@
+"""What assignment 5's grader refuses beyond the reference comparisons: an end-to-end training whose model copies
+its input instead of decoding slots, or whose optimiser never moves; and module answers diagnosed by the mistake
+they make."""
+
+import numpy as np
+import pytest
+import torch
+
+from autograder.course import get_assignment
+from autograder.integrity.specs import spec_module
+from elvkit.testing import StudentCheckError
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return spec_module(get_assignment("05_slot_attention"))
+
+
+def test_a_model_that_returns_its_input_as_the_reconstruction_gets_no_training_points(spec):
+    """The reconstructions come back from the student's kernel: an 'autoencoder' whose output is its input has
+    no error before training and none after, which must not read as a loss that fell."""
+    case = spec._e2e_cases(np.random.default_rng(0))[0]
+    images = case.args[0][:32]
+    losses = torch.linspace(0.05, 0.01, case.args[1], dtype=torch.float64)
+    with pytest.raises(StudentCheckError, match="copies|not from the images passed in"):
+        spec._judge_e2e((losses, images.clone(), images.clone()), None, case)
+
+
+def test_a_training_that_never_moves_the_model_fails_with_the_likely_cause(spec):
+    case = spec._e2e_cases(np.random.default_rng(1))[0]
+    images = case.args[0][:32]
+    flat = images.mean(dim=(2, 3), keepdim=True).expand_as(images).clone()      # a model stuck at the mean colour
+    losses = torch.full((case.args[1],), 0.05, dtype=torch.float64)
+    with pytest.raises(StudentCheckError, match="learning rate"):
+        spec._judge_e2e((losses, flat, flat), None, case)
+
+
+def test_a_softmax_over_the_inputs_is_named_as_such(spec):
+    """The module's answer is diagnosed by running the reference's layers in the mistaken order."""
+    case = spec._attention_cases(np.random.default_rng(2))[0]
+    inputs, slots, state, iterations = case.args
+    wrong = spec._run_attention(state, inputs, slots, iterations, over="inputs")
+    with pytest.raises(StudentCheckError, match="over the inputs"):
+        spec._judge_attention(wrong, None, case)
+    right = spec._run_attention(state, inputs, slots, iterations)
+    spec._judge_attention(right, None, case)
