@@ -14,7 +14,7 @@ STAMP  := $(VENV)/.installed
 
 help:
 	@echo "make demo      release the assignments, grade a demo class, print the gradebook"
-	@echo "make test      the whole test suite (about 32 minutes on 2 cores, the environment included)"
+	@echo "make test      the whole test suite (about 20 minutes on 2 cores, the environment included)"
 	@echo "make test-fast the tests that run no notebook"
 	@echo "make bench     speed and accuracy against OpenCV and nbgrader, side by side"
 	@echo "make release   rebuild assignments/ from solutions/"

@@ -130,7 +130,7 @@ def graded_class(assignment_id: str, tmp_path_factory) -> dict:
     case joins the same batch. The mistakes and the hostile cases leave out the demonstration cells that no
     graded cell needs (:func:`~autograder.course.classroom.without_demonstrations`); the reference and the blank
     release are whole. About 10 minutes on 2 cores for the stereo batch (66 notebooks), 2.3 for optical flow and
-    5.6 for self-supervised learning, about 1.5 for Normalized Cuts (14 notebooks)."""
+    5.6 for self-supervised learning, about 1.5 for Normalized Cuts (14 notebooks) and 1.2 for slot attention (15)."""
     if assignment_id in _BATCHES:
         return _BATCHES[assignment_id]
     import csv

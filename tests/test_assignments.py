@@ -184,6 +184,35 @@ def test_every_mistake_loses_points_in_its_question(class_batch):
         assert told, f"{m.student}: a cell of {m.question} on its feedback page says why it lost points"
 
 
+@pytest.mark.gpu
+@pytest.mark.slow
+def test_the_demo_class_scores_the_same_on_the_gpu(class_batch, tmp_path):
+    """`elv grade --device cuda`: the reference, the blank release and every mistake get, question by question, the
+    scores they got on the CPU (the hostile cases join only the CPU batch: they test the engine, not the device)."""
+    import csv
+    import shutil
+
+    import torch
+
+    from autograder.cli import main
+
+    if not torch.cuda.is_available():
+        pytest.skip("grading with --device cuda needs an NVIDIA GPU")
+    a, rows = class_batch["assignment"], class_batch["rows"]
+    subs, out = tmp_path / "submissions", tmp_path / "results"
+    for student in class_batch["roster"]:
+        shutil.copytree(class_batch["submissions"] / student, subs / student)
+    assert main(["grade", a.id, str(subs), "--out", str(out), "--jobs", "1", "--device", "cuda", "--timeout", "300",
+                 "--cell-timeout", "120", "--no-progress"]) in (0, 1)
+    gpu = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv", newline="", encoding="utf-8"))}
+    assert set(gpu) == set(class_batch["roster"])
+    for student, row in gpu.items():
+        assert row["status"] == rows[student]["status"] == "graded", (student, row["message"])
+        for q in a.questions:
+            if q in rows[student] and rows[student][q] not in ("", None):
+                assert float(row[q]) == pytest.approx(float(rows[student][q]), abs=1e-9), (student, q)
+
+
 @pytest.mark.slow
 def test_feedback_never_shows_hidden_source(class_batch):
     a, out = class_batch["assignment"], class_batch["out"]
