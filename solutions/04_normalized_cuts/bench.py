@@ -6,8 +6,9 @@
   time grows with the number of pixels;
 * segmentation of noisy generated images: the reference's recursive and k-way cuts against scikit-learn's
   ``SpectralClustering`` and scikit-image's SLIC + region adjacency graph + ``cut_normalized``;
-* MaskCut on the multi-object scenes with the course's ViT against a random-init ViT, k-means on colour and a
-  pixel-level cut. `bench/run.py` finds this file and calls :func:`run`.
+* MaskCut on the multi-object scenes with the course's ViT against a random-init ViT, k-means on colour, a
+  pixel-level cut, and a fixed tiling of the image into k regions (the floor that position alone gives).
+  `bench/run.py` finds this file and calls :func:`run`.
 """
 
 import json
@@ -165,9 +166,13 @@ def _maskcut_rows(bench, ref) -> None:
                 labels[m & (labels == 0)] = t + 1
             vals.append(float(adjusted_rand_index(scenes.masks[s], np.kron(labels, np.ones((8, 8), np.int64)))))
         fg[name] = np.mean(vals)
-    km, px = [], []
+    km, px, tiled = [], [], []
+    rows, cols = np.mgrid[0:64, 0:64]
+    coords = np.stack([cols.ravel(), rows.ravel()], axis=1).astype(float)
     for s in range(len(scenes)):
         k = int(scenes.num_objects[s]) + 1
+        tiling = KMeans(k, n_init=10, random_state=0).fit_predict(coords).reshape(64, 64)
+        tiled.append(float(adjusted_rand_index(scenes.masks[s], tiling)))
         rgb = scenes.images[s].transpose(1, 2, 0)
         km.append(float(adjusted_rand_index(scenes.masks[s], KMeans(k, n_init=4, random_state=0).fit_predict(
             rgb.reshape(-1, 3)).reshape(64, 64))))
@@ -182,6 +187,8 @@ def _maskcut_rows(bench, ref) -> None:
               ours > np.mean(km))
     bench.row(part, "MaskCut, course ViT vs a pixel-level k-way cut on colour", ours, float(np.mean(px)), "above",
               ours > np.mean(px))
+    bench.row(part, "MaskCut, course ViT vs a fixed tiling into k regions that never looks at the image", ours,
+              float(np.mean(tiled)), "", None)
     ceiling = [float(adjusted_rand_index(m, np.kron(np.array([[np.bincount(m[y:y + 8, x:x + 8].ravel()).argmax()
                                                                for x in range(0, 64, 8)] for y in range(0, 64, 8)]),
                                                      np.ones((8, 8), np.int64)))) for m in scenes.masks]
