@@ -61,3 +61,21 @@ def test_the_shipped_checkpoint_matches_its_record_and_finds_objects():
     assert record["bytes"] < 4_000_000
     scenes = train.scenes_at(256, 10_000, record["size"], "palette")
     assert train.fg_ari(model, scenes) == pytest.approx(record["fg_ari"]["palette"]["slot_attention"], abs=2e-3)
+
+
+def test_training_further_starts_from_the_given_weights_and_records_them(tmp_path):
+    """``--init`` loads saved weights before the first step (with a learning rate of 0 they come out unchanged) and
+    the record names the file and its sha256."""
+    import hashlib
+
+    train = _train_slots()
+    common = ["--batch", "2", "--scenes", "8", "--size", "16", "--warmup", "1", "--device", "cpu", "--held-out", "4"]
+    train.main([*common, "--steps", "2", "--out", str(tmp_path / "first.pt")])
+    train.main([*common, "--steps", "2", "--lr", "0", "--seed", "3", "--init", str(tmp_path / "first.pt"),
+                "--out", str(tmp_path / "again.pt")])
+    first, again = torch.load(tmp_path / "first.pt"), torch.load(tmp_path / "again.pt")
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    record = json.loads((tmp_path / "again.json").read_text())
+    assert record["init"] == {"file": "first.pt",
+                              "sha256": hashlib.sha256((tmp_path / "first.pt").read_bytes()).hexdigest()}
+    assert "--init" in record["command"]

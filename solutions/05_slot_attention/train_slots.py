@@ -11,6 +11,13 @@ Deterministic given its seed::
     python solutions/05_slot_attention/train_slots.py --out elvkit/models/weights/slots_palette.pt   # CPU or GPU
     python solutions/05_slot_attention/train_slots.py --evaluate elvkit/models/weights/slots_palette.pt
 
+On a GPU, a longer schedule in the paper's proportions (a few minutes on a recent GPU)::
+
+    python solutions/05_slot_attention/train_slots.py --steps 60000 --batch 64 --lr 4e-4 --warmup 5000 \
+        --half-life 30000 --out elvkit/models/weights/slots_palette.pt
+
+``--init CHECKPOINT`` trains further from saved weights instead of a random initialisation.
+
 It saves a resumable state every ``--every`` steps (``<out>.partial``; rerun the same command after a stop, or pass
 ``--stop-after N`` to train in pieces), and at the end the weights with their sha256, the recipe, and the FG-ARI of
 the alpha masks on new scenes of both variants (with k-means on pixel colour beside it) in ``<out stem>.json``.
@@ -88,6 +95,8 @@ def train(args) -> Path:
     held_out = scenes_at(args.held_out, 10_000, args.size, args.variant)
     ref = reference()
     model = ref.SlotAutoencoder(args.size, args.slots, args.dim).to(device)
+    if args.init:
+        model.load_state_dict(torch.load(args.init, map_location=device, weights_only=True))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     generator = torch.Generator().manual_seed(args.seed)
     step, out = 0, Path(args.out)
@@ -129,7 +138,10 @@ def train(args) -> Path:
                                                       "variant", "seed")},
             "command": "python solutions/05_slot_attention/train_slots.py " + " ".join(
                 f"--{k.replace('_', '-')} {getattr(args, k)}" for k in ("steps", "batch", "scenes", "lr", "warmup",
-                                                                         "half_life", "variant", "seed", "out")),
+                                                                         "half_life", "variant", "seed", "out"))
+                       + (f" --init {args.init}" if args.init else ""),
+            **({"init": {"file": Path(args.init).name, "sha256": hashlib.sha256(Path(args.init).read_bytes())
+                         .hexdigest()}} if args.init else {}),
             "fg_ari": {"held_out_scenes": f"make_object_scenes({args.held_out}, seed=10_000, size={args.size}, "
                                           "objects=(2, 4))", **evaluation}}
     out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -157,6 +169,8 @@ def main(argv=None) -> int:
     p.add_argument("--stop-after", type=int, default=0, help="stop after this many steps (resume later)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--out", default="slots_palette.pt")
+    p.add_argument("--init", help="start from these weights (a state dict: a checkpoint to train further) instead of "
+                                  "a random initialisation; recorded with its sha256")
     p.add_argument("--evaluate", metavar="CHECKPOINT", help="FG-ARI of a saved checkpoint on both variants")
     args = p.parse_args(argv)
     if args.evaluate:
