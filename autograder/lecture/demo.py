@@ -1,0 +1,228 @@
+"""One lecture demo: a few controls and one picture that answers them.
+
+A demo is written once and used three ways: live in the browser (:meth:`Demo.widget`, ipywidgets served by
+Voilà), as a static figure in the exported slides (:meth:`Demo.png` at the default values), and timed by
+``make bench`` (:meth:`Demo.render`). Its ``draw(fig, state, **values)`` draws into a fresh matplotlib figure
+and returns the caption, a sentence that says what the numbers in the picture are; ``setup()`` computes
+once, on first use, what every redraw needs (a cost volume, a trained model), so that a control answers
+at once.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+__all__ = ["Slider", "Choice", "Demo", "STATIC_ENV", "cached"]
+
+STATIC_ENV = "ELVKIT_LECTURE_STATIC"     # set by `elv slides`: demos display a picture, not widgets
+
+
+@dataclass(frozen=True)
+class Slider:
+    """A numeric control: ``lo`` to ``hi`` in steps of ``step``, starting at ``value``."""
+
+    label: str
+    lo: float
+    hi: float
+    step: float
+    value: float
+
+    def __post_init__(self):
+        if not self.lo <= self.value <= self.hi:
+            raise ValueError(f"Slider {self.label!r}: value {self.value} is outside [{self.lo}, {self.hi}].")
+
+    @property
+    def integer(self) -> bool:
+        return all(float(v).is_integer() for v in (self.lo, self.hi, self.step, self.value))
+
+    def values(self) -> list:
+        """Every value the control can take (for the bench and the tests)."""
+        n = int(round((self.hi - self.lo) / self.step)) + 1
+        vals = [self.lo + i * self.step for i in range(n)]
+        return [int(round(v)) for v in vals] if self.integer else [round(v, 10) for v in vals]
+
+    def widget(self):
+        import ipywidgets as w
+
+        cls = w.IntSlider if self.integer else w.FloatSlider
+        kw = dict(value=self.value, min=self.lo, max=self.hi, step=self.step, description=self.label,
+                  continuous_update=False, style={"description_width": "initial"},
+                  layout=w.Layout(width="330px"))
+        if not self.integer:
+            decimals = max(0, -int(f"{self.step:e}".split("e")[1]))
+            kw["readout_format"] = f".{decimals}f"
+        return cls(**kw)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A control with named options; ``value`` is one of ``options``."""
+
+    label: str
+    options: tuple
+    value: Any
+
+    def __post_init__(self):
+        if self.value not in self.options:
+            raise ValueError(f"Choice {self.label!r}: value {self.value!r} is not one of {self.options!r}.")
+
+    def values(self) -> list:
+        return list(self.options)
+
+    def widget(self):
+        import ipywidgets as w
+
+        return w.Dropdown(options=list(self.options), value=self.value, description=self.label,
+                          style={"description_width": "initial"}, layout=w.Layout(width="330px"))
+
+
+@dataclass
+class Demo:
+    """A lecture demo.
+
+    Parameters
+    ----------
+    title, text : str
+        The slide's heading and its one idea (Markdown, in the lecture's notation).
+    controls : dict
+        Keyword name -> :class:`Slider` or :class:`Choice`, in the order shown. The first is the one the
+        browser test moves.
+    draw : callable
+        ``draw(fig, state, **values) -> caption``: draws into ``fig`` (a matplotlib Figure) and returns the
+        caption shown under it (str, may be empty).
+    setup : callable, optional
+        ``setup() -> state``, run once on first use.
+    size : (float, float)
+        The figure's size in inches (at 80 dpi).
+    """
+
+    title: str
+    text: str
+    controls: dict
+    draw: Callable
+    setup: Callable | None = None
+    size: tuple = (10.0, 4.0)
+    _state: Any = field(default=None, init=False, repr=False)
+    _ready: bool = field(default=False, init=False, repr=False)
+
+    def __post_init__(self):
+        if not self.controls:
+            raise ValueError(f"Demo {self.title!r} has no control: a demo answers at least one.")
+
+    @property
+    def slug(self) -> str:
+        return "".join(c if c.isalnum() else "-" for c in self.title.lower()).strip("-")
+
+    def defaults(self) -> dict:
+        return {name: c.value for name, c in self.controls.items()}
+
+    def state(self):
+        """What ``setup`` computed (computed now on first use)."""
+        if not self._ready:
+            self._state = self.setup() if self.setup is not None else None
+            self._ready = True
+        return self._state
+
+    def render(self, **values) -> tuple[bytes, str]:
+        """The picture (PNG bytes) and the caption for these control values (the others at their defaults)."""
+        from matplotlib.figure import Figure
+
+        unknown = set(values) - set(self.controls)
+        if unknown:
+            raise TypeError(f"Demo {self.title!r} has no control {sorted(unknown)}; its controls are "
+                            f"{list(self.controls)}.")
+        kw = self.defaults() | values
+        fig = Figure(figsize=self.size, dpi=80, layout="constrained")
+        caption = self.draw(fig, self.state(), **kw) or ""
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        return buf.getvalue(), caption
+
+    def png(self, **values) -> bytes:
+        return self.render(**values)[0]
+
+    def widget(self):
+        """The live demo: the controls in a row, the picture, the caption. A control's change redraws the
+        picture; a failure is shown in the caption, never as a broken page."""
+        import ipywidgets as w
+
+        controls = {name: c.widget() for name, c in self.controls.items()}
+        png, caption = self.render()
+        image = w.Image(value=png, format="png", layout=w.Layout(max_width="100%"))
+        text = w.HTML(value=_caption_html(caption))
+        timing = w.HTML(value="")
+
+        def update(_change=None):
+            start = time.perf_counter()
+            try:
+                new, cap = self.render(**{n: c.value for n, c in controls.items()})
+            except Exception as exc:            # shown to the room, and kept whole for whoever reads the log
+                traceback.print_exc()
+                text.value = _caption_html(f"This setting failed: {type(exc).__name__}: {exc}")
+                return
+            image.value, text.value = new, _caption_html(cap)
+            timing.value = f"<span style='color:#888;font-size:80%'>{1000 * (time.perf_counter() - start):.0f} ms</span>"
+
+        for c in controls.values():
+            c.observe(update, names="value")
+        box = w.VBox([w.HBox(list(controls.values()), layout=w.Layout(flex_flow="row wrap")), image, text, timing])
+        box.add_class("elv-demo")
+        box.add_class(f"elv-demo-{self.slug}")
+        box.controls, box.image, box.caption = controls, image, text      # for tests and the bench
+        return box
+
+    def show(self):
+        """Display the demo: live widgets, or under `elv slides` the picture at the default values."""
+        from IPython.display import HTML, Image, display
+
+        if os.environ.get(STATIC_ENV):
+            png, caption = self.render()
+            display(Image(data=png, format="png"))
+            if caption:
+                display(HTML(_caption_html(caption)))
+            return
+        display(self.widget())
+
+
+def _caption_html(caption: str) -> str:
+    import html
+
+    return f"<div style='font-size:110%;max-width:60em'>{html.escape(caption)}</div>" if caption else ""
+
+
+def cache_dir():
+    """Where demos keep what took long to compute (``ELVKIT_LECTURE_CACHE``, by default
+    ``~/.cache/elvkit/lecture``)."""
+    from pathlib import Path
+
+    return Path(os.environ.get("ELVKIT_LECTURE_CACHE") or Path.home() / ".cache" / "elvkit" / "lecture")
+
+
+def cached(name: str, compute: Callable[[], dict], **key) -> dict:
+    """``compute()`` (a dict of arrays), kept in the lecture cache under ``name`` and ``key`` (everything the
+    result depends on: a source file's hash, sizes, seeds) so that the next class starts at once. Arrays only:
+    the file is read back with ``allow_pickle=False``."""
+    import hashlib
+    import json
+
+    import numpy as np
+
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    path = cache_dir() / f"{name}-{digest}.npz"
+    if path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return {k: data[k] for k in data.files}
+        except (OSError, ValueError):
+            path.unlink(missing_ok=True)            # a torn file from an interrupted run: compute again
+    out = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+    np.savez(tmp, **{k: np.asarray(v) for k, v in out.items()})
+    os.replace(tmp, path)
+    return out
