@@ -10,6 +10,8 @@
     elv publish OUT [--check]                  the students' distribution: notebooks and elvkit, no solutions
     elv export RESULTS --lms canvas|brightspace --out FILE   the grades in the LMS's import layout
     elv formgrade RESULTS                      TAs: grade the written answers in nbgrader's formgrader
+    elv lecture [TOPIC]                        instructors: the topic's live lecture demos in the browser
+    elv slides TOPIC [--out FILE]              instructors: the topic's demos as a self-contained reveal.js deck
 """
 
 from __future__ import annotations
@@ -231,6 +233,67 @@ def _cmd_publish(args) -> int:
     return 0
 
 
+def _cmd_lecture(args) -> int:
+    import shutil
+    import subprocess
+    import tempfile
+
+    from . import lecture
+
+    chosen = [lecture.find_topic(args.topic)] if args.topic else lecture.topics()
+    if not chosen:
+        raise ValueError("the course has no lecture demos yet: add solutions/<id>/lecture.py (see `elv new`).")
+    if args.port is not None and not 0 < args.port < 65536:
+        raise ValueError(f"--port must be a TCP port between 1 and 65535; got {args.port}.")
+    try:
+        import voila  # noqa: F401
+    except ImportError:
+        raise ImportError("the lecture demos need Voila and ipywidgets: pip install -e '.[lecture]'") from None
+    port = args.port or lecture.free_port(8866)
+    folder = Path(tempfile.mkdtemp(prefix="elv-lecture-"))
+    try:
+        paths = [lecture.build_notebook(t, folder) for t in chosen]
+        target = paths[0] if len(paths) == 1 else folder
+        env = lecture.jupyter_env()
+        if args.device:
+            env["ELVKIT_DEVICE"] = args.device
+        url = f"http://127.0.0.1:{port}/"
+        names = ", ".join(t.name for t in chosen)
+        print(f"Lecture demos ({names}) at {url}" + ("" if len(paths) == 1 else "  (one page per topic)"))
+        print("Each page computes its first pictures when it opens (a few seconds); Ctrl-C stops the server.")
+        sys.stdout.flush()
+        server = subprocess.Popen(lecture.voila_command(target, port, not args.no_browser), env=env, cwd=folder)
+        try:
+            return server.wait()
+        except KeyboardInterrupt:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+            return 0
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _cmd_slides(args) -> int:
+    from . import lecture
+
+    topic = lecture.find_topic(args.topic)
+    out = Path(args.out or f"{topic.name}-slides.html")
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a folder; expected the HTML file to write, e.g. {out / f'{topic.name}-slides.html'}")
+    if not out.parent.is_dir():
+        raise ValueError(f"--out {out}: {out.parent} is not a folder" + (" (it is a file)." if out.parent.exists() else
+                                                                         " (it does not exist)."))
+    n = len(lecture.load_demos(topic).DEMOS)
+    print(f"Drawing the {n} demos of {topic.name} at their default values...")
+    lecture.export_slides(topic, out)
+    print(f"Wrote {out} ({out.stat().st_size / 1e6:.1f} MB): one file, reveal.js and the pictures inline; open it in "
+          "any browser, no Python or network needed (arrow keys move between slides).")
+    return 0
+
+
 def _cmd_new(args) -> int:
     from .course.scaffold import new_assignment
 
@@ -249,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     return build({"list": _cmd_list, "release": _cmd_release, "grade": _cmd_grade, "validate": _cmd_validate,
                   "export": _cmd_export, "formgrade": _cmd_formgrade, "gradescope": _cmd_gradescope, "publish": _cmd_publish, "new": _cmd_new,
-                  "demo": _cmd_demo})
+                  "demo": _cmd_demo, "lecture": _cmd_lecture, "slides": _cmd_slides})
 
 
 def main(argv=None) -> int:

@@ -48,6 +48,13 @@ ABOUT = {
                 "elv publish ../elv-students --check\n  elv publish ../elv-students"),
     "new": ("Writes solutions/ID/ (a new folder: an existing one is refused) and its release assignments/ID/.",
             'elv new 03_ncuts --title "Assignment 3: Normalized Cuts"'),
+    "lecture": ("Reads solutions/<id>/lecture.py of the topic (of every topic without TOPIC); writes the demo notebooks "
+                "to a temporary folder (removed on exit) and serves them with Voila until Ctrl-C; a demo's slow first "
+                "computation is kept in ~/.cache/elvkit/lecture (ELVKIT_LECTURE_CACHE).",
+                "elv lecture stereo\n  elv lecture flow --port 9000 --no-browser\n  elv lecture      # every topic"),
+    "slides": ("Reads solutions/<id>/lecture.py; runs every demo once at its default values; writes --out (default "
+               "<topic>-slides.html, overwritten): one self-contained reveal.js file.",
+               "elv slides stereo --out stereo-lecture.html"),
     "demo": ("Reads solutions/; rebuilds assignments/, then writes OUT/<id>/ (replaced): a class made of the reference, the blank "
              "release and every mistake, and its graded results.", "elv demo 01_stereo --out demo-results"),
 }
@@ -183,6 +190,21 @@ def build(commands: dict) -> argparse.ArgumentParser:
     p.add_argument("--title", required=True, help='its title, e.g. "Assignment 3: Normalized Cuts"')
     p.add_argument("--no-release", action="store_true", help="do not build its release now")
     p.set_defaults(func=commands["new"])
+
+    p = sub.add_parser("lecture", help="instructors: serve a topic's live lecture demos in the browser",
+                       **_about("lecture"))
+    p.add_argument("topic", nargs="?", help="stereo, flow, ssl, ncut, slots, or an assignment id (default: every topic)")
+    p.add_argument("--port", type=int, default=None, help="the port to serve on (default 8866, or a free one)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser; just print the address")
+    p.add_argument("--device", choices=("cpu", "cuda", "mps"), help="where the demos compute (default: the GPU "
+                                                                    "when there is one)")
+    p.set_defaults(func=commands["lecture"])
+
+    p = sub.add_parser("slides", help="instructors: export a topic's demos as a self-contained reveal.js deck",
+                       **_about("slides"))
+    p.add_argument("topic", help="stereo, flow, ssl, ncut, slots, or an assignment id")
+    p.add_argument("--out", "-o", help="the HTML file to write (default <topic>-slides.html)")
+    p.set_defaults(func=commands["slides"])
 
     p = sub.add_parser("demo", help="release, build a demo class (reference, blank, every mistake), grade it",
                        **_about("demo"))

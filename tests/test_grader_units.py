@@ -126,11 +126,12 @@ def test_kernels_see_a_scrubbed_environment(tmp_path):
     from autograder.isolation.limits import wrap
 
     env = dict(os.environ, GITHUB_TOKEN="secret", DATABASE_URL="postgresql://ta:pw@db/grades",
-               ELVKIT_SMOKE="1", OMP_NUM_THREADS="1")
+               ELVKIT_SMOKE="1", OMP_NUM_THREADS="1", MPLBACKEND="Agg")
     code = "import os; print(sorted(k for k in ('GITHUB_TOKEN', 'DATABASE_URL', 'ELVKIT_SMOKE', 'OMP_NUM_THREADS', " \
-           "'PATH') if k in os.environ))"
+           "'PATH') if k in os.environ), os.environ['MPLBACKEND'])"
     done = subprocess.run(wrap([sys.executable, "-c", code]), capture_output=True, text=True, env=env, timeout=60)
-    assert done.stdout.strip() == "['ELVKIT_SMOKE', 'OMP_NUM_THREADS', 'PATH']"
+    # a server's MPLBACKEND=Agg would keep the figures out of the notebook and its feedback page
+    assert done.stdout.strip() == "['ELVKIT_SMOKE', 'OMP_NUM_THREADS', 'PATH'] module://matplotlib_inline.backend_inline"
 
 
 def test_a_notebook_past_its_time_limit_is_stopped_and_its_cells_keep_their_replies(tmp_path):

@@ -13,8 +13,6 @@ installs like the grader's other system packages; without them the browser test 
 import json
 import os
 import secrets
-import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -22,6 +20,9 @@ from pathlib import Path
 
 import installs
 import pytest
+from browser import CHROMEDRIVER, CHROMIUM, MISSING, headless_chromium
+from browser import free_port as _free_port
+from browser import wait_for_server
 
 from autograder.course import get_assignment, root
 from autograder.course.classroom import reference_submission
@@ -30,8 +31,6 @@ from autograder.course.notebooks import write_notebook
 pytestmark = pytest.mark.slow
 
 ARTIFACTS = Path(os.environ.get("ELVKIT_TEST_ARTIFACTS", root() / "test-artifacts"))
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
 
 
 @pytest.fixture(scope="module")
@@ -73,38 +72,6 @@ def test_elv_validate_works_in_the_student_tree(student):
     assert "Ready to submit." in good.stdout and "FAIL" not in good.stdout
 
 
-def headless_chromium():
-    """Debian's Chromium, headless, driven by its WebDriver (the harness of every browser test)."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1050"):
-        options.add_argument(arg)
-    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_server(url: str, server, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(f"jupyter lab exited with {server.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"jupyter lab did not answer {url} within {timeout:.0f} s")
-
-
 def _answer_dialogs(driver) -> None:
     """Answer a "Select Kernel" dialog as a student would, with its default (Python 3): JupyterLab asks when a
     cell is run before the notebook's kernel is up."""
@@ -125,9 +92,7 @@ def _kernel_idle(base: str, token: str) -> bool:
                for s in sessions)
 
 
-@pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
-                    reason="Debian's chromium and chromium-driver are not installed (make test installs them as "
-                           "root: apt-get install chromium chromium-driver)")
+@pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None, reason=MISSING)
 def test_the_stereo_notebook_runs_in_jupyterlab_in_a_real_browser(student):
     pytest.importorskip("selenium.webdriver", reason="selenium is not installed (the test extra)")
     from selenium.webdriver.common.by import By
@@ -148,7 +113,7 @@ def test_the_stereo_notebook_runs_in_jupyterlab_in_a_real_browser(student):
                               cwd=tree, env=dict(env, ELVKIT_SMOKE="1"), stdout=log, stderr=subprocess.STDOUT)
     driver = None
     try:
-        _wait_for_server(f"http://127.0.0.1:{port}/api/status?token={token}", server)
+        wait_for_server(f"http://127.0.0.1:{port}/api/status?token={token}", server, name="jupyter lab")
         driver = headless_chromium()
         wait = WebDriverWait(driver, 180)
         driver.get(f"http://127.0.0.1:{port}/lab/tree/01_stereo/stereo.ipynb?token={token}")

@@ -50,13 +50,20 @@ PIDS_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup/unified"), Path(
 #: variables a kernel keeps; everything else is dropped
 KEEP = {"PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "TERM", "PYTHONHASHSEED",
         "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "CUDA_VISIBLE_DEVICES",
-        "CUDA_DEVICE_ORDER", "MPLBACKEND", "NBGRADER_EXECUTION", "VIRTUAL_ENV", "LD_LIBRARY_PATH"}
+        "CUDA_DEVICE_ORDER", "NBGRADER_EXECUTION", "VIRTUAL_ENV", "LD_LIBRARY_PATH"}
 KEEP_PREFIXES = ("ELVKIT_", "JPY_", "JUPYTER_", "IPYKERNEL_", "NVIDIA_")
 
 
+#: the kernels draw into the notebook, as in Jupyter, whatever the grader's shell chose: a server's MPLBACKEND=Agg
+#: (or the grader's own, set for its replays) would leave every figure out of the feedback pages
+KERNEL_MPLBACKEND = "module://matplotlib_inline.backend_inline"
+
+
 def scrubbed_environment(env: dict) -> dict:
-    """The part of ``env`` a student's kernel may see."""
-    return {k: v for k, v in env.items() if k in KEEP or k.startswith(KEEP_PREFIXES)}
+    """The part of ``env`` a student's kernel may see, with matplotlib's inline backend."""
+    kept = {k: v for k, v in env.items() if k in KEEP or k.startswith(KEEP_PREFIXES)}
+    kept["MPLBACKEND"] = KERNEL_MPLBACKEND
+    return kept
 
 
 def apply_limits(*, memory_mb: int | None = None, cpu_seconds: int | None = None, file_mb: int | None = None,

@@ -31,7 +31,9 @@ __all__ = ["Topic", "topics", "find_topic", "load_demos", "build_notebook", "voi
 HERE = Path(__file__).resolve().parent
 SHARE = HERE / "share"                   # the Voilà and nbconvert templates (on JUPYTER_PATH for both)
 VOILA_TEMPLATE = "elv"
-WIDGETS_EXTENSION = "@jupyter-widgets/jupyterlab-manager"
+# the only front-end extensions the demos load: ipywidgets' manager (Voila injects its own for ipywidgets 8); the
+# others a course environment holds (nbgrader's, jupytext's) are JupyterLab's and fail outside it
+WIDGET_EXTENSIONS = ("@voila-dashboards/widgets-manager8", "@jupyter-widgets/jupyterlab-manager")
 
 
 @dataclass(frozen=True)
@@ -152,8 +154,12 @@ def voila_command(target: Path, port: int, open_browser: bool, ip: str = "127.0.
     the course's template (no request leaves the machine), only the widgets' front-end loaded."""
     return [sys.executable, "-m", "voila", str(target), f"--port={port}", f"--Voila.ip={ip}",
             f"--template={VOILA_TEMPLATE}", "--strip_sources=True", "--theme=light",
-            f"--VoilaConfiguration.extension_allowlist=['{WIDGETS_EXTENSION}']",
+            *(f"--VoilaConfiguration.extension_allowlist={name}" for name in WIDGET_EXTENSIONS),
             "--VoilaConfiguration.show_tracebacks=True",
+            # Voila's page shuts its kernel down when it closes, by a POST without the xsrf token, which the server
+            # refuses (voila-dashboards/voila#1458): every page left would keep its kernel, and the console shows the
+            # 403. The server listens on this machine only, and that request is the one it serves without a form.
+            "--Voila.tornado_settings={'disable_check_xsrf': True}",
             *([] if open_browser else ["--no-browser"])]
 
 

@@ -160,6 +160,9 @@ def exporter():
     return html_exporter
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
 def render_feedback(nb, *, notebook: str, scores: dict, max_scores: dict, status: str = "graded",
                     message: str = "", flags=(), questions=None, title: str = "", copy_notebook: bool = True) -> str:
     """The feedback page of one executed notebook, as HTML (``copy_notebook=False``: ``nb`` is changed in place,
@@ -170,6 +173,10 @@ def render_feedback(nb, *, notebook: str, scores: dict, max_scores: dict, status
         nb = copy.deepcopy(nb)
     strip_hidden_tests(nb)
     for cell in nb.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            # a live widget (tqdm's progress bar) cannot run in a static page: its text stands in for it
+            if WIDGET_VIEW in output.get("data", {}):
+                del output["data"][WIDGET_VIEW]
         meta = grade_meta(cell)
         if meta.get("grade"):
             meta["score"] = scores.get(meta["grade_id"])

@@ -168,6 +168,6 @@ DEMOS = [
     Demo("Occlusions from forward-backward consistency",
          "A pixel hidden in the second frame has no true match. Estimate the flow both ways, f from frame 1 to 2 and "
          "b back: where they do not cancel, the pixel is probably occluded, and an unsupervised loss should leave it out.",
-         {"tau": Slider("τ [px]", 0.25, 8.0, 0.25, 1.5), "beta": Slider("β", 0.0, 0.3, 0.01, 0.05)},
+         {"tau": Slider("τ [px]", 0.25, 8.0, 0.25, 0.5), "beta": Slider("β", 0.0, 0.3, 0.02, 0.06)},
          _fb_draw, _fb_setup, size=(10.0, 4.0)),
 ]

@@ -1,0 +1,53 @@
+"""The browser-test harness: Debian's Chromium, headless, driven by its WebDriver through Selenium (the student
+distribution's JupyterLab, the lecture demos, the TAs' report pages). Chromium and chromium-driver are Debian
+packages that `make test` installs as root; the tests that need them are skipped with the reason otherwise."""
+
+import shutil
+import socket
+import time
+import urllib.request
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+MISSING = ("Debian's chromium and chromium-driver are not installed (make test installs them as root: "
+           "apt-get install chromium chromium-driver)")
+
+
+def headless_chromium(width: int = 1400, height: int = 1050):
+    """A headless Chromium whose console messages can be read (``driver.get_log("browser")``)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                f"--window-size={width},{height}"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+def console_errors(driver) -> list[str]:
+    """The console's errors since the last call (messages of level SEVERE: failed requests, exceptions)."""
+    return [entry["message"] for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_server(url: str, server, timeout: float = 120.0, name: str = "the server") -> None:
+    """Wait until ``url`` answers 200, failing early when the server's process exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"{name} exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"{name} did not answer {url} within {timeout:.0f} s")

@@ -1,0 +1,251 @@
+"""The instructors' lecture demos (``elv lecture``, ``elv slides``): every assignment has 3-5 demos drawn by its
+reference solution; each answers its controls with a new picture; the slides are one self-contained file; and,
+in headless Chromium, every topic's app loads with no console error and moving one control of each demo changes
+its picture (screenshots before and after). The TAs' report and feedback pages are opened in the same browser.
+
+The demos run in the smoke budget (``ELVKIT_SMOKE=1``) with their cache in a temporary folder.
+"""
+
+import ast
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from browser import CHROMEDRIVER, CHROMIUM, MISSING, console_errors, free_port, headless_chromium, wait_for_server
+
+from autograder.course import assignments, root
+from autograder.course.notebooks import read_source, solution_code
+
+ARTIFACTS = Path(os.environ.get("ELVKIT_TEST_ARTIFACTS", root() / "test-artifacts"))
+needs_chromium = pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None, reason=MISSING)
+
+
+@pytest.fixture(scope="module")
+def lecture(tmp_path_factory):
+    """``autograder.lecture`` with the demos in the smoke budget and their cache in a fresh folder."""
+    cache = tmp_path_factory.mktemp("lecture-cache")
+    saved = {k: os.environ.get(k) for k in ("ELVKIT_SMOKE", "ELVKIT_LECTURE_CACHE")}
+    os.environ.update(ELVKIT_SMOKE="1", ELVKIT_LECTURE_CACHE=str(cache))
+    from autograder import lecture as module
+
+    yield module
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+def _all_demos():
+    from autograder.lecture import topics
+
+    return [(t.assignment.id, i) for t in topics() for i in range(_count(t))]
+
+
+def _count(topic):
+    tree = ast.parse(topic.module_path.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "DEMOS" for t in node.targets):
+            return len(node.value.elts)
+    return 0
+
+
+def test_every_assignment_has_three_to_five_demos(lecture):
+    found = {t.assignment.id: t for t in lecture.topics()}
+    missing = [a.id for a in assignments() if a.id not in found]
+    assert not missing, f"assignments without lecture demos (solutions/<id>/lecture.py): {missing}"
+    for t in found.values():
+        demos = lecture.load_demos(t).DEMOS
+        assert 3 <= len(demos) <= 5, f"{t.name} has {len(demos)} demos; a topic has 3 to 5"
+        assert len({d.slug for d in demos}) == len(demos), f"{t.name}: two demos share a title"
+        for d in demos:
+            assert d.text.strip() and d.controls, d.title
+
+
+@pytest.mark.parametrize("name, expected", [("stereo", "01_stereo"), ("flow", "02_optical_flow"),
+                                            ("ssl", "03_self_supervised"), ("ncut", "04_normalized_cuts"),
+                                            ("slots", "05_slot_attention"), ("02_optical_flow", "02_optical_flow"),
+                                            ("Slot-Attention", "05_slot_attention")])
+def test_topics_are_found_by_name_alias_or_id(lecture, name, expected):
+    assert lecture.find_topic(name).assignment.id == expected
+
+
+def test_an_unknown_topic_is_refused_with_the_list(lecture):
+    with pytest.raises(KeyError) as err:
+        lecture.find_topic("quantum")
+    assert "'quantum' is not a topic" in str(err.value) and "stereo (01_stereo" in str(err.value)
+    code = subprocess.run([sys.executable, "-m", "autograder.cli", "lecture", "quantum", "--no-browser"],
+                          capture_output=True, text=True, timeout=120)
+    assert code.returncode == 2 and "elv: 'quantum' is not a topic" in code.stderr, code.stderr
+
+
+def test_the_demos_compute_with_the_reference_and_hold_no_solution():
+    """One source of truth: each lecture module loads its assignment's reference and defines none of the graded
+    functions itself; nothing of the lecture reaches the student release."""
+    for a in assignments():
+        path = a.solution_dir / "lecture.py"
+        source = path.read_text(encoding="utf-8")
+        assert f'load("{a.id}")' in source, f"{path} does not compute with the reference solution"
+        graded = {n.name for n in ast.parse(solution_code(read_source(a.source))).body
+                  if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        own = {n.name for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        assert not graded & own, f"{path} defines its own {sorted(graded & own)}: use the reference's"
+        assert not list(a.release_dir.rglob("lecture*")), f"a lecture file in {a.release_dir}"
+
+
+@pytest.mark.parametrize("assignment_id, index", _all_demos())
+def test_each_demo_answers_every_control_with_a_new_picture(lecture, assignment_id, index):
+    demo = lecture.load_demos(assignment_id).DEMOS[index]
+    png, caption = demo.render()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5_000, demo.title
+    assert len(caption) > 40, f"{demo.title}: the caption should say what the numbers in the picture are"
+    for name, control in demo.controls.items():
+        values = control.values()
+        at = values.index(control.value)
+        other = values[at + 1] if at + 1 < len(values) else values[at - 1]
+        moved, _ = demo.render(**{name: other})
+        assert moved != png, f"{demo.title}: moving {name} from {control.value} to {other} changed nothing"
+    with pytest.raises(TypeError, match="has no control"):
+        demo.render(nonsense=1)
+
+
+def test_the_widget_redraws_when_a_control_moves(lecture):
+    demo = lecture.load_demos("stereo").DEMOS[2]
+    box = demo.widget()
+    before = box.image.value
+    box.controls["P2"].value = 150
+    assert box.image.value != before and "bad-2.0" in box.caption.value
+
+
+@pytest.mark.slow
+def test_elv_slides_writes_one_self_contained_deck(lecture, tmp_path):
+    out = tmp_path / "slots.html"
+    env = dict(os.environ, ELVKIT_SMOKE="1")
+    run = subprocess.run([sys.executable, "-m", "autograder.cli", "slides", "slots", "--out", str(out)],
+                         capture_output=True, text=True, timeout=600, env=env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    html = out.read_text(encoding="utf-8")
+    n = len(lecture.load_demos("slots").DEMOS)
+    assert html.count("<section") >= n + 1
+    assert html.count("data:image/png;base64") >= n
+    for external in ('src="http', "src='http", 'href="http', "@import url(http"):
+        assert external not in html, f"the deck fetches {external}...: it must open without a network"
+    assert "Reveal.initialize" in html and "print(" not in html.split("<body")[1].split("<script")[0]
+    if CHROMIUM and CHROMEDRIVER:
+        driver = headless_chromium()
+        try:
+            driver.get(out.as_uri())
+            time.sleep(1.0)
+            assert driver.execute_script("return Reveal.getTotalSlides()") == n + 1
+            driver.execute_script("Reveal.slide(1)")
+            time.sleep(0.5)
+            assert driver.execute_script("return document.querySelector('section.present img').naturalWidth") > 100
+            assert console_errors(driver) == []
+        finally:
+            driver.quit()
+
+
+def _move(driver, box):
+    """Move the first control of a demo's box one step: a slider by the keyboard, a dropdown to its next
+    option. Returns a description for the failure message."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    control = box.find_elements(By.CSS_SELECTOR, ".widget-hbox > .jupyter-widgets, .widget-hbox > .widget-inline-hbox")[0]
+    selects = control.find_elements(By.TAG_NAME, "select")
+    if selects:
+        choice = Select(selects[0])
+        index = [o.get_attribute("value") for o in choice.options].index(choice.first_selected_option.get_attribute("value"))
+        choice.select_by_index((index + 1) % len(choice.options))
+        return f"dropdown -> option {(index + 1) % len(choice.options)}"
+    handle = control.find_element(By.CSS_SELECTOR, ".noUi-handle")
+    now, top = float(handle.get_attribute("aria-valuenow")), float(handle.get_attribute("aria-valuemax"))
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", handle)
+    handle.click()
+    handle.send_keys(Keys.ARROW_LEFT if now >= top else Keys.ARROW_RIGHT)
+    return f"slider from {now:g} {'down' if now >= top else 'up'} one step"
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_every_topic_serves_in_a_real_browser_and_answers_its_controls(lecture, tmp_path):
+    """`elv lecture` (every topic) in headless Chromium: each topic's page loads with no console error, and moving
+    the first control of each demo changes its picture."""
+    pytest.importorskip("selenium.webdriver", reason="selenium is not installed (the test extra)")
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    port = free_port()
+    log = open(tmp_path / "voila.log", "w")
+    env = dict(os.environ, ELVKIT_SMOKE="1")
+    server = subprocess.Popen([sys.executable, "-m", "autograder.cli", "lecture", "--no-browser", "--port", str(port)],
+                              env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+    driver = None
+    try:
+        wait_for_server(f"http://127.0.0.1:{port}/", server, name="elv lecture")
+        driver = headless_chromium(1400, 1000)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for topic in lecture.topics():
+            n = len(lecture.load_demos(topic).DEMOS)
+            driver.get(f"http://127.0.0.1:{port}/voila/render/{topic.name}.ipynb")
+            WebDriverWait(driver, 300).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".elv-demo img")) == n)
+            time.sleep(0.5)
+            assert console_errors(driver) == [], f"{topic.name}: the console has errors"
+            boxes = driver.find_elements(By.CSS_SELECTOR, ".elv-demo")
+            for i, box in enumerate(boxes):
+                image = box.find_element(By.TAG_NAME, "img")
+                driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", image)
+                before = image.screenshot_as_png
+                if topic.name == "stereo" and i == 2:
+                    driver.save_screenshot(str(ARTIFACTS / "lecture-stereo.png"))
+                how = _move(driver, box)
+                WebDriverWait(driver, 60).until(lambda d: box.find_element(By.TAG_NAME, "img").screenshot_as_png != before,
+                                                message=f"{topic.name}, demo {i + 1}: {how} did not change the picture")
+            assert console_errors(driver) == [], f"{topic.name}: moving the controls logged errors"
+    except Exception:
+        if driver is not None:
+            driver.save_screenshot(str(ARTIFACTS / "lecture-failure.png"))
+        log.flush()
+        print("elv lecture's log:\n" + (tmp_path / "voila.log").read_text()[-6000:])
+        raise
+    finally:
+        if driver is not None:
+            driver.quit()
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_the_report_and_a_feedback_page_render_with_their_images(tmp_path_factory):
+    """A graded class's report.html and a feedback page, opened from disk as a TA would: every image loads and the
+    console stays clean."""
+    from conftest import graded_class
+
+    batch = graded_class("05_slot_attention", tmp_path_factory)
+    out = batch["out"]
+    pages = [out / "report.html", out / "feedback" / "reference.html"]
+    driver = headless_chromium()
+    try:
+        for page in pages:
+            assert page.is_file(), page
+            driver.get(page.as_uri())
+            time.sleep(1.0)
+            images = driver.execute_script(
+                "return Array.from(document.images).map(i => [i.complete && i.naturalWidth > 0, i.src.slice(0, 60)])")
+            assert images, f"{page.name} has no image"
+            broken = [src for ok, src in images if not ok]
+            assert not broken, f"{page.name}: images that did not load: {broken}"
+            # the feedback template takes MathJax from its CDN (offline, as here, the equations stay in TeX)
+            errors = [e for e in console_errors(driver) if "mathjax" not in e.lower()]
+            assert errors == [], f"{page.name}: the console has errors"
+    finally:
+        driver.quit()
