@@ -285,6 +285,78 @@ def bench_scale(n_throughput: int, class_size: int, cell_timeout: int) -> None:
 
 
 # ----------------------------------------------------------------------------------------------
+def bench_lecture(topics, changes: int = 4) -> None:
+    """The lecture demos as an instructor meets them: for each demo, the time from a control's change to the new
+    picture (the widget's own path: the value set, the picture redrawn; median over ``changes`` changes of every
+    control, after its first picture), and each topic's app start with ``elv lecture`` (process start to the
+    page served with every demo drawn), with an empty cache and again with the cache the first start filled."""
+    import urllib.request
+
+    from autograder import lecture
+
+    cache = Path(tempfile.mkdtemp(prefix="elv-bench-lecture-"))
+    os.environ["ELVKIT_LECTURE_CACHE"] = str(cache)
+    try:
+        for topic in topics:
+            part = f"lecture: {topic.name}"
+            for demo in lecture.load_demos(topic).DEMOS:
+                w0 = time.perf_counter()
+                box = demo.widget()                    # setup and the first picture
+                first = time.perf_counter() - w0
+                times = []
+                for name, control in demo.controls.items():
+                    values = control.values()
+                    at = values.index(control.value)
+                    other = values[at + 1] if at + 1 < len(values) else values[at - 1]
+                    for k in range(changes):
+                        before = box.image.value
+                        t0 = time.perf_counter()
+                        box.controls[name].value = other if k % 2 == 0 else control.value
+                        times.append(time.perf_counter() - t0)
+                        if box.image.value == before:
+                            print(f"  {demo.title}: {name} -> {box.controls[name].value} left the picture unchanged")
+                median = statistics.median(times)
+                row(part, f"{demo.title}: control -> picture (median of {len(times)}; slowest {max(times):.2f} s)",
+                    median, None, "<= 0.5 s", median <= 0.5, "s")
+                row(part, f"{demo.title}: setup and first picture", first, None, "", None, "s")
+            app_cache = cache / f"app-{topic.name}"          # the in-process runs above filled `cache`
+            for label in ("app start, empty cache", "app start, cache filled"):
+                port = _free_port()
+                w0 = time.perf_counter()
+                server = subprocess.Popen([sys.executable, "-m", "autograder.cli", "lecture", topic.name,
+                                           "--no-browser", "--port", str(port)], stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL, env=dict(os.environ, ELVKIT_SMOKE="0",
+                                                                               ELVKIT_LECTURE_CACHE=str(app_cache)))
+                try:
+                    elapsed = None
+                    while time.perf_counter() - w0 < 900 and server.poll() is None:
+                        try:
+                            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=900) as reply:
+                                page = reply.read().decode("utf-8", "replace")
+                            elapsed = time.perf_counter() - w0
+                            break
+                        except OSError:
+                            time.sleep(0.2)
+                    ok = elapsed is not None and "Traceback" not in page
+                finally:
+                    server.terminate()
+                    server.wait(timeout=30)
+                row(part, f"{label} (elv lecture {topic.name}, every demo drawn)", elapsed, None,
+                    "", None if ok else False, "s")
+            print(f"lecture: {topic.name} measured", flush=True)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+        os.environ.pop("ELVKIT_LECTURE_CACHE", None)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def report(out: Path) -> str:
     lines = [f"# elvkit bench — {time.strftime('%Y-%m-%d %H:%M')}", "",
              f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
@@ -343,8 +415,9 @@ def main() -> int:
     parser.add_argument("--mistakes", type=int, default=4, help="mistakes in the graded class")
     parser.add_argument("--flow-pairs", type=int, default=3, help="generated pairs per flow set")
     parser.add_argument("--flow-steps", type=int, default=400, help="steps of the unsupervised optimisation")
-    parser.add_argument("--only", help="one assignment (its id or notebook name): its own bench and its grading; "
-                        "'library': every assignment's own bench; 'grading': only the grading parts")
+    parser.add_argument("--only", help="one assignment (its id or notebook name): its own bench, its lecture demos "
+                        "and its grading; 'library': every assignment's own bench; 'grading': only the grading parts; "
+                        "'lecture': only the lecture demos")
     parser.add_argument("--skip-grading", action="store_true")
     parser.add_argument("--no-anchor", action="store_true",
                         help="grade without running nbgrader's own CLI beside elv (the overhead's anchor)")
@@ -361,7 +434,13 @@ def main() -> int:
                "nbgrader's CLI for grading.")
     print(anchors, flush=True)
     course = assignments()
-    chosen = course if args.only in (None, "library", "grading") else [get_assignment(args.only)]
+    chosen = course if args.only in (None, "library", "grading", "lecture") else [get_assignment(args.only)]
+    if args.only not in ("library", "grading"):
+        from autograder.lecture import topics
+
+        bench_lecture([t for t in topics() if t.assignment in chosen])
+    if args.only == "lecture":
+        chosen = []
     if args.only != "grading":
         for a in chosen:
             run = _library_bench(a)

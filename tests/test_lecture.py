@@ -53,13 +53,18 @@ def _count(topic):
     return 0
 
 
-def test_every_assignment_has_three_to_five_demos(lecture):
+TAUGHT = ("01_stereo", "02_optical_flow", "03_self_supervised", "04_normalized_cuts", "05_slot_attention")
+
+
+def test_every_assignment_has_lecture_demos(lecture):
+    """Each assignment has its demos (`elv new` writes a first one); the topics taught so far have 3 to 5."""
     found = {t.assignment.id: t for t in lecture.topics()}
     missing = [a.id for a in assignments() if a.id not in found]
     assert not missing, f"assignments without lecture demos (solutions/<id>/lecture.py): {missing}"
     for t in found.values():
         demos = lecture.load_demos(t).DEMOS
-        assert 3 <= len(demos) <= 5, f"{t.name} has {len(demos)} demos; a topic has 3 to 5"
+        assert (3 if t.assignment.id in TAUGHT else 1) <= len(demos) <= 5, \
+            f"{t.name} has {len(demos)} demos; a topic has 3 to 5 (one idea per view)"
         assert len({d.slug for d in demos}) == len(demos), f"{t.name}: two demos share a title"
         for d in demos:
             assert d.text.strip() and d.controls, d.title

@@ -30,7 +30,8 @@ def scratch(tmp_path, monkeypatch):
 def test_new_assignment_passes_the_release_check_at_once(scratch, capsys):
     assert main(["new", "99_scratch", "--title", "Assignment 99: a scratch assignment"]) == 0
     folder = scratch / "solutions" / "99_scratch"
-    assert sorted(p.name for p in folder.iterdir()) == ["mistakes", "scratch.ipynb", "scratch.nb.py", "spec.py"]
+    assert sorted(p.name for p in folder.iterdir()) == ["lecture.py", "mistakes", "scratch.ipynb", "scratch.nb.py",
+                                                        "spec.py"]
     assert (folder / "mistakes" / "README.md").is_file() and len(list((folder / "mistakes").glob("*.py"))) == 1
     assert (scratch / "assignments" / "99_scratch" / "scratch.ipynb").is_file()
     assert "solutions/99_scratch/" in capsys.readouterr().out
@@ -39,6 +40,10 @@ def test_new_assignment_passes_the_release_check_at_once(scratch, capsys):
     assert main(["list"]) == 0
     listed = capsys.readouterr().out
     assert "99_scratch" in listed and "Assignment 99: a scratch assignment" in listed and "q1: An example question" in listed
+    from autograder.lecture import find_topic, load_demos   # its first lecture demo, drawn by its reference
+
+    demo = load_demos(find_topic("scratch")).DEMOS[0]
+    assert demo.png() != demo.png(factor=-1.0) and "peaks reach 2" in demo.render()[1]
 
 
 @pytest.mark.parametrize("args, message", [

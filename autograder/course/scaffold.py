@@ -125,6 +125,40 @@ def scale(x, factor):
 '''
 
 
+_LECTURE = '''"""Lecture demos of {title}: `elv lecture {notebook}` serves them, `elv slides {notebook}` exports them. A topic
+has 3 to 5 demos that follow the slides; each computes with the reference solution (never a copy of it)."""
+
+import numpy as np
+
+from autograder.integrity.reference import load
+from autograder.lecture import Demo, Slider
+
+TITLE = "{title}"
+ALIASES = ()
+INTRO = """
+Say here, in the lecture's notation, what the demos of this topic show.
+"""
+
+ref = load("{id}")
+
+
+def _scale_draw(fig, _state, factor):
+    x = np.linspace(0, 4 * np.pi, 200)
+    ax = fig.subplots()
+    ax.plot(x, np.sin(x), color="grey", label="x")
+    ax.plot(x, ref.scale(np.sin(x), factor), color="tab:blue", label=f"scale(x, {{factor:g}})")
+    ax.set_ylim(-3.2, 3.2)
+    ax.legend(loc="upper right")
+    return f"Every value of x multiplied by {{factor:g}}: the peaks reach {{abs(factor):g}}."
+
+
+DEMOS = [
+    Demo("An example demo", "One idea, one control, one picture.",
+         {{"factor": Slider("factor", -3.0, 3.0, 0.5, 2.0)}}, _scale_draw, size=(8.0, 3.0)),
+]
+'''
+
+
 def write_mistakes_readme(folder: Path, assignment_id: str) -> Path:
     """Write the mistakes README of ``assignment_id`` into ``folder``; returns its path."""
     path = Path(folder) / "README.md"
@@ -165,6 +199,8 @@ def new_assignment(assignment_id: str, title: str, *, release: bool = True) -> A
     (folder / "spec.py").write_text(_SPEC.format(id=assignment_id), encoding="utf-8")
     write_mistakes_readme(folder / "mistakes", assignment_id)
     (folder / "mistakes" / "adds_the_factor.py").write_text(_MISTAKE, encoding="utf-8")
+    (folder / "lecture.py").write_text(_LECTURE.format(title=title.strip(), notebook=notebook, id=assignment_id),
+                                       encoding="utf-8")
     rescan()
     a = get_assignment(assignment_id)
     if release:
