@@ -254,3 +254,43 @@ def test_the_report_and_a_feedback_page_render_with_their_images(tmp_path_factor
             assert errors == [], f"{page.name}: the console has errors"
     finally:
         driver.quit()
+
+
+_CAPTIONS = """
+import json, os, sys
+from autograder.lecture import load_demos, topics
+out = {}
+for t in topics():
+    for i, demo in enumerate(load_demos(t).DEMOS):
+        out[f"{t.name} {i}"] = demo.render()[1]
+json.dump(out, sys.stdout)
+"""
+
+
+@pytest.mark.gpu
+@pytest.mark.slow
+def test_the_demos_draw_the_same_numbers_on_the_gpu(tmp_path):
+    """Every demo drawn with ELVKIT_DEVICE=cuda (as `elv lecture --device cuda` runs it) says what it says on the
+    CPU: the numbers of each caption agree within the rounding of the caption, or 2 %. The SimCLR model the
+    self-supervised demos train on the device is only required to be drawn (its training's numbers differ between
+    devices as any training's do)."""
+    import json
+    import re
+
+    captions = {}
+    for device in ("cpu", "cuda"):
+        env = dict(os.environ, ELVKIT_SMOKE="1", ELVKIT_DEVICE=device, ELVKIT_LECTURE_CACHE=str(tmp_path / device))
+        run = subprocess.run([sys.executable, "-c", _CAPTIONS], capture_output=True, text=True, env=env, timeout=900)
+        assert run.returncode == 0, run.stderr[-3000:]
+        captions[device] = json.loads(run.stdout)
+    number = re.compile(r"[-+]?\d+(?:\.\d+)?")
+    trained = {"self_supervised 1", "self_supervised 2"}
+    assert set(captions["cpu"]) == set(captions["cuda"])
+    for key, cpu in captions["cpu"].items():
+        if key in trained:
+            continue
+        a, b = number.findall(cpu), number.findall(captions["cuda"][key])
+        assert len(a) == len(b), f"{key}: {cpu!r} vs {captions['cuda'][key]!r}"
+        for x, y in zip(a, b):
+            step = 10.0 ** -len(x.split(".")[1]) if "." in x else 1.0
+            assert abs(float(x) - float(y)) <= max(step, 0.02 * abs(float(x))), f"{key}: {x} vs {y} in {cpu!r}"
