@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from test_student_distribution import ARTIFACTS, CHROMEDRIVER, CHROMIUM, _free_port, _wait_for_server, headless_chromium
+from browser import CHROMEDRIVER, CHROMIUM, MISSING, headless_chromium
+from browser import free_port as _free_port
+from browser import wait_for_server as _wait_for_server
+from test_student_distribution import ARTIFACTS
 
 ASSIGNMENT = "02_optical_flow"
 
@@ -26,9 +29,7 @@ def _submissions(base: str, token: str, a) -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
-                    reason="Debian's chromium and chromium-driver are not installed (make test installs them as "
-                           "root: apt-get install chromium chromium-driver)")
+@pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None, reason=MISSING)
 def test_a_ta_grades_a_written_answer_in_formgrader_and_the_grades_include_it(tmp_path_factory, tmp_path):
     pytest.importorskip("selenium.webdriver", reason="selenium is not installed (the test extra)")
     from selenium.webdriver.common.by import By
