@@ -161,7 +161,8 @@ def _embedding_draw(fig, s, snapshot):
     ax2.set_ylabel("k-NN accuracy on the test digits")
     ax2.set_ylim(0, 1)
     ax2.grid(alpha=0.3)
-    return (f"After {int(s['steps'][i])} steps of SimCLR (batch 256, τ = 0.5; labels never used), a k-NN classifier "
+    return (f"After {int(s['steps'][i])} steps of SimCLR (batch 256, τ = 0.5, in cycles of {EVERY} steps whose cosine "
+            "learning-rate schedule restarts, so that the snapshots can be taken; labels never used), a k-NN classifier "
             f"on the frozen features labels {s['accuracy'][i, 0]:.0%} of the 599 test digits correctly with all the "
             f"training labels and {s['accuracy'][i, 1]:.0%} with 10 labels per class (chance: 10%; before training, "
             f"{s['accuracy'][0, 0]:.0%} and {s['accuracy'][0, 1]:.0%}: a random convolutional network already keeps "
