@@ -50,10 +50,12 @@ class Topic:
 
     @property
     def aliases(self) -> tuple:
+        """Other names of the topic (``flow``, ``ssl``), from its module's ``ALIASES``."""
         return tuple(getattr(load_demos(self), "ALIASES", ()))
 
     @property
     def title(self) -> str:
+        """The title of the topic's demos (its module's ``TITLE``), the assignment's by default."""
         return getattr(load_demos(self), "TITLE", self.assignment.title)
 
 

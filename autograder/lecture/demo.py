@@ -38,6 +38,7 @@ class Slider:
 
     @property
     def integer(self) -> bool:
+        """Whether every value is a whole number (an integer slider)."""
         return all(float(v).is_integer() for v in (self.lo, self.hi, self.step, self.value))
 
     def values(self) -> list:
@@ -47,6 +48,7 @@ class Slider:
         return [int(round(v)) for v in vals] if self.integer else [round(v, 10) for v in vals]
 
     def widget(self):
+        """The ipywidgets slider: redrawn when released, not while dragged."""
         import ipywidgets as w
 
         cls = w.IntSlider if self.integer else w.FloatSlider
@@ -72,9 +74,11 @@ class Choice:
             raise ValueError(f"Choice {self.label!r}: value {self.value!r} is not one of {self.options!r}.")
 
     def values(self) -> list:
+        """The options, in order."""
         return list(self.options)
 
     def widget(self):
+        """The ipywidgets dropdown."""
         import ipywidgets as w
 
         return w.Dropdown(options=list(self.options), value=self.value, description=self.label,
@@ -116,9 +120,11 @@ class Demo:
 
     @property
     def slug(self) -> str:
+        """The title in lower case with dashes, for CSS classes."""
         return "".join(c if c.isalnum() else "-" for c in self.title.lower()).strip("-")
 
     def defaults(self) -> dict:
+        """Each control's starting value."""
         return {name: c.value for name, c in self.controls.items()}
 
     def state(self):
@@ -144,6 +150,7 @@ class Demo:
         return buf.getvalue(), caption
 
     def png(self, **values) -> bytes:
+        """The picture alone (PNG bytes) for these control values."""
         return self.render(**values)[0]
 
     def widget(self):
