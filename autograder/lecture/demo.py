@@ -17,7 +17,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-__all__ = ["Slider", "Choice", "Demo", "STATIC_ENV", "cached"]
+__all__ = ["Slider", "Choice", "Demo", "STATIC_ENV", "cached", "detection_overlay"]
 
 STATIC_ENV = "ELVKIT_LECTURE_STATIC"     # set by `elv slides`: demos display a picture, not widgets
 
@@ -233,3 +233,19 @@ def cached(name: str, compute: Callable[[], dict], **key) -> dict:
     np.savez(tmp, **{k: np.asarray(v) for k, v in out.items()})
     os.replace(tmp, path)
     return out
+
+
+def detection_overlay(truth, flagged):
+    """An RGB picture of a detector against the truth (occlusions found by a consistency check): green where both
+    say yes, red where the truth is missed, yellow for a false alarm, black where both say no. Returns the image
+    and (recall, precision)."""
+    import numpy as np
+
+    truth, flagged = np.asarray(truth, bool), np.asarray(flagged, bool)
+    out = np.zeros(truth.shape + (3,))
+    out[truth & flagged] = (0.1, 0.8, 0.1)
+    out[truth & ~flagged] = (0.9, 0.1, 0.1)
+    out[~truth & flagged] = (1.0, 0.8, 0.0)
+    recall = (truth & flagged).sum() / max(1, truth.sum())
+    precision = (truth & flagged).sum() / max(1, flagged.sum())
+    return out, (float(recall), float(precision))

@@ -6,6 +6,7 @@ import numpy as np
 
 from autograder.integrity.reference import load
 from autograder.lecture import Choice, Demo, Slider
+from autograder.lecture.demo import detection_overlay
 
 TITLE = "Depth from stereo"
 ALIASES = ("depth", "disparity", "sgm")
@@ -188,18 +189,13 @@ def _lr_draw(fig, s, max_diff):
     ax1.imshow(shown, cmap="magma", vmin=0, vmax=scene.max_disp)
     ax1.set_facecolor("black")
     ax1.set_title(f"kept where |d_L − d_R| ≤ {max_diff:g} px (rejected: white)")
-    overlay = np.zeros(occ.shape + (3,))
-    overlay[occ & rejected] = (0.1, 0.8, 0.1)
-    overlay[occ & keep] = (0.9, 0.1, 0.1)
-    overlay[~occ & rejected] = (1.0, 0.8, 0.0)
+    overlay, (recall, precision) = detection_overlay(occ, rejected)
     ax2.imshow(overlay)
     ax2.set_title("green: occluded, rejected · red: occluded, kept\nyellow: visible, rejected")
     ax3.imshow(scene.left)
     ax3.set_title("left image")
     for ax in fig.axes:
         ax.axis("off")
-    recall = (occ & rejected).sum() / max(1, occ.sum())
-    precision = (occ & rejected).sum() / max(1, rejected.sum())
     bad_kept = wrong[keep].mean() if keep.any() else 0.0
     bad_rej = wrong[rejected & ~occ].mean() if (rejected & ~occ).any() else 0.0
     return (f"The check rejects {rejected.mean():.1%} of the pixels. It finds {recall:.0%} of the truly occluded "

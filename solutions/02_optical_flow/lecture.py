@@ -6,6 +6,7 @@ import numpy as np
 
 from autograder.integrity.reference import load
 from autograder.lecture import Demo, Slider
+from autograder.lecture.demo import detection_overlay
 
 TITLE = "Optical flow"
 ALIASES = ("flow", "lk", "lucas_kanade")
@@ -133,10 +134,7 @@ def _fb_draw(fig, s, tau, beta):
     visible = ref.forward_backward_mask(torch.as_tensor(s["fw"]), torch.as_tensor(s["bw"]), tau, beta).numpy()
     flagged = ~visible
     occ = pair.occlusion
-    overlay = np.zeros(occ.shape + (3,))
-    overlay[occ & flagged] = (0.1, 0.8, 0.1)
-    overlay[occ & ~flagged] = (0.9, 0.1, 0.1)
-    overlay[~occ & flagged] = (1.0, 0.8, 0.0)
+    overlay, (recall, precision) = detection_overlay(occ, flagged)
     ax1, ax2 = fig.subplots(1, 2)
     ax1.imshow(pair.image1)
     ax1.set_title("frame 1")
@@ -144,8 +142,6 @@ def _fb_draw(fig, s, tau, beta):
     ax2.set_title("green: occluded, flagged · red: occluded, missed · yellow: visible, flagged", fontsize=10)
     for ax in fig.axes:
         ax.axis("off")
-    recall = (occ & flagged).sum() / max(1, occ.sum())
-    precision = (occ & flagged).sum() / max(1, flagged.sum())
     return (f"A pixel is flagged when going forward and coming back does not return to it: ‖f(p) + b(p + f(p))‖ ≥ "
             f"max(τ, β‖f(p)‖) with τ = {tau:g} px, β = {beta:g}. It flags {flagged.mean():.1%} of the pixels; "
             f"{recall:.0%} of the truly occluded ones (recall), and {precision:.0%} of the flagged ones are occluded "
