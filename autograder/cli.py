@@ -235,6 +235,7 @@ def _cmd_publish(args) -> int:
 
 def _cmd_lecture(args) -> int:
     import shutil
+    import signal
     import subprocess
     import tempfile
 
@@ -263,6 +264,11 @@ def _cmd_lecture(args) -> int:
         print("Each page computes its first pictures when it opens (a few seconds); Ctrl-C stops the server.")
         sys.stdout.flush()
         server = subprocess.Popen(lecture.voila_command(target, port, not args.no_browser), env=env, cwd=folder)
+
+        def stop(*_):                  # a `kill` as well as Ctrl-C: stop Voila and remove the notebooks
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, stop)
         try:
             return server.wait()
         except KeyboardInterrupt:

@@ -161,7 +161,7 @@ def voila_command(target: Path, port: int, open_browser: bool, ip: str = "127.0.
             # Voila's page shuts its kernel down when it closes, by a POST without the xsrf token, which the server
             # refuses (voila-dashboards/voila#1458): every page left would keep its kernel, and the console shows the
             # 403. The server listens on this machine only, and that request is the one it serves without a form.
-            "--Voila.tornado_settings={'disable_check_xsrf': True}",
+            "--Voila.tornado_settings", "disable_check_xsrf=True",
             *([] if open_browser else ["--no-browser"])]
 
 
