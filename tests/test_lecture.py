@@ -125,6 +125,26 @@ def test_the_widget_redraws_when_a_control_moves(lecture):
     assert box.image.value != before and "bad-2.0" in box.caption.value
 
 
+def test_a_click_on_the_picture_chooses_the_pixel(lecture):
+    """The depth demo: a click on the left image at pixel (100, 200) sets the column and row sliders to it and
+    draws the picture once; a click outside the image changes nothing."""
+    demo = lecture.load_demos("stereo").DEMOS[0]
+    _, _, pixels = demo._render({})
+    px, py = pixels.to_pixels(100, 200)
+    assert demo.click_values({}, px, py) == {"x": 100, "y": 200}
+    assert demo.click_values({}, 2, 2) is None                  # the figure's margin
+    box = demo.widget()
+    before = box.image.value
+    box.click({"type": "click", "dataX": px, "dataY": py})
+    assert (box.controls["x"].value, box.controls["y"].value) == (100, 200) and box.image.value != before
+    assert "(x, y) = (100, 200)" in box.caption.value
+    box.click({"type": "click", "dataX": 2, "dataY": 2})
+    assert (box.controls["x"].value, box.controls["y"].value) == (100, 200)
+    vit = lecture.load_demos("ssl").DEMOS[3]                    # the query patch of the ViT's attention
+    px, py = vit._render({})[2].to_pixels(43, 9)
+    assert vit.click_values({}, px, py) == {"row": 1, "col": 5}
+
+
 @pytest.mark.slow
 def test_elv_slides_writes_one_self_contained_deck(lecture, tmp_path):
     out = tmp_path / "slots.html"
@@ -181,6 +201,7 @@ def test_every_topic_serves_in_a_real_browser_and_answers_its_controls(lecture, 
     """`elv lecture` (every topic) in headless Chromium: each topic's page loads with no console error, and moving
     the first control of each demo changes its picture."""
     pytest.importorskip("selenium.webdriver", reason="selenium is not installed (the test extra)")
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -210,6 +231,18 @@ def test_every_topic_serves_in_a_real_browser_and_answers_its_controls(lecture, 
                 how = _move(driver, box)
                 WebDriverWait(driver, 60).until(lambda d: box.find_element(By.TAG_NAME, "img").screenshot_as_png != before,
                                                 message=f"{topic.name}, demo {i + 1}: {how} did not change the picture")
+                clickable = lecture.load_demos(topic).DEMOS[i].click is not None
+                assert bool(box.find_elements(By.CSS_SELECTOR, "img.elv-clickable")) == clickable, \
+                    f"{topic.name}, demo {i + 1}: the picture should {'' if clickable else 'not '}listen to clicks"
+                if clickable:                                                      # a click in the picture, too
+                    time.sleep(0.3)
+                    image = box.find_element(By.TAG_NAME, "img")
+                    before = image.screenshot_as_png
+                    ActionChains(driver).move_to_element_with_offset(image, -image.size["width"] // 3,
+                                                                     -image.size["height"] // 5).click().perform()
+                    WebDriverWait(driver, 60).until(
+                        lambda d: box.find_element(By.TAG_NAME, "img").screenshot_as_png != before,
+                        message=f"{topic.name}, demo {i + 1}: a click in the picture did not change it")
             assert console_errors(driver) == [], f"{topic.name}: moving the controls logged errors"
     except Exception:
         if driver is not None:

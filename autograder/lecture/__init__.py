@@ -31,9 +31,10 @@ __all__ = ["Topic", "topics", "find_topic", "load_demos", "build_notebook", "voi
 HERE = Path(__file__).resolve().parent
 SHARE = HERE / "share"                   # the Voilà and nbconvert templates (on JUPYTER_PATH for both)
 VOILA_TEMPLATE = "elv"
-# the only front-end extensions the demos load: ipywidgets' manager (Voila injects its own for ipywidgets 8); the
-# others a course environment holds (nbgrader's, jupytext's) are JupyterLab's and fail outside it
-WIDGET_EXTENSIONS = ("@voila-dashboards/widgets-manager8", "@jupyter-widgets/jupyterlab-manager")
+# the only front-end extensions the demos load: ipywidgets' manager (Voila injects its own for ipywidgets 8) and
+# ipyevents (clicks on a picture); the others a course environment holds (nbgrader's, jupytext's) are JupyterLab's
+# and fail outside it
+WIDGET_EXTENSIONS = ("@voila-dashboards/widgets-manager8", "@jupyter-widgets/jupyterlab-manager", "ipyevents")
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,10 @@ class Demo:
         ``setup() -> state``, run once on first use.
     size : (float, float)
         The figure's size in inches (at 80 dpi).
+    click : callable, optional
+        ``click(x, y) -> {control: value}``: what a click on the picture sets, given the click's data coordinates
+        in the axes that ``draw`` marked with ``ax.set_gid("elv-click")`` (a pixel of an image shown there). The
+        values are brought to the controls' ranges and steps, and the picture is drawn once.
     """
 
     title: str
@@ -111,6 +115,7 @@ class Demo:
     draw: Callable
     setup: Callable | None = None
     size: tuple = (10.0, 4.0)
+    click: Callable | None = None
     _state: Any = field(default=None, init=False, repr=False)
     _ready: bool = field(default=False, init=False, repr=False)
 
@@ -136,6 +141,12 @@ class Demo:
 
     def render(self, **values) -> tuple[bytes, str]:
         """The picture (PNG bytes) and the caption for these control values (the others at their defaults)."""
+        png, caption, _ = self._render(values)
+        return png, caption
+
+    def _render(self, values: dict):
+        """The picture, the caption, and the map from the picture's pixels to the clickable axes' data
+        coordinates (None when nothing in the picture is clickable)."""
         from matplotlib.figure import Figure
 
         unknown = set(values) - set(self.controls)
@@ -147,7 +158,19 @@ class Demo:
         caption = self.draw(fig, self.state(), **kw) or ""
         buf = io.BytesIO()
         fig.savefig(buf, format="png")
-        return buf.getvalue(), caption
+        target = next((ax for ax in fig.axes if ax.get_gid() == "elv-click"), None)
+        return buf.getvalue(), caption, (None if target is None else _PixelMap(target, fig.bbox.height))
+
+    def click_values(self, values: dict, px: float, py: float) -> dict | None:
+        """The control values a click at pixel ``(px, py)`` of the picture drawn for ``values`` sets (brought to
+        the controls' ranges and steps), or None when the click is outside the clickable axes."""
+        if self.click is None:
+            return None
+        _, _, pixels = self._render(values)
+        xy = None if pixels is None else pixels.to_data(px, py)
+        if xy is None:
+            return None
+        return {name: _snap(self.controls[name], v) for name, v in self.click(*xy).items()}
 
     def png(self, **values) -> bytes:
         """The picture alone (PNG bytes) for these control values."""
@@ -159,15 +182,18 @@ class Demo:
         import ipywidgets as w
 
         controls = {name: c.widget() for name, c in self.controls.items()}
-        png, caption = self.render()
+        png, caption, pixels = self._render({})
         image = w.Image(value=png, format="png", layout=w.Layout(max_width="100%"))
         text = w.HTML(value=_caption_html(caption))
         timing = w.HTML(value="")
+        live = {"pixels": pixels, "hold": False}
 
         def update(_change=None):
+            if live["hold"]:
+                return
             start = time.perf_counter()
             try:
-                new, cap = self.render(**{n: c.value for n, c in controls.items()})
+                new, cap, live["pixels"] = self._render({n: c.value for n, c in controls.items()})
             except Exception as exc:            # shown to the room, and kept whole for whoever reads the log
                 traceback.print_exc()
                 text.value = _caption_html(f"This setting failed: {type(exc).__name__}: {exc}")
@@ -175,12 +201,38 @@ class Demo:
             image.value, text.value = new, _caption_html(cap)
             timing.value = f"<span style='color:#888;font-size:80%'>{1000 * (time.perf_counter() - start):.0f} ms</span>"
 
+        def clicked(event):
+            xy = live["pixels"].to_data(event.get("dataX", -1), event.get("dataY", -1)) if live["pixels"] else None
+            if xy is None:
+                return
+            live["hold"] = True                 # several controls set, one picture drawn
+            try:
+                for name, v in self.click(*xy).items():
+                    controls[name].value = _snap(self.controls[name], v)
+            finally:
+                live["hold"] = False
+            update()
+
         for c in controls.values():
             c.observe(update, names="value")
-        box = w.VBox([w.HBox(list(controls.values()), layout=w.Layout(flex_flow="row wrap")), image, text, timing])
+        if self.click is not None:
+            try:
+                from ipyevents import Event
+            except ImportError:                 # the controls still work; only clicks are not heard
+                Event = None
+            if Event is not None:
+                listener = Event(source=image, watched_events=["click"], prevent_default_action=True)
+                listener.on_dom_event(clicked)
+                image._elv_listener = listener      # kept alive with the image
+                image.add_class("elv-clickable")
+        rows = [w.HBox(list(controls.values()), layout=w.Layout(flex_flow="row wrap"))]
+        if self.click is not None:
+            rows.append(w.HTML("<span style='color:#666'>Click in the picture to choose, or move the controls.</span>"))
+        box = w.VBox(rows + [image, text, timing])
         box.add_class("elv-demo")
         box.add_class(f"elv-demo-{self.slug}")
         box.controls, box.image, box.caption = controls, image, text      # for tests and the bench
+        box.click = clicked
         return box
 
     def show(self):
@@ -194,6 +246,36 @@ class Demo:
                 display(HTML(_caption_html(caption)))
             return
         display(self.widget())
+
+
+class _PixelMap:
+    """From a pixel of the saved picture (origin top left) to the data coordinates of one of its axes."""
+
+    def __init__(self, ax, height: float):
+        self.inverse, self.box, self.height = ax.transData.inverted(), ax.bbox.frozen(), height
+        self.forward = ax.transData.frozen()
+
+    def to_data(self, px: float, py: float):
+        point = (float(px), self.height - float(py))
+        if not self.box.contains(*point):
+            return None
+        x, y = self.inverse.transform(point)
+        return float(x), float(y)
+
+    def to_pixels(self, x: float, y: float):
+        dx, dy = self.forward.transform((x, y))
+        return float(dx), float(self.height - dy)
+
+
+def _snap(control, value):
+    """``value`` brought to a control's range and step (a slider), or checked against its options (a choice)."""
+    if isinstance(control, Choice):
+        if value not in control.options:
+            raise ValueError(f"{control.label!r} cannot take {value!r}; its options are {control.options!r}")
+        return value
+    v = min(max(float(value), control.lo), control.hi)
+    v = control.lo + round((v - control.lo) / control.step) * control.step
+    return int(round(v)) if control.integer else round(v, 10)
 
 
 def _caption_html(caption: str) -> str:

@@ -64,6 +64,7 @@ def _depth_draw(fig, pair, x, y):
         ax.set_title(name)
         ax.axis("off")
     ax1.plot(x, y, "o", ms=9, mfc="none", mec="red", mew=2)
+    ax1.set_gid("elv-click")                   # a click on the left image chooses the pixel
     deltas = np.linspace(4, pair.max_disp, 200)
     ax3.plot(deltas, ref.disparity_to_depth(deltas, c.baseline, c.focal, c.doffs) / 1000, color="k")
     ax3.set_xlabel("disparity δ [px]")
@@ -107,6 +108,7 @@ def _cost_draw(fig, s, cost, x, y):
     ax1.imshow(crop, extent=(max(0, x - r), min(w, x + r), min(h, y + r), max(0, y - r)))
     ax1.add_patch(__import__("matplotlib").patches.Rectangle((x - 2.5, y - 2.5), 5, 5, fill=False, ec="red", lw=2))
     ax1.set_title(f"left image around ({x}, {y}); the 5×5 window")
+    ax1.set_gid("elv-click")
     ax1.axis("off")
     ax2.plot(np.arange(len(curve)), curve, color="k", lw=1.5)
     ax2.plot(best, curve[best], "o", color="red", ms=8, label=f"WTA: d = {best}")
@@ -209,7 +211,7 @@ DEMOS = [
          "Choose a pixel of the left image: its match lies on the same row of the right image, δ pixels to the "
          "left, and δ gives its depth. Far points have small δ, where a pixel of error is a large error in Z.",
          {"x": Slider("column x", 0, 740, 1, 420), "y": Slider("row y", 0, 499, 1, 250)},
-         _depth_draw, _depth_setup, size=(13.0, 3.8)),
+         _depth_draw, _depth_setup, size=(13.0, 3.8), click=lambda x, y: {"x": x, "y": y}),
     Demo("The matching cost of one pixel",
          "The cost volume C(p, d) compares pixel p of the left image with pixel p − d of the right one. Along d, "
          "a good pixel has one clear minimum; a pixel in a flat or repetitive region has several, and "
@@ -217,7 +219,7 @@ DEMOS = [
          "does not care about a brightness change between the cameras; SAD sums absolute gray-level differences.",
          {"cost": Choice("cost", ("census 5×5", "SAD 5×5"), "census 5×5"),
           "x": Slider("column x", 0, 740, 1, 420), "y": Slider("row y", 0, 499, 1, 250)},
-         _cost_draw, _cost_setup, size=(11.0, 4.0)),
+         _cost_draw, _cost_setup, size=(11.0, 4.0), click=lambda x, y: {"x": x, "y": y}),
     Demo("Semi-global matching: P1, P2 and the paths",
          "SGM minimises the lecture's energy E(D) = Σ_p C(p, D(p)) + Σ_q P1·[|D(p) − D(q)| = 1] + "
          "Σ_q P2·[|D(p) − D(q)| > 1] approximately, along straight paths through the image, and sums the paths. "

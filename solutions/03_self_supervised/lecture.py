@@ -190,7 +190,8 @@ def _attention_draw(fig, s, scene, row, col):
     axes = fig.subplots(1, heads + 2)
     image = scenes.images[int(scene)].transpose(1, 2, 0)
     axes[0].imshow(image)
-    axes[0].set_title("scene")
+    axes[0].set_title("scene; red: the query patch")
+    axes[0].set_gid("elv-click")
     p = 64 // h
     axes[0].add_patch(__import__("matplotlib").patches.Rectangle((col * p - 0.5, row * p - 0.5), p, p, fill=False,
                                                                    ec="red", lw=2))
@@ -231,5 +232,5 @@ DEMOS = [
          "the [CLS] token's attention per head, and the attention of one patch.",
          {"scene": Slider("scene", 0, 15, 1, 0), "row": Slider("patch row", 0, 7, 1, 3),
           "col": Slider("patch column", 0, 7, 1, 3)},
-         _attention_draw, _vit_setup, size=(12.5, 3.0)),
+         _attention_draw, _vit_setup, size=(12.5, 3.0), click=lambda x, y: {"row": (y + 0.5) // 8, "col": (x + 0.5) // 8}),
 ]
