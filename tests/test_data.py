@@ -200,3 +200,34 @@ def test_shipped_registry_is_well_formed():
         assert f"middlebury2014/{scene}-perfect.zip" in table
     assert "kitti2015/data_scene_flow.zip" in table
     assert all(e["url"].startswith("https://") for e in table.values())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_curved_scene_ground_truth_is_exact(seed):
+    """The second family's surfaces bulge (d is not a plane), yet without noise and photometric change the right
+    view warped by the true disparity is the left view on visible pixels, and the disparities stay in range."""
+    from elvkit.data import make_curved_stereo_scene
+
+    pair = make_curved_stereo_scene(seed, shape=(150, 200), max_disp=32, noise=0.0, photometric=False)
+    assert pair.disparity.min() >= 2.0 - 1e-6 and pair.disparity.max() <= 0.92 * 32 + 1e-6
+    assert {"wall", "dome", "thin", "weak", "repetitive"} <= set(pair.extra["kinds"])
+    warped, valid = warp_by_disparity(pair.right.astype(np.float32), pair.disparity)
+    visible = valid & ~pair.occlusion
+    err = np.abs(warped - pair.left.astype(np.float32)).mean(axis=-1)
+    assert np.median(err[visible]) < 2.0
+    assert np.median(err[valid & pair.occlusion]) > 5 * np.median(err[visible])
+    gy, gx = np.gradient(pair.disparity)
+    background = pair.extra["labels"] == 0
+    assert np.ptp(gx[background]) > 1e-3, "the wall is curved: its disparity's slope changes"
+
+
+def test_curved_scene_cameras_differ_and_seeds_repeat():
+    from elvkit.data import make_curved_stereo_scene
+
+    a, b = (make_curved_stereo_scene(4, shape=(96, 128), max_disp=24, noise=0.0) for _ in range(2))
+    np.testing.assert_array_equal(a.right, b.right)
+    flat = make_curved_stereo_scene(4, shape=(96, 128), max_disp=24, noise=0.0, photometric=False)
+    np.testing.assert_array_equal(a.left, flat.left)
+    visible = ~a.occlusion
+    assert abs(float(a.right[visible].mean()) - float(flat.right[visible].mean())) > 1.0, \
+        "with photometric differences the right camera's gain, offset and gamma change its gray levels"

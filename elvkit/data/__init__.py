@@ -41,13 +41,15 @@ from .formats import (read_flo, read_kitti_disparity, read_kitti_flow, read_pfm,
 from .registry import (available, download_all, fetch, load_kitti2015, load_kitti2015_flow, load_middlebury,
                        load_middlebury_flow, load_sintel)
 from .stereo import MOTORCYCLE_CALIBRATION, StereoPair, load_motorcycle
-from .synthetic import TEXTURES, WEAK_TEXTURES, make_stereo_scene
+from .synthetic import PATTERNS, TEXTURES, WEAK_TEXTURES, make_curved_stereo_scene, make_stereo_scene
 
 __all__ = [
     "StereoPair",
     "load_motorcycle",
     "MOTORCYCLE_CALIBRATION",
     "make_stereo_scene",
+    "make_curved_stereo_scene",
+    "PATTERNS",
     "TEXTURES",
     "WEAK_TEXTURES",
     "FlowPair",

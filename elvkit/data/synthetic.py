@@ -25,7 +25,7 @@ from .._checks import check_int, check_number
 from ..geometry import StereoCalibration
 from .stereo import StereoPair
 
-__all__ = ["make_stereo_scene", "TEXTURES", "WEAK_TEXTURES"]
+__all__ = ["make_stereo_scene", "make_curved_stereo_scene", "TEXTURES", "WEAK_TEXTURES", "PATTERNS"]
 
 #: scikit-image's bundled photographs with texture almost everywhere (the default).
 TEXTURES = ("grass", "gravel", "immunohistochemistry", "chelsea", "coffee")
@@ -35,8 +35,31 @@ _CANDIDATE_CROPS = 24     # crops tried per layer; the best-textured one is kept
 WEAK_TEXTURES = ("camera", "astronaut", "rocket", "brick", "coins", "moon", "page")
 
 
+#: Procedural textures that repeat with a short period (stripes, a checkerboard, a brick-like grid), where matching
+#: has several equally good disparities one period apart.
+PATTERNS = ("stripes", "checks", "grid")
+
+
+def _pattern(name: str) -> np.ndarray:
+    """A 512 x 512 repetitive texture with a little fine noise (cameras never see a perfect pattern)."""
+    rng = np.random.default_rng(sum(map(ord, name)))
+    y, x = np.mgrid[0:512, 0:512].astype(np.float32)
+    if name == "stripes":
+        g = 0.5 + 0.35 * np.sign(np.sin(2 * np.pi * x / 11.0))
+    elif name == "checks":
+        g = 0.5 + 0.35 * np.sign(np.sin(2 * np.pi * x / 14.0) * np.sin(2 * np.pi * y / 14.0))
+    else:
+        g = 0.75 - 0.45 * ((x % 16 < 2) | (y % 9 < 2))
+    g = g + 0.02 * rng.standard_normal(g.shape).astype(np.float32)
+    return np.clip(np.repeat(g[..., None], 3, axis=2), 0, 1).astype(np.float32)
+
+
 @lru_cache(maxsize=None)
 def _texture(name: str) -> np.ndarray:
+    if name in PATTERNS:
+        img = _pattern(name)
+        img.setflags(write=False)
+        return img
     from skimage import data
 
     img = np.asarray(getattr(data, name)(), dtype=np.float32) / 255.0
@@ -293,3 +316,147 @@ def make_stereo_scene(seed: int = 0, *, shape=(300, 400), max_disp: int = 64, n_
                       calib=calib, max_disp=max_disp, occlusion=occluded,
                       name=f"generated scene {seed}",
                       extra={"disparity_right": disp_r.astype(np.float32), "labels": index_l})
+
+
+@dataclass
+class _CurvedLayer(_Layer):
+    """A layer whose disparity is its plane plus smooth Gaussian bumps (domes, dents, a curved wall), seen with its
+    texture's contrast scaled by ``contrast`` (below 1: weakly textured)."""
+
+    bumps: tuple = ()          # (amplitude, cx, cy, sx, sy) per bump
+    contrast: float = 1.0
+
+    def disparity(self, x, y):
+        d = self.a + self.b * x + self.c * y
+        for amp, cx, cy, sx, sy in self.bumps:
+            d = d + amp * np.exp(-((x - cx) / sx) ** 2 - ((y - cy) / sy) ** 2)
+        return d
+
+    def left_x(self, xr, y):
+        """The left abscissa x with x - d(x, y) = xr: a fixed point of x = xr + d(x, y), unique and reached
+        geometrically because |dd/dx| < 1/2 everywhere (the bumps are kept that gentle)."""
+        x = (xr + self.a + self.c * y) / (1.0 - self.b)
+        for _ in range(60):
+            x_new = xr + self.disparity(x, y)
+            if np.max(np.abs(x_new - x)) < 1e-9:
+                return x_new
+            x = x_new
+        return x
+
+    def colour(self, x, y):
+        out = super().colour(x, y)
+        if self.contrast != 1.0:
+            mean = out.reshape(-1, 3).mean(axis=0) if out.size else 0.0
+            out = mean + self.contrast * (out - mean)
+        return out
+
+
+def _curved(layer: _Layer, bumps, contrast: float = 1.0) -> _CurvedLayer:
+    fields = {k: getattr(layer, k) for k in ("a", "b", "c", "shape", "params", "texture", "tint", "scale", "angle",
+                                             "offset")}
+    return _CurvedLayer(**fields, bumps=tuple(bumps), contrast=float(contrast))
+
+
+def _bump(rng, amp_max, cx, cy, s_lo, s_hi):
+    """A Gaussian bump of disparity whose steepest slope along x stays below 0.45 px per px."""
+    sx, sy = rng.uniform(s_lo, s_hi), rng.uniform(s_lo, s_hi)
+    amp = rng.uniform(0.4, 1.0) * min(amp_max, 0.45 * sx / 0.86)
+    return (float(amp * rng.choice([-1.0, 1.0])), float(cx), float(cy), float(sx), float(sy))
+
+
+def make_curved_stereo_scene(seed: int = 0, *, shape=(300, 400), max_disp: int = 64, n_objects: int = 5,
+                             noise: float = 0.01, photometric: bool = True) -> StereoPair:
+    """A rectified pair from a second family of scenes, unlike :func:`make_stereo_scene`'s planes: for evaluating
+    a stereo method on scenes its parameters were never chosen on.
+
+    The background is a curved wall (a slanted plane plus broad bumps of disparity); the objects are domes and
+    dents (ellipses and polygons whose disparity bulges), **thin structures** (poles and wires 2-5 px wide) and
+    **weakly textured** or **repetitive** surfaces (a texture at a quarter of its contrast; stripes, checks or a
+    grid with a period of 9-16 px). With ``photometric`` the right camera differs from the left: a gain in
+    [0.85, 1.15], an offset in [-0.05, 0.05] and a gamma in [0.9, 1.1]. Disparities are exact: every surface is
+    ``d(x, y)`` in closed form and the right view is rendered by solving ``x - d(x, y) = x_r`` per layer.
+
+    Parameters
+    ----------
+    seed : int
+        Seeds everything; the same seed gives the same scene.
+    shape : tuple of int
+        ``(H, W)``, each at least 32.
+    max_disp : int
+        Search range; every disparity lies in ``[2, 0.92 * max_disp]``.
+    n_objects : int
+        Objects in front of the background (about a quarter of them thin, a quarter weak or repetitive).
+    noise : float
+        Gaussian noise of each view, in units of the [0, 1] range.
+    photometric : bool
+        Whether the two cameras differ in gain, offset and gamma.
+
+    Returns
+    -------
+    StereoPair
+        As :func:`make_stereo_scene` (``occlusion``, and ``disparity_right`` and ``labels`` in ``extra``), with
+        ``extra["kinds"]``: each layer's kind ("wall", "dome", "thin", "weak", "repetitive").
+    """
+    seed, h, w, n_objects, noise, _ = _check_scene(seed, shape, n_objects, noise, TEXTURES)
+    max_disp = check_int(max_disp, "max_disp", low=8, high=w // 2)
+    rng = np.random.default_rng(seed + 7_000_003)       # never the planar family's stream
+    d_max = 0.92 * max_disp
+
+    wall = _random_layer(rng, h, w, 2.0 + 0.08 * d_max, 0.25 * d_max, "plane", TEXTURES)
+    wall_bumps = [_bump(rng, 0.08 * d_max, rng.uniform(0, w), rng.uniform(0, h), 0.25 * w, 0.6 * w) for _ in range(2)]
+    layers, kinds = [_curved(wall, wall_bumps)], ["wall"]
+    for i in range(n_objects):
+        lo = 0.35 * d_max + (0.45 * d_max) * i / max(n_objects, 1)      # planes within [0.35, 0.8] d_max;
+        hi = min(0.8 * d_max, lo + 0.45 * d_max / max(n_objects, 1) + 0.08 * d_max)   # domes add at most 0.1
+        kind = ("dome", "thin", "weak", "repetitive")[i % 4] if i < 4 else str(rng.choice(["dome", "thin", "weak",
+                                                                                         "repetitive"]))
+        if kind == "thin":
+            layer = _random_layer(rng, h, w, lo, hi, "rectangle", TEXTURES)
+            cx, cy = rng.uniform(0.15 * w, 0.85 * w), rng.uniform(0.2 * h, 0.8 * h)
+            length, width = rng.uniform(0.35, 0.8) * min(h, w), rng.uniform(2.0, 5.0)
+            angle = rng.uniform(0.15, np.pi - 0.15)              # never horizontal: a wire along a row is unmatchable
+            u = np.array([np.cos(angle), np.sin(angle)])
+            v = np.array([-u[1], u[0]])
+            c = np.array([cx, cy])
+            corners = [c - u * length / 2 - v * width / 2, c + u * length / 2 - v * width / 2,
+                       c + u * length / 2 + v * width / 2, c - u * length / 2 + v * width / 2]
+            # counter-clockwise on screen (y down) as _Layer.covers expects
+            area = sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(corners, corners[1:] + corners[:1]))
+            layer.params = (np.array(corners if area > 0 else corners[::-1]),)
+            layer.shape = "polygon"
+            layers.append(_curved(layer, ()))
+        else:
+            base = _random_layer(rng, h, w, lo, hi, str(rng.choice(["ellipse", "polygon"])),
+                                 PATTERNS if kind == "repetitive" else TEXTURES)
+            if base.shape == "ellipse":
+                cx, cy, rx, ry, _ = base.params
+            else:
+                (vertices,) = base.params
+                (cx, cy), rx = vertices.mean(axis=0), float(np.ptp(vertices[:, 0])) / 2
+                ry = float(np.ptp(vertices[:, 1])) / 2
+            bumps = [_bump(rng, 0.1 * d_max, cx, cy, 0.6 * min(rx, ry) + 4, 1.2 * max(rx, ry) + 6)] \
+                if kind == "dome" else []
+            layers.append(_curved(base, bumps, contrast=0.25 if kind == "weak" else 1.0))
+        kinds.append(kind)
+
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    index_l, disp_l, _ = _zbuffer(layers, lambda layer: x, y)
+    index_r, disp_r, x_r = _zbuffer(layers, lambda layer: layer.left_x(x, y), y)
+    left = _render(layers, index_l, x, y)
+    right = _render(layers, index_r, x_r, y)
+    xr = x - disp_l
+    occluded = xr < 0
+    for layer in layers:
+        xl = layer.left_x(xr, y)
+        occluded |= layer.covers(xl, y) & (layer.disparity(xl, y) > disp_l + 1e-6)
+    if photometric:
+        gain, offset, gamma = rng.uniform(0.85, 1.15), rng.uniform(-0.05, 0.05), rng.uniform(0.9, 1.1)
+        right = np.clip(right, 0, 1) ** gamma + offset / max(gain, 1e-6)
+    else:
+        gain = 1.0
+    calib = StereoCalibration(focal=float(w), cx=(w - 1) / 2.0, cy=(h - 1) / 2.0, baseline=100.0,
+                              doffs=0.0, units="mm")
+    return StereoPair(left=_quantise(left, noise, rng), right=_quantise(right, noise, rng, gain),
+                      disparity=disp_l.astype(np.float32), calib=calib, max_disp=max_disp, occlusion=occluded,
+                      name=f"curved scene {seed}",
+                      extra={"disparity_right": disp_r.astype(np.float32), "labels": index_l, "kinds": tuple(kinds)})
