@@ -1333,6 +1333,97 @@ fig = viz.show_images([scene.left, scene.disparity, d_sgm, scene.occlusion],
                       cols=4, size=3.0, vmin=0, vmax=scene.max_disp, colorbar="disparity [px]")
 
 # %% [markdown]
+# ### Is the comparison fair? Scenes never used for choosing, and accuracy where both answer
+#
+# The table above flatters our SGM twice. Its penalties P1 = 20, P2 = 70 were chosen on scenes of this very
+# family (planar, seeds 100–103), and bad-2.0 counts a pixel SGBM leaves empty as an error, so part of our lead
+# is only SGBM's holes. A fair check scores both methods **only where both answer** (SGBM's density beside it),
+# on a **second family of scenes that nothing was tuned on**: `make_curved_stereo_scene` renders curved walls and
+# domes, thin poles and wires, weakly textured and repetitive surfaces, and, unless told not to, two cameras that
+# differ in gain, offset and gamma.
+#
+# It also tries one lever of the literature: a jump penalty that **follows the image**. Depth edges usually
+# coincide with intensity edges, so P2 may drop there and stay high elsewhere,
+# $P_2(p) = P_1 + (P_2^{\max} - P_1)\,e^{-|I(p) - I(p - r)|/\sigma}$ along each path direction $r$
+# ($P_2^{\max} = 120$, $\sigma = 0.1$, chosen on the same planar seeds 100–103), then a 5×5 median. It is your
+# `sgm_step` with one penalty per path instead of one number: nothing else changes.
+
+# %% nbgrader={"grade_id": "q6-edge-aware-sgm", "locked": true}
+def edge_aware_sgm(cost, gray, P1, P2, sigma):
+    """4-path SGM whose jump penalty falls at intensity edges: P2(p) = P1 + (P2 - P1) exp(-|I(p) - I(p - r)| / sigma),
+    rounded so that the recursion stays in 16-bit integers. Returns S of shape (D, H, W) as a NumPy array."""
+    C = torch.as_tensor(cost).to(torch.int16).permute(1, 2, 0).contiguous()      # (H, W, D)
+    I = torch.as_tensor(gray, dtype=torch.float32)
+    H, W, _ = C.shape
+
+    def penalty(diff):
+        return (P1 + torch.round((P2 - P1) * torch.exp(-diff.abs() / sigma))).to(torch.int16).unsqueeze(-1)
+
+    S = torch.zeros_like(C)
+    px = penalty(torch.cat([torch.zeros(H, 1), I[:, 1:] - I[:, :-1]], dim=1))      # for the step x - 1 -> x
+    L = torch.stack([C[:, 0], C[:, W - 1]])
+    S[:, 0] += L[0]
+    S[:, W - 1] += L[1]
+    for x in range(1, W):                      # left to right and right to left together
+        xb = W - 1 - x
+        L = sgm_step(L, torch.stack([C[:, x], C[:, xb]]), P1, torch.stack([px[:, x], px[:, xb + 1]]))
+        S[:, x] += L[0]
+        S[:, xb] += L[1]
+    py = penalty(torch.cat([torch.zeros(1, W), I[1:] - I[:-1]], dim=0))
+    L = torch.stack([C[0], C[H - 1]])
+    S[0] += L[0]
+    S[H - 1] += L[1]
+    for y in range(1, H):                      # top to bottom and bottom to top
+        yb = H - 1 - y
+        L = sgm_step(L, torch.stack([C[y], C[yb]]), P1, torch.stack([py[y], py[yb + 1]]))
+        S[y] += L[0]
+        S[yb] += L[1]
+    return S.permute(2, 0, 1).numpy()
+
+
+def edge_aware_stereo(left, right, max_disp, P1=P1, P2=120, sigma=0.1):
+    """Census 5x5 -> edge-aware SGM -> WTA -> sub-pixel -> 5x5 median."""
+    import cv2
+
+    S = edge_aware_sgm(census_cost(left, right, max_disp), left, P1, P2, sigma)
+    d = refine_subpixel(S, winner_take_all(S))
+    return np.where(np.isfinite(d), cv2.medianBlur(np.nan_to_num(d).astype(np.float32), 5), np.nan)
+
+
+# %%
+from elvkit.data import make_curved_stereo_scene
+
+size, search = elvkit.budget((300, 400), (150, 200)), elvkit.budget(64, 32)
+scenes = ([(f"planar {s}", make_stereo_scene(s, shape=size, max_disp=search)) for s in range(elvkit.budget(3, 1))]
+          + [(f"curved {s}", make_curved_stereo_scene(s, shape=size, max_disp=search))
+             for s in range(elvkit.budget(4, 1))]
+          + [(f"curved {s}, same cameras", make_curved_stereo_scene(s, shape=size, max_disp=search, photometric=False))
+             for s in range(elvkit.budget(2, 0))])
+print("bad-2.0 where both answer (non-occluded, x >= max_disp), and SGBM's density there")
+print(f"{'scene':24s} {'SGM':>6s} {'edge-aware':>10s} {'SGBM':>6s} {'SGBM answers':>13s}")
+for name, scene in scenes:
+    gl, gr = scene.gray("left"), scene.gray("right")
+    d_cv = opencv_sgbm(scene.left, scene.right, scene.max_disp)
+    region = scene.nonoccluded.copy()
+    region[:, : scene.max_disp] = False
+    both = region & np.isfinite(d_cv)
+    found = [metrics.bad_pixel_rate(d, scene.disparity, 2.0, mask=both)
+             for d in (stereo_sgm(gl, gr, scene.max_disp)[0], edge_aware_stereo(gl, gr, scene.max_disp), d_cv)]
+    print(f"{name:24s} {found[0]:6.1%} {found[1]:10.1%} {found[2]:6.1%} {both.sum() / max(1, region.sum()):13.0%}")
+
+# %% [markdown]
+# **What these numbers show** (measured at full size; the autograder's run is smaller). Where both methods
+# answer, our SGM is **not** generally more accurate than SGBM: on the planar scenes it loses on the first
+# (1.9 % against 1.1 %) and wins on the other two by less than a point; on the curved scenes with identical
+# cameras it loses one of two (2.0 % against 1.6 %). It wins all four curved scenes whose cameras differ
+# (1.6 % against 3.9 % on the first): census compares orderings and ignores a gain or an offset, SGBM's
+# pixel-difference cost does not. So the lead of the first table is mostly SGBM's empty pixels.
+# The edge-aware penalty with a median is below SGBM on every scene of both families (0.2–0.8 % against
+# 0.8–3.9 %) and on Motorcycle (`make bench`: 4.9 % against 6.2 % on the columns x ≥ 64 where both answer),
+# at about 7–8 times SGBM's CPU time. A lead that holds on scenes nobody tuned on came from a better prior —
+# jumps where the image has edges — not from the penalties' values.
+
+# %% [markdown]
 # **Depth error against depth.** Differentiating $Z = Bf/(d + \text{doffs})$ gives
 # $|\Delta Z| \approx \frac{Z^2}{Bf}|\Delta d|$: the same disparity error costs more depth far away.
 # Below, the median depth error of the consistent SGM pixels in bins of true depth, and the curve
