@@ -131,21 +131,34 @@ def notebook_functions(a, ref) -> dict:
     return namespace
 
 
-def _pipeline(ref, pair, directions=4, lr=False, median=0, edges=None):
-    """The reference's census + SGM + WTA + sub-pixel, with the levers of the ablation."""
+def _pipeline(ref, pair, directions=4, lr=False, median=0, edges=None, window=5, gradient=0.0):
+    """The reference's census + SGM + WTA + sub-pixel, with the levers of the ablation: the number of paths, the
+    census window (penalties scaled with its number of bits), a gradient term added to the cost (absolute
+    difference of the horizontal Sobel derivatives, truncated at 0.1, times ``gradient``), the edge-aware penalty,
+    the left-right check with background fill, and a median."""
     import cv2
     import torch
 
     import elvkit
 
-    cost = ref.census_cost(pair.gray("left"), pair.gray("right"), pair.max_disp)
+    left, right = pair.gray("left"), pair.gray("right")
+    cost = ref.census_cost(left, right, pair.max_disp, window).astype(np.int16)
+    scale = (window * window - 1) / 24
+    p1, p2 = round(P1 * scale), round(P2 * scale)
+    if gradient:
+        gl = cv2.Sobel(left, cv2.CV_32F, 1, 0, ksize=3) / 8
+        gr = cv2.Sobel(right, cv2.CV_32F, 1, 0, ksize=3) / 8
+        g = np.full(cost.shape, 0.1, np.float32)
+        for d in range(cost.shape[0]):
+            g[d, :, d:] = np.minimum(np.abs(gl[:, d:] - gr[:, :gl.shape[1] - d]), 0.1)
+        cost = cost + np.rint(gradient * g).astype(np.int16)
     if edges is not None:           # the notebook's edge_aware_sgm
-        S = edges(cost, pair.gray("left"), P1, EDGE_P2, EDGE_SIGMA)
+        S = edges(cost, left, p1, EDGE_P2, EDGE_SIGMA)
     else:
-        S = elvkit.to_numpy(ref.aggregate_sgm(torch.as_tensor(cost), P1, P2, directions))
+        S = elvkit.to_numpy(ref.aggregate_sgm(torch.as_tensor(cost), p1, p2, directions))
     d = ref.refine_subpixel(S, ref.winner_take_all(S))
     if lr:
-        S_right = elvkit.to_numpy(ref.aggregate_sgm(torch.as_tensor(ref.right_cost_volume(cost)), P1, P2, directions))
+        S_right = elvkit.to_numpy(ref.aggregate_sgm(torch.as_tensor(ref.right_cost_volume(cost)), p1, p2, directions))
         d = _fill_from_background(d, ref.left_right_check(d, ref.winner_take_all(S_right).astype(np.float32), 1.0))
     if median:
         d = np.where(np.isfinite(d), cv2.medianBlur(np.nan_to_num(d).astype(np.float32), median), np.nan)
@@ -161,7 +174,9 @@ def _ablation(bench, ref, pairs, edge_aware_sgm) -> None:
     from elvkit.baselines import opencv_sgbm
 
     part = f"stereo levers, mean over {len(pairs)} scenes never used for choosing (held-out family and Motorcycle)"
-    variants = {"reference (4 paths)": {}, "+ 8 paths": dict(directions=8), "+ left-right check and fill": dict(lr=True),
+    variants = {"reference (4 paths)": {}, "+ 8 paths": dict(directions=8), "census 7 x 7 instead of 5 x 5": dict(window=7),
+                "+ gradient term in the cost (weight 60)": dict(gradient=60.0),
+                "+ left-right check and fill": dict(lr=True),
                 "+ 5 x 5 median": dict(median=5), "+ left-right fill + median": dict(lr=True, median=5),
                 "8 paths + left-right fill + median": dict(directions=8, lr=True, median=5),
                 f"edge-aware P2 ({EDGE_P2} falling to P1 at edges, sigma {EDGE_SIGMA})": dict(edges=edge_aware_sgm),
