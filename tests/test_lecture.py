@@ -327,3 +327,20 @@ def test_the_demos_draw_the_same_numbers_on_the_gpu(tmp_path):
         for x, y in zip(a, b):
             step = 10.0 ** -len(x.split(".")[1]) if "." in x else 1.0
             assert abs(float(x) - float(y)) <= max(step, 0.02 * abs(float(x))), f"{key}: {x} vs {y} in {cpu!r}"
+
+
+def test_a_locked_cell_runs_over_the_reference():
+    """The notebook's evaluation-part functions (stereo's edge-aware SGM) come from their one copy in the notebook,
+    running over the reference's sgm_step; an unknown cell is refused by name."""
+    import numpy as np
+
+    from autograder.integrity.reference import load, locked_cell
+
+    ns = locked_cell("01_stereo", "q6-edge-aware-sgm", P1=20)
+    assert ns["sgm_step"] is load("01_stereo").sgm_step
+    cost = np.random.default_rng(0).integers(0, 24, size=(8, 12, 16))
+    S = ns["edge_aware_sgm"](cost, np.zeros((12, 16), np.float32), 20, 20, 0.1)
+    fixed = np.asarray(load("01_stereo").aggregate_sgm(cost.astype(np.int16), 20, 20, 4))
+    np.testing.assert_array_equal(S, fixed)      # on a flat image with P2 = P1 it is the reference's 4-path SGM
+    with pytest.raises(KeyError, match="no cell with grade id 'q9-nothing'"):
+        locked_cell("01_stereo", "q9-nothing")

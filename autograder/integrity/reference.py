@@ -14,7 +14,7 @@ from functools import lru_cache
 from ..course import Assignment, get_assignment
 from ..course.notebooks import read_source, solution_code
 
-__all__ = ["load"]
+__all__ = ["load", "locked_cell"]
 
 
 @lru_cache(maxsize=None)
@@ -40,3 +40,24 @@ def load(assignment) -> types.ModuleType:
     """
     a = assignment if isinstance(assignment, Assignment) else get_assignment(assignment)
     return _load(a.id, str(a.source), a.source.stat().st_mtime_ns)
+
+
+def locked_cell(assignment, grade_id: str, **names) -> dict:
+    """The namespace of one of the script's locked cells (``grade_id``) run over the reference's functions and
+    ``names``: the functions a notebook defines outside the exercises (its evaluation part's stronger pipeline, say),
+    for the bench and the lecture demos, from the one copy in the notebook.
+
+    Raises
+    ------
+    KeyError
+        When the script has no cell with that grade id.
+    """
+    from ..course.notebooks import grade_id as cell_id, read_source
+
+    a = assignment if isinstance(assignment, Assignment) else get_assignment(assignment)
+    cells = [c for c in read_source(a.source).cells if cell_id(c) == grade_id]
+    if not cells:
+        raise KeyError(f"{a.source.name} has no cell with grade id {grade_id!r}.")
+    namespace = dict(vars(load(a)), **names)
+    exec(compile(cells[0].source, f"<{a.id} {grade_id}>", "exec"), namespace)
+    return namespace

@@ -4,7 +4,7 @@ reference solution (`elv lecture stereo`; `elv slides stereo` for the deck)."""
 
 import numpy as np
 
-from autograder.integrity.reference import load
+from autograder.integrity.reference import load, locked_cell
 from autograder.lecture import Choice, Demo, Slider
 from autograder.lecture.demo import detection_overlay
 
@@ -17,6 +17,10 @@ Motorcycle pair (quarter size, with its ground truth) or on a generated scene wi
 """
 
 ref = load("01_stereo")
+P1_NOTEBOOK = 20
+# the notebook's evaluation part: SGM whose jump penalty falls at intensity edges (the student's sgm_step, one P2 per
+# path step), from its one copy in the notebook
+edge_aware_sgm = locked_cell("01_stereo", "q6-edge-aware-sgm", P1=P1_NOTEBOOK)["edge_aware_sgm"]
 
 
 def _motorcycle(scale=1):
@@ -35,13 +39,17 @@ def _motorcycle(scale=1):
     return pair, left, right, gt, pair.max_disp // scale
 
 
-def _sgm(cost, P1, P2, paths):
+def _sgm(cost, P1, P2, paths, gray=None):
+    """Disparity after SGM (none when ``paths`` is 0) with a fixed P2, or with P2 falling at the edges of ``gray``."""
     import torch
 
     import elvkit
 
-    S = cost if paths == 0 else elvkit.to_numpy(ref.aggregate_sgm(torch.as_tensor(cost, device=elvkit.device()),
-                                                                 P1, P2, paths))
+    if gray is not None:
+        S = edge_aware_sgm(cost, gray, P1, P2, 0.1)
+    else:
+        S = cost if paths == 0 else elvkit.to_numpy(ref.aggregate_sgm(torch.as_tensor(cost, device=elvkit.device()),
+                                                                     P1, P2, paths))
     return ref.refine_subpixel(S, ref.winner_take_all(S))
 
 
@@ -137,15 +145,20 @@ def _sgm_setup():
                 vmax=float(np.nanpercentile(gt, 99.5)))
 
 
-def _sgm_draw(fig, s, P2, P1, paths):
+def _sgm_draw(fig, s, P2, P1, paths, penalty):
     from elvkit import metrics
 
     n = {"none (WTA only)": 0, "4 paths": 4, "8 paths": 8}[paths]
-    disp = _sgm(s["cost"], P1, P2, n)
+    edges = penalty.startswith("edge") and n > 0
+    if edges:
+        n = 4                                   # the edge-aware version runs the 4 straight paths
+    disp = _sgm(s["cost"], P1, P2, n, gray=s["left"] if edges else None)
     bad = metrics.bad_pixel_rate(disp, s["gt"], 2.0)
     ax1, ax2, ax3 = fig.subplots(1, 3, width_ratios=[1, 1, 0.35])
     ax1.imshow(disp, cmap="magma", vmin=0, vmax=s["vmax"])
-    ax1.set_title(f"{paths}: bad-2.0 = {bad:.1%}" if n == 0 else f"SGM, {paths}, P1 = {P1}, P2 = {P2}: bad-2.0 = {bad:.1%}")
+    what = f"P2 {P2}, edge-aware" if edges else f"P2 {P2}"
+    ax1.set_title(f"{paths}: bad-2.0 = {bad:.1%}" if n == 0 else f"SGM {n} paths, P1 {P1}, {what}: bad-2.0 {bad:.1%}",
+                  fontsize=10)
     ax2.imshow(s["gt"], cmap="magma", vmin=0, vmax=s["vmax"])
     ax2.set_title("ground truth")
     for ax in (ax1, ax2):
@@ -161,6 +174,9 @@ def _sgm_draw(fig, s, P2, P1, paths):
     note = ""
     if n and P2 < P1:
         note = " P2 is below P1 here: a jump costs less than a one-pixel step, so the prior prefers jumps."
+    elif edges:
+        note = (" With the edge-aware penalty, a jump costs P2 inside a textureless surface but only about P1 across "
+                "an intensity edge, where depth edges usually are: the map keeps its boundaries with a high P2.")
     elif n:
         note = (" Raise P2 and the boundaries and thin spokes are smoothed over; lower it and noise comes back as "
                 "small jumps. Slanted surfaces change by 1 px at a time and pay only P1.")
@@ -223,9 +239,11 @@ DEMOS = [
     Demo("Semi-global matching: P1, P2 and the paths",
          "SGM minimises the lecture's energy E(D) = Σ_p C(p, D(p)) + Σ_q P1·[|D(p) − D(q)| = 1] + "
          "Σ_q P2·[|D(p) − D(q)| > 1] approximately, along straight paths through the image, and sums the paths. "
-         "P1 prices a one-pixel change (slanted surfaces), P2 a jump (object boundaries).",
+         "P1 prices a one-pixel change (slanted surfaces), P2 a jump (object boundaries). The notebook's evaluation "
+         "part lets P2 fall where the image has an edge.",
          {"P2": Slider("P2", 10, 200, 10, 70), "P1": Slider("P1", 0, 60, 5, 20),
-          "paths": Choice("paths", ("none (WTA only)", "4 paths", "8 paths"), "4 paths")},
+          "paths": Choice("paths", ("none (WTA only)", "4 paths", "8 paths"), "4 paths"),
+          "penalty": Choice("jump penalty", ("fixed P2", "edge-aware P2"), "fixed P2")},
          _sgm_draw, _sgm_setup, size=(12.0, 3.8)),
     Demo("Left-right consistency finds occlusions",
          "Match the other way round as well, and keep a left pixel only if its partner in the right image agrees: "
