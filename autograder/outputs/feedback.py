@@ -161,6 +161,25 @@ def exporter():
 
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+#: markup that would act in the browser of whoever opens a page: scripts, event handlers, javascript: links, frames
+_ACTIVE = re.compile(r"<\s*(script|iframe|object|embed|frame|base|meta|link|form)\b|\son\w+\s*=|javascript\s*:|"
+                     r"srcdoc\s*=", re.I)
+
+
+def _make_static(data) -> None:
+    """One output of the student's code, made inert for a page that TAs and the student open: a live widget
+    (tqdm's progress bar) and JavaScript are dropped, their text stands in; HTML, Markdown and SVG that would run
+    anything are kept as text."""
+    if not data:
+        return
+    data.pop(WIDGET_VIEW, None)
+    data.pop("application/javascript", None)
+    for mime in ("text/html", "text/markdown", "image/svg+xml"):
+        value = data.get(mime)
+        if value is not None and _ACTIVE.search(value if isinstance(value, str) else "".join(value)):
+            del data[mime]
+    if not data:
+        data["text/plain"] = "(an output that ran code in the browser, left out of this page)"
 
 
 def render_feedback(nb, *, notebook: str, scores: dict, max_scores: dict, status: str = "graded",
@@ -173,11 +192,12 @@ def render_feedback(nb, *, notebook: str, scores: dict, max_scores: dict, status
         nb = copy.deepcopy(nb)
     strip_hidden_tests(nb)
     for cell in nb.cells:
-        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
-            # a live widget (tqdm's progress bar) cannot run in a static page: its text stands in for it
-            if WIDGET_VIEW in output.get("data", {}):
-                del output["data"][WIDGET_VIEW]
+        if cell.cell_type == "code":
+            for output in cell.get("outputs", []):
+                _make_static(output.get("data"))
         meta = grade_meta(cell)
+        if cell.cell_type == "markdown" and meta.get("solution") and _ACTIVE.search(cell.source):
+            cell.source = html.escape(cell.source, quote=False)     # a written answer: its text, never its markup
         if meta.get("grade"):
             meta["score"] = scores.get(meta["grade_id"])
             meta["points"] = max_scores.get(meta["grade_id"], meta.get("points", 0))
