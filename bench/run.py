@@ -321,7 +321,7 @@ def bench_lecture(topics, changes: int = 4) -> None:
                 row(part, f"{demo.title}: setup and first picture", first, None, "", None, "s")
             app_cache = cache / f"app-{topic.name}"          # the in-process runs above filled `cache`
             for label in ("app start, empty cache", "app start, cache filled"):
-                port = _free_port()
+                port = lecture.free_port(0)
                 w0 = time.perf_counter()
                 server = subprocess.Popen([sys.executable, "-m", "autograder.cli", "lecture", topic.name,
                                            "--no-browser", "--port", str(port)], stdout=subprocess.DEVNULL,
@@ -347,14 +347,6 @@ def bench_lecture(topics, changes: int = 4) -> None:
     finally:
         shutil.rmtree(cache, ignore_errors=True)
         os.environ.pop("ELVKIT_LECTURE_CACHE", None)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def report(out: Path) -> str:

@@ -3,7 +3,6 @@ distribution's JupyterLab, the lecture demos, the TAs' report pages). Chromium a
 packages that `make test` installs as root; the tests that need them are skipped with the reason otherwise."""
 
 import shutil
-import socket
 import time
 import urllib.request
 
@@ -33,9 +32,10 @@ def console_errors(driver) -> list[str]:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on (the system's choice)."""
+    from autograder.lecture import free_port as any_free
+
+    return any_free(0)
 
 
 def wait_for_server(url: str, server, timeout: float = 120.0, name: str = "the server") -> None:

@@ -141,7 +141,8 @@ def jupyter_env(env: dict | None = None) -> dict:
 
 
 def free_port(preferred: int = 8866) -> int:
-    """``preferred`` when nothing listens there, otherwise a free port the system picks."""
+    """``preferred`` when nothing listens there, otherwise a free port the system picks (``0``: the system's
+    choice at once)."""
     for port in (preferred, 0):
         with socket.socket() as s:
             try:
