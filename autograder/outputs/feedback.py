@@ -16,7 +16,7 @@ import re
 
 from ..course.notebooks import grade_meta, has_hidden_tests, without_hidden_region
 
-__all__ = ["refresh_pages", "render_feedback", "strip_hidden_tests", "exporter", "refresh_page", "score_html", "notes_html"]
+__all__ = ["refresh_pages", "render_feedback", "make_inert", "strip_hidden_tests", "exporter", "refresh_page", "score_html", "notes_html"]
 
 _SCORE = re.compile(r'<p class="elv-score">.*?</p>', re.S)
 _NOTES = re.compile(r'<div class="elv-notes">.*?</div>', re.S)
@@ -166,6 +166,18 @@ _ACTIVE = re.compile(r"<\s*(script|iframe|object|embed|frame|base|meta|link|form
                      r"srcdoc\s*=", re.I)
 
 
+def make_inert(nb) -> None:
+    """Make a graded notebook safe to show in a browser (a feedback page, the TAs' copy in formgrader), in place:
+    every output of the student's code made static (:func:`_make_static`), and a written answer whose Markdown
+    holds active markup shown as its text."""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            for output in cell.get("outputs", []):
+                _make_static(output.get("data"))
+        elif cell.cell_type == "markdown" and grade_meta(cell).get("solution") and _ACTIVE.search(cell.source):
+            cell.source = html.escape(cell.source, quote=False)
+
+
 def _make_static(data) -> None:
     """One output of the student's code, made inert for a page that TAs and the student open: a live widget
     (tqdm's progress bar) and JavaScript are dropped, their text stands in; HTML, Markdown and SVG that would run
@@ -191,13 +203,9 @@ def render_feedback(nb, *, notebook: str, scores: dict, max_scores: dict, status
     if copy_notebook:
         nb = copy.deepcopy(nb)
     strip_hidden_tests(nb)
+    make_inert(nb)
     for cell in nb.cells:
-        if cell.cell_type == "code":
-            for output in cell.get("outputs", []):
-                _make_static(output.get("data"))
         meta = grade_meta(cell)
-        if cell.cell_type == "markdown" and meta.get("solution") and _ACTIVE.search(cell.source):
-            cell.source = html.escape(cell.source, quote=False)     # a written answer: its text, never its markup
         if meta.get("grade"):
             meta["score"] = scores.get(meta["grade_id"])
             meta["points"] = max_scores.get(meta["grade_id"], meta.get("points", 0))

@@ -22,6 +22,7 @@ from pathlib import Path
 from ..course import Assignment, get_assignment
 from ..course.nbgrader_course import COURSE_ID
 from ..course.notebooks import SOLUTION, grade_id, grade_meta, marked_lines, read_source, write_notebook
+from .feedback import make_inert
 
 __all__ = ["prepare", "serve", "rubrics", "login_url", "RUBRIC_MARK"]
 
@@ -75,6 +76,7 @@ def prepare(results: Path, db_url: str | None = None) -> tuple[Assignment, Path,
     for graded in sorted((results / "autograded").glob(f"*/{a.notebook}.ipynb")):
         student = graded.parent.name
         nb = nbformat.read(graded, as_version=4)
+        make_inert(nb)                  # formgrader shows it in the TA's signed-in browser: nothing of the student's runs
         cells = []
         for cell in nb.cells:
             cells.append(cell)

@@ -1,7 +1,7 @@
 """Code that prints HTML with scripts into its own outputs (a `<script>`, an image's `onerror`, a JavaScript output,
 an SVG with `onload`, a `javascript:` link) and a written answer with a `<script>` in its Markdown, hoping to run
 in the browser of whoever opens the feedback page (to repaint the score a TA sees). Graded as the reference; the
-feedback page keeps the text and runs none of it."""
+feedback page, and the TAs' copy that formgrader shows in their signed-in browser, keep the text and run none of it."""
 
 EXPECT = {"status": "graded", "score": 100, "flagged": False}
 
@@ -24,6 +24,20 @@ print("{MARK} as text is fine")
 
 def verify(kit, row, out):
     import re
+
+    import nbformat
+
+    from autograder.outputs.formgrade import prepare
+
+    _, root, _ = prepare(out)
+    copy = nbformat.read(next(root.glob(f"autograded/{row['student']}/*/stereo.ipynb")), as_version=4)
+    for cell in copy.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            assert "application/javascript" not in data
+            assert all(MARK not in str(data.get(m, "")) for m in ("text/html", "image/svg+xml")), data
+    answer = next(c for c in copy.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "written-penalties")
+    assert "<script>" not in answer.source and "&lt;script&gt;" in answer.source
 
     page = (out / row["feedback"]).read_text(encoding="utf-8")
     assert f"{MARK} as text is fine" in page, "the printed text stays"
