@@ -20,10 +20,15 @@ import numpy as np
 
 from ._checks import check_int
 
-__all__ = ["smallest_eigenpairs", "filter_responses", "DENSE_BELOW"]
+__all__ = ["smallest_eigenpairs", "filter_responses", "DENSE_BELOW", "MULTIGRID_FROM"]
 
 #: graphs with at most this many nodes are solved densely (LAPACK), exactly
 DENSE_BELOW = 600
+#: from this many nodes on, ``method="auto"`` takes the multigrid-preconditioned solver (below, the Chebyshev
+#: filter's few large products beat the multigrid's set-up and its many small steps; see ``make bench``)
+MULTIGRID_FROM = 36_000
+#: below that, ``method="auto"`` gives the filter this many steps before it hands its block to the multigrid
+AUTO_FILTER_STEPS = 12
 
 
 def _as_csr(L):
@@ -60,9 +65,82 @@ def _rayleigh_ritz(L, Y):
     return theta, Q @ V, LQ @ V
 
 
-def smallest_eigenpairs(L, k: int, *, tol: float = 1e-6, degree: int = 24, extra: int = 6, seed: int = 0,
-                        start=None, max_iterations: int = 400, device=None):
+def _orthonormal(S, X=None):
+    """An orthonormal basis of the columns of ``S`` (made orthogonal to the orthonormal ``X`` first), dropping
+    directions that are numerically dependent: two passes of Gram-Schmidt against ``X``, then the Gram matrix's
+    eigenvectors (a rank-revealing Cholesky-QR)."""
+    import torch
+
+    for _ in range(2):
+        if X is not None:
+            S = S - X @ (X.T @ S)
+        G = S.T @ S
+        w, V = torch.linalg.eigh((G + G.T) / 2)
+        keep = w > 1e-12 * float(w.max().clamp_min(1e-300))
+        S = S @ (V[:, keep] / w[keep].sqrt())
+    return S
+
+
+def _lobpcg(L, X, k: int, precondition, tol: float, max_iterations: int):
+    """Block LOBPCG (Knyazev 2001) for the ``k`` smallest eigenpairs of the symmetric ``L``: each step
+    minimises the Rayleigh quotient over the block, its preconditioned residuals and the previous step's
+    directions together (Rayleigh-Ritz). Returns (values, vectors, largest residual, iterations)."""
+    import torch
+
+    b = X.shape[1]
+    X = _orthonormal(X)
+    LX = L @ X
+    theta, C = torch.linalg.eigh(X.T @ LX)
+    X, LX = X @ C, LX @ C
+    P = None
+    for iteration in range(max_iterations + 1):
+        R = LX - X * theta
+        res = torch.linalg.vector_norm(R, dim=0)
+        if float(res[:k].max()) <= tol:
+            LX = L @ X                                    # the products carried along drift: check once afresh
+            R = LX - X * theta
+            res = torch.linalg.vector_norm(R, dim=0)
+            if float(res[:k].max()) <= tol:
+                break
+        if iteration == max_iterations:
+            break
+        active = res > tol / 10
+        W = precondition(R[:, active])
+        del R
+        S = _orthonormal(W if P is None else torch.cat([W, P], dim=1), X)
+        del W, P
+        LS = L @ S
+        # Rayleigh-Ritz on [X, S], block by block (no (N, b + m) copies)
+        XLS = X.T @ LS
+        H = torch.cat([torch.cat([X.T @ LX, XLS], dim=1), torch.cat([XLS.T, S.T @ LS], dim=1)], dim=0)
+        values, C = torch.linalg.eigh((H + H.T) / 2)
+        Cx, Cs = C[:b, :b], C[b:, :b]
+        theta = values[:b]
+        P = S @ Cs                                        # the step's part outside the old block
+        X = X @ Cx + P
+        LX = LX @ Cx + LS @ Cs
+        del S, LS
+    return theta, X, float(res[:k].max()), iteration
+
+
+def smallest_eigenpairs(L, k: int, *, tol: float = 1e-6, extra: int | None = None, seed: int = 0, start=None,
+                        max_iterations: int = 200, method: str = "auto", degree: int = 24, device=None):
     """The ``k`` smallest eigenvalues and orthonormal eigenvectors of a symmetric matrix with spectrum in [0, 2].
+
+    Graphs of at most :data:`DENSE_BELOW` nodes are solved densely. Otherwise two methods, both working on a
+    whole block of vectors at once -- which is what makes them correct for repeated (or nearly repeated)
+    eigenvalues, such as the several zeros of a graph with several components, where single-vector methods
+    may return any mix of them or miss one:
+
+    * ``"multigrid"``: LOBPCG (Knyazev 2001) preconditioned by an aggregation-multigrid V-cycle
+      (:mod:`elvkit._multigrid`). Its number of iterations hardly depends on the graph's size, so its time
+      grows about linearly with the number of pixels.
+    * ``"chebyshev"``: Chebyshev-filtered subspace iteration (Zhou & Saad 2007), which needs only products
+      with ``L``; on image graphs its number of products grows with the side of the image, so its time grows
+      like pixels^1.5 -- but on small graphs it is the faster.
+    * ``"auto"`` (the default) takes the multigrid from :data:`MULTIGRID_FROM` nodes on; below, the filter,
+      which hands its block to the multigrid if it has not converged in :data:`AUTO_FILTER_STEPS` steps (as
+      on the nearly disconnected graph of a photograph with a small sigma_I).
 
     Parameters
     ----------
@@ -72,13 +150,18 @@ def smallest_eigenpairs(L, k: int, *, tol: float = 1e-6, degree: int = 24, extra
         How many eigenpairs, 1 <= k < N.
     tol : float
         Stop when every returned pair has ``||L z - lambda z|| <= tol`` (z of unit length).
-    degree, extra : int
-        The Chebyshev polynomial's degree per iteration, and how many vectors beyond ``k`` the block carries
-        (the gap to the block's last vector sets the speed).
+    extra : int, optional
+        How many vectors beyond ``k`` the block carries (the gap to the block's last vector sets the speed);
+        4 for the multigrid, 6 for the filter by default.
     seed : int
-        Seeds the random start: the same call gives the same vectors.
+        Seeds the random start and the aggregation: the same call gives the same vectors.
     start : ndarray, shape (N, m), optional
         Vectors to start from (an interpolated coarse solution, a previous answer); random columns fill the block.
+    max_iterations : int
+        The most iterations (of LOBPCG, or of filtering) before giving up with an error.
+    method : {"auto", "multigrid", "chebyshev"}
+    degree : int
+        The Chebyshev polynomial's degree per iteration (``method="chebyshev"`` only).
     device : str or torch.device, optional
         Where to compute; the CPU by default.
 
@@ -95,10 +178,16 @@ def smallest_eigenpairs(L, k: int, *, tol: float = 1e-6, degree: int = 24, extra
     k = check_int(k, "k", low=1)
     if k >= n:
         raise ValueError(f"k must be smaller than the number of nodes N = {n}; got k = {k}")
+    if method not in ("auto", "multigrid", "chebyshev"):
+        raise ValueError(f"method must be 'auto', 'multigrid' or 'chebyshev'; got {method!r}")
     if n <= DENSE_BELOW:
         vals, vecs = scipy.linalg.eigh(L.toarray(), subset_by_index=(0, k - 1))
         return vals, _signed(vecs)
-    b = min(n - 1, k + max(extra, 1))
+    if method == "auto" and n >= MULTIGRID_FROM:
+        method = "multigrid"
+    if extra is None:
+        extra = 4 if method == "multigrid" else 6
+    b = min(n - 1, k + max(int(extra), 1))
     dev = torch.device(device) if device is not None else torch.device("cpu")
     gen = torch.Generator().manual_seed(int(seed))
     X0 = torch.randn(n, b, generator=gen, dtype=torch.float64)
@@ -106,19 +195,64 @@ def smallest_eigenpairs(L, k: int, *, tol: float = 1e-6, degree: int = 24, extra
         s = np.asarray(start, dtype=np.float64).reshape(n, -1)[:, :b]
         X0[:, :s.shape[1]] = torch.from_numpy(s)
 
-    def matrix(dtype):
-        with warnings.catch_warnings():      # PyTorch calls its sparse CSR support "beta" on every construction
-            warnings.simplefilter("ignore", UserWarning)
-            return torch.sparse_csr_tensor(torch.from_numpy(L.indptr.astype(np.int64)),
-                                           torch.from_numpy(L.indices.astype(np.int64)),
-                                           torch.from_numpy(L.data).to(dtype), size=(n, n), device=dev,
-                                           check_invariants=False)
+    from threadpoolctl import threadpool_limits
 
-    # float32 does the bulk of the filtering; float64 finishes to `tol`
+    # NumPy's BLAS threads, left spinning by the set-up's small dense solves, would compete with PyTorch's
+    with threadpool_limits(1, user_api="blas"):
+        theta, X, worst, iterations = _iterate(L, X0.to(dev), k, b, tol, method, seed, degree, max_iterations, dev)
+    if worst > max(10 * tol, 1e-4):
+        raise RuntimeError(f"smallest_eigenpairs did not converge in {iterations} iterations (largest residual "
+                           f"{worst:.2e}); raise max_iterations, or try the other method")
+    return theta[:k].cpu().numpy().astype(np.float64), _signed(X[:, :k].cpu().numpy().astype(np.float64))
+
+
+def _iterate(L, X0, k, b, tol, method, seed, degree, max_iterations, dev):
+    if method == "chebyshev":
+        return _chebyshev_iteration(L, X0, k, tol, degree, max_iterations, dev)
+    if method == "auto":
+        # the filter first: on most small graphs it is done within a few steps; where it is not (the nearly
+        # disconnected graphs of a small sigma_I, whose many tiny eigenvalues it separates slowly), its block
+        # is a good start for the multigrid
+        theta, X, worst, steps = _chebyshev_iteration(L, X0, k, tol, degree, AUTO_FILTER_STEPS, dev)
+        if worst <= tol:
+            return theta, X, worst, steps
+        X0 = X
+    import torch
+
+    from ._multigrid import VCycle
+
+    n = L.shape[0]
+    # the normalised Laplacian's null vector is D^1/2 1; its off-diagonal row sums are close to it
+    rows = np.repeat(np.arange(n), np.diff(L.indptr))
+    near_null = np.sqrt(np.maximum(np.bincount(rows, weights=np.where(rows != L.indices, np.abs(L.data), 0),
+                                               minlength=n), 1e-300))
+    precondition = VCycle(L, near_null, seed=seed, device=dev)
+    fine = precondition.fine if precondition.fine is not None else _torch_csr(L, torch.float64, dev)
+    return _lobpcg(fine, X0.to(torch.float64), k, precondition, tol, max_iterations)
+
+
+def _torch_csr(L, dtype, device):
+    """``L`` as a PyTorch CSR matrix; 32-bit indices where they suffice (half the memory traffic: products
+    twice as fast)."""
+    import torch
+
+    kind = np.int32 if L.nnz < 2 ** 31 - 1 else np.int64
+    with warnings.catch_warnings():          # PyTorch calls its sparse CSR support "beta" on every construction
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(torch.from_numpy(L.indptr.astype(kind)),
+                                       torch.from_numpy(L.indices.astype(kind)),
+                                       torch.from_numpy(L.data).to(dtype), size=L.shape, device=device,
+                                       check_invariants=False)
+
+
+def _chebyshev_iteration(L, X, k, tol, degree, max_iterations, dev):
+    """Chebyshev-filtered subspace iteration: float32 does the bulk of the filtering, float64 finishes."""
+    import torch
+
     stages = [(torch.float32, max(tol, 2e-4)), (torch.float64, tol)]
-    X, high, iterations = X0.to(dev), 2.0, 0
+    high, iterations = 2.0, 0
     for dtype, stage_tol in stages:
-        Lt = matrix(dtype)
+        Lt = _torch_csr(L, dtype, dev)
         X = X.to(dtype)
         theta, X, LX = _rayleigh_ritz(Lt, X)
         best, stalled = math.inf, 0
@@ -139,10 +273,7 @@ def smallest_eigenpairs(L, k: int, *, tol: float = 1e-6, degree: int = 24, extra
             X = _chebyshev(Lt, X, degree, max(float(theta[0]), 0.0) - 1e-3, cut, high)
             theta, X, LX = _rayleigh_ritz(Lt, X)
             iterations += 1
-    if float(res.max()) > max(10 * tol, 1e-4):
-        raise RuntimeError(f"smallest_eigenpairs did not converge in {iterations} iterations (largest residual "
-                           f"{float(res.max()):.2e}); raise max_iterations or the degree")
-    return theta[:k].cpu().numpy().astype(np.float64), _signed(X[:, :k].cpu().numpy().astype(np.float64))
+    return theta, X, float(res.max()), iterations
 
 
 def _signed(vecs: np.ndarray) -> np.ndarray:

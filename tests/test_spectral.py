@@ -6,7 +6,8 @@ import pytest
 import scipy.linalg
 import scipy.sparse as sp
 
-from elvkit.spectral import DENSE_BELOW, filter_responses, smallest_eigenpairs
+from elvkit import _multigrid
+from elvkit.spectral import DENSE_BELOW, _lobpcg, filter_responses, smallest_eigenpairs
 
 
 def _laplacian(W):
@@ -48,6 +49,105 @@ def test_same_seed_same_vectors_and_signs_fixed():
     assert (Z[np.abs(Z).argmax(axis=0), np.arange(3)] > 0).all()
 
 
+def _image_laplacian(side, sigma_i=0.1, r=5, seed=0, regions=5):
+    from autograder.integrity.reference import load
+    from elvkit.data import make_region_image
+
+    im = make_region_image(seed=seed, shape=(side, side), regions=regions, cue="intensity", noise=0.05)
+    return _laplacian(load("04_normalized_cuts").affinity(im.image, sigma_i, 4.0, r)).tocsr()
+
+
+@pytest.mark.parametrize("method", ["multigrid", "chebyshev"])
+def test_nearly_disconnected_segments_match_lapack(method):
+    """sigma_I = 0.02: the segments hardly touch, several eigenvalues sit within 1e-8 of 0 -- where an
+    aggregate straddling a boundary would blur them together."""
+    L = _image_laplacian(40, sigma_i=0.02, r=3, seed=1)
+    vals, Z = smallest_eigenpairs(L, 6, method=method)
+    ref = scipy.linalg.eigh(L.toarray(), eigvals_only=True, subset_by_index=(0, 5))
+    np.testing.assert_allclose(vals, ref, atol=1e-7)
+    np.testing.assert_allclose(np.linalg.norm(L @ Z - Z * vals, axis=0), 0, atol=1.1e-6)
+
+
+def test_auto_hands_a_slow_filter_to_the_multigrid():
+    """The camera man at 40 x 40 with sigma_I = 0.02 and r = 2: dozens of eigenvalues within 1e-3 of 0, which the
+    Chebyshev filter separates slowly (not converged after its AUTO_FILTER_STEPS steps); the default then goes
+    on with the multigrid and meets the tolerance, matching LAPACK."""
+    from skimage import data, transform
+
+    from autograder.integrity.reference import load
+    from elvkit import spectral
+
+    camera = transform.resize(data.camera().astype(np.float64) / 255, (40, 40), anti_aliasing=True)
+    L = _laplacian(load("04_normalized_cuts").affinity(camera, 0.02, 4.0, 2)).tocsr()
+    assert L.shape[0] < spectral.MULTIGRID_FROM
+    with pytest.raises(RuntimeError, match="did not converge"):
+        smallest_eigenpairs(L, 6, method="chebyshev", max_iterations=spectral.AUTO_FILTER_STEPS, tol=1e-9)
+    vals, Z = smallest_eigenpairs(L, 6)
+    np.testing.assert_allclose(np.linalg.norm(L @ Z - Z * vals, axis=0), 0, atol=1e-6)
+    ref = scipy.linalg.eigh(L.toarray(), eigvals_only=True, subset_by_index=(0, 5))
+    np.testing.assert_allclose(vals, ref, atol=1e-7)
+
+
+def test_aggregates_never_cross_a_weak_boundary():
+    """Two 20 x 20 grids joined by edges 1000 times weaker than their own: every aggregate lies in one grid,
+    every node is in exactly one aggregate, and each non-root node is a strong neighbour of its aggregate."""
+    grid = sp.diags([1.0] * 399, 1) + sp.diags([1.0] * 380, 20)
+    for i in range(19, 399, 20):
+        grid = grid.tolil()
+        grid[i, i + 1] = 0                                  # no wrap-around between rows
+    grid = sp.csr_array(grid + grid.T)
+    weak = sp.lil_array((800, 800))
+    for i in range(0, 400, 20):
+        weak[i + 19, 400 + i] = 1e-3                       # the right edge of the first grid to the left edge of the second
+    W = sp.csr_array(sp.block_diag([grid, grid]) + weak + weak.T)
+    L = _laplacian(W).tocsr()
+    label, count = _multigrid.aggregate(_multigrid.strength_graph(L), np.random.default_rng(0))
+    assert label.shape == (800,) and label.min() == 0 and label.max() == count - 1
+    assert len(np.unique(label)) == count
+    assert not set(label[:400]) & set(label[400:])
+    assert 20 < count < 400                                # it coarsens, and not to nothing
+
+
+def test_vcycle_is_symmetric_and_positive():
+    """LOBPCG needs a symmetric positive (semi-)definite preconditioner: X^T T X is, on random blocks."""
+    import torch
+
+    L = _image_laplacian(48)
+    T = _multigrid.VCycle(L, np.ones(L.shape[0]))
+    X = torch.randn(L.shape[0], 30, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    G = (X.T @ T(X)).numpy()
+    np.testing.assert_allclose(G, G.T, rtol=1e-4, atol=1e-4 * np.abs(G).max())
+    assert np.linalg.eigvalsh((G + G.T) / 2).min() > 0
+    assert len(T.sizes) >= 2 and T.sizes[-1] <= _multigrid.COARSEST
+
+
+def test_multigrid_iterations_do_not_grow_with_the_image():
+    """The point of the preconditioner: LOBPCG needs about as many iterations at 144 x 144 as at 48 x 48
+    (the Chebyshev filter's products grow with the side of the image instead)."""
+    import torch
+
+    counts = {}
+    for side in (48, 144):
+        L = _image_laplacian(side)
+        T = _multigrid.VCycle(L, np.ones(L.shape[0]))
+        X = torch.randn(L.shape[0], 10, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+        _, _, worst, counts[side] = _lobpcg(T.fine, X, 6, T, 1e-6, 100)
+        assert worst <= 1e-6
+    assert counts[144] <= counts[48] + 3, counts
+
+
+@pytest.mark.gpu
+def test_multigrid_on_the_gpu_matches_the_cpu():
+    from conftest import DEVICES
+
+    if "cuda" not in DEVICES:
+        pytest.skip("the solver works in float64, which only CUDA devices have")
+    L = _image_laplacian(96)
+    cpu = smallest_eigenpairs(L, 6)[0]
+    for device in ["cuda"]:
+        np.testing.assert_allclose(smallest_eigenpairs(L, 6, device=device)[0], cpu, atol=1e-7)
+
+
 @pytest.mark.parametrize("L, k, message", [
     (np.zeros((4, 3)), 2, "square"),
     ("not a matrix", 2, "SciPy sparse matrix"),
@@ -56,6 +156,8 @@ def test_same_seed_same_vectors_and_signs_fixed():
 def test_bad_input_names_the_argument(L, k, message):
     with pytest.raises((TypeError, ValueError), match=message):
         smallest_eigenpairs(L, k)
+    with pytest.raises(ValueError, match="method must be 'auto', 'multigrid' or 'chebyshev'; got 'arpack'"):
+        smallest_eigenpairs(np.eye(5), 2, method="arpack")
 
 
 def test_filter_responses_tell_stripe_orientations_apart():
