@@ -91,8 +91,8 @@ def _images():
 
     from elvkit.data import make_region_image
 
-    camera = transform.resize(data.camera().astype(np.float64) / 255, (40, 40), anti_aliasing=True)
-    regions = make_region_image(0, shape=(40, 40), cue="intensity", noise=0.08)
+    camera = transform.resize(data.camera().astype(np.float64) / 255, (64, 64), anti_aliasing=True)
+    regions = make_region_image(0, shape=(64, 64), cue="intensity", noise=0.08)
     return {"camera man": camera, "generated regions": np.asarray(regions.image, np.float64)}
 
 
