@@ -1,8 +1,8 @@
 """Aggregation multigrid for graph Laplacians, used by :func:`elvkit.spectral.smallest_eigenpairs` as the
 preconditioner of its block eigensolver.
 
-A **V-cycle** approximately solves ``L x = b``: a few Chebyshev smoothing steps remove the error that varies
-from node to node, the rest -- smooth over the graph -- is restricted to a coarse graph whose nodes are
+A **V-cycle** approximately solves ``L x = b``: a Chebyshev (by default a damped Jacobi) smoothing step removes
+the error that varies from node to node, the rest -- smooth over the graph -- is restricted to a coarse graph whose nodes are
 *aggregates* of strongly connected fine nodes, solved there (recursively, exactly on the coarsest graph), and
 interpolated back (Vaněk, Mandel & Brezina 1996, smoothed aggregation). Its cost is a fixed number of sparse
 products per level, and the levels shrink geometrically, so one V-cycle costs a constant times one product with
@@ -47,8 +47,9 @@ def strength_graph(A, theta: float = STRENGTH):
 def aggregate(S, rng) -> tuple[np.ndarray, int]:
     """Aggregates of the strength graph ``S`` (from :func:`strength_graph`): a maximal independent set of roots
     (Luby's rounds with random priorities), each other node joined to the root it is most strongly connected
-    to; nodes with no strong edge stay alone. Returns (aggregate of each node, number of aggregates). Every
-    step is vectorised; each round works only on the edges between nodes still undecided."""
+    to. Nodes with no edge at all belong to no aggregate (-1): their row of a Laplacian is its diagonal, which
+    the smoother inverts. Returns (aggregate of each node, number of aggregates). Every step is vectorised; each
+    round works only on the edges between nodes still undecided."""
     indptr, indices, data, rows = S
     n = len(indptr) - 1
     linked = np.diff(indptr) > 0
@@ -77,10 +78,7 @@ def aggregate(S, rng) -> tuple[np.ndarray, int]:
     root_ids = np.cumsum(root) - 1
     label[rows[first]] = root_ids[indices[first]]
     label[root] = root_ids[root]
-    alone = label < 0
-    count = int(root.sum())
-    label[alone] = count + np.arange(int(alone.sum()))
-    return label, count + int(alone.sum())
+    return label, int(root.sum())
 
 
 def _largest_eigenvalue(A, dinv, gershgorin: float, rng, steps: int = 16) -> float:
@@ -139,18 +137,20 @@ class VCycle:
             index = self._index(A)
             if self.fine is None:
                 self.fine = self._torch(A, index, torch.float64)
-            if nc > 0.7 * n:                              # nothing left to coarsen: stop here
+            if nc == 0 or nc > 0.7 * np.count_nonzero(label >= 0):       # nothing left to coarsen
                 break
             diag = A.diagonal()
             dinv = np.where(diag > 0, 1 / np.where(diag > 0, diag, 1), 0.0)
             At = self._torch(A, index)
-            absolute = np.add.reduceat(np.abs(A.data), A.indptr[:-1]) if A.nnz else np.zeros(n)
-            absolute[np.diff(A.indptr) == 0] = 0
+            absolute = np.zeros(n)
+            nonempty = np.diff(A.indptr) > 0
+            absolute[nonempty] = np.add.reduceat(np.abs(A.data), A.indptr[:-1][nonempty])
             hi = _largest_eigenvalue(At, self._vec(dinv)[:, 0], float(np.max(dinv * absolute)), rng)
             # tentative interpolation: B restricted to each aggregate, unit length; then one Jacobi smoothing step
-            norms = np.sqrt(np.bincount(label, weights=B * B, minlength=nc))
+            inside = np.flatnonzero(label >= 0)
+            norms = np.sqrt(np.bincount(label[inside], weights=B[inside] ** 2, minlength=nc))
             norms[norms == 0] = 1.0
-            T = sp.csr_array((B / norms[label], (np.arange(n), label)), shape=(n, nc))
+            T = sp.csr_array((B[inside] / norms[label[inside]], (inside, label[inside])), shape=(n, nc))
             P = (T - sp.diags(dinv * (4 / 3 / hi)) @ (A @ T)).tocsr()
             P.eliminate_zeros()
             self.levels.append((At, self._vec(dinv), hi, self._torch(P), self._torch(P.T.tocsr())))
@@ -158,7 +158,7 @@ class VCycle:
             A = ((A + A.T) / 2).tocsr()
             B = norms
         self.sizes = [lv[0].shape[0] for lv in self.levels] + [A.shape[0]]
-        self.exact = A.shape[0] <= 10 * COARSEST
+        self.exact = A.shape[0] <= 4 * COARSEST
         if self.exact:
             dense = A.toarray()
             w, V = np.linalg.eigh((dense + dense.T) / 2)

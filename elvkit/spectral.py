@@ -2,13 +2,20 @@
 feature maps the pixel affinities compare.
 
 :func:`smallest_eigenpairs` finds the ``k`` smallest eigenpairs of a sparse symmetric matrix whose spectrum lies
-in ``[0, 2]`` -- the symmetric normalised Laplacian ``I - D^-1/2 W D^-1/2`` of the Normalized Cuts lectures --
-by **Chebyshev-filtered subspace iteration** (Zhou & Saad, 2007): a block of vectors is multiplied by a
-polynomial of the matrix that is small on the unwanted end of the spectrum and large near 0, then
-orthonormalised and rotated by a Rayleigh-Ritz step. Working on a whole block at once is what makes it correct
-for repeated (or nearly repeated) eigenvalues, such as the several zeros of a graph with several components,
-where single-vector methods may return any mix of them or miss one. Its only operation on the matrix is a
-sparse-times-dense product, which PyTorch runs on every core (and on the GPU).
+in ``[0, 2]`` -- the symmetric normalised Laplacian ``I - D^-1/2 W D^-1/2`` of the Normalized Cuts lectures. Both
+of its methods work on a whole block of vectors at once, which is what makes them correct for repeated (or nearly
+repeated) eigenvalues, such as the several zeros of a graph with several components, where single-vector methods
+may return any mix of them or miss one:
+
+* **Chebyshev-filtered subspace iteration** (Zhou & Saad, 2007): the block is multiplied by a polynomial of the
+  matrix that is small on the unwanted end of the spectrum and large near 0, then orthonormalised and rotated
+  by a Rayleigh-Ritz step. Few, large sparse products: the fastest on small graphs, but on an image's graph the
+  number of products grows with the side of the image.
+* **LOBPCG** (Knyazev, 2001) preconditioned by an aggregation-multigrid V-cycle (:mod:`elvkit._multigrid`):
+  its number of iterations hardly depends on the size of the graph, so its time grows about linearly with the
+  number of pixels, and it does not slow down on nearly disconnected graphs.
+
+Products with the matrix run in PyTorch, on every core (and on the GPU).
 """
 
 from __future__ import annotations

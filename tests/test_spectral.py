@@ -108,6 +108,24 @@ def test_aggregates_never_cross_a_weak_boundary():
     assert 20 < count < 400                                # it coarsens, and not to nothing
 
 
+def test_multigrid_copes_with_nodes_without_edges_and_graphs_without_any():
+    """A 1,500-node chain beside 1,500 nodes with no edge (their Laplacian rows are just 1), and a graph with no
+    edge at all: nothing to aggregate there, and the answer is still exact."""
+    n = 3000
+    chain = np.r_[np.ones(1499), np.zeros(1500)]
+    W = sp.diags([chain], [1], shape=(n, n))
+    W = (W + W.T).tocsr()
+    d = np.asarray(W.sum(axis=1)).ravel()
+    s = np.where(d > 0, 1 / np.sqrt(np.maximum(d, 1e-300)), 0)
+    L = (sp.identity(n) - sp.diags(s) @ W @ sp.diags(s)).tocsr()
+    vals, Z = smallest_eigenpairs(L, 4, method="multigrid")
+    path = 1 - np.cos(np.pi * np.arange(4) / 1499)           # the path graph's normalised Laplacian
+    np.testing.assert_allclose(vals, path, atol=1e-8)
+    np.testing.assert_allclose(np.linalg.norm(L @ Z - Z * vals, axis=0), 0, atol=1e-6)
+    vals, _ = smallest_eigenpairs(sp.identity(2000, format="csr"), 3, method="multigrid")
+    np.testing.assert_allclose(vals, 1.0, atol=1e-12)
+
+
 def test_vcycle_is_symmetric_and_positive():
     """LOBPCG needs a symmetric positive (semi-)definite preconditioner: X^T T X is, on random blocks."""
     import torch
