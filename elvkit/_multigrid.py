@@ -173,8 +173,8 @@ class VCycle:
         import torch
 
         kind = np.int32 if M.nnz < 2 ** 31 - 1 else np.int64        # half the memory traffic, twice as fast
-        return (torch.from_numpy(M.indptr.astype(kind)).to(self.device),
-                torch.from_numpy(M.indices.astype(kind)).to(self.device))
+        return (torch.from_numpy(M.indptr.astype(kind, copy=False)).to(self.device),
+                torch.from_numpy(M.indices.astype(kind, copy=False)).to(self.device))
 
     def _torch(self, M, index=None, dtype=None):
         import warnings

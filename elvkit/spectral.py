@@ -246,8 +246,8 @@ def _torch_csr(L, dtype, device):
     kind = np.int32 if L.nnz < 2 ** 31 - 1 else np.int64
     with warnings.catch_warnings():          # PyTorch calls its sparse CSR support "beta" on every construction
         warnings.simplefilter("ignore", UserWarning)
-        return torch.sparse_csr_tensor(torch.from_numpy(L.indptr.astype(kind)),
-                                       torch.from_numpy(L.indices.astype(kind)),
+        return torch.sparse_csr_tensor(torch.from_numpy(L.indptr.astype(kind, copy=False)),
+                                       torch.from_numpy(L.indices.astype(kind, copy=False)),
                                        torch.from_numpy(L.data).to(dtype), size=L.shape, device=device,
                                        check_invariants=False)
 
