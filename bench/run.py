@@ -76,6 +76,13 @@ def timed(fn, repeats):
 
 # ----------------------------------------------------------------------------------------------
 # ----------------------------------------------------------------------------------------------
+def _gpu_name():
+    """The CUDA device's name, or None without one."""
+    import torch
+
+    return torch.cuda.get_device_name() if torch.cuda.is_available() else None
+
+
 def _execute(nb_path: Path, workdir: Path, env: dict) -> float:
     """Plain execution with nbclient (kernel start included); returns wall seconds."""
     import nbformat
@@ -121,6 +128,11 @@ def bench_notebook_and_grading(a, n_mistakes: int, anchor: bool = True) -> None:
         limits = _limits(a)
         row(f"notebook: {a.id}", "solution notebook end to end, smoke mode, kernel start included", t_solution,
             None, f"<= {limits['notebook_s']} s", t_solution <= limits["notebook_s"], "s")
+        gpu = _gpu_name()
+        if gpu and "gpu_full_s" in limits:       # the full-size notebook, where a GPU makes it a matter of minutes
+            t_full = _execute(work / "solution.ipynb", work / "run", {"ELVKIT_SMOKE": "0", "OMP_NUM_THREADS": "2"})
+            row(f"notebook: {a.id}", f"solution notebook end to end, full size, on {gpu}", t_full, None,
+                f"<= {limits['gpu_full_s']} s", t_full <= limits["gpu_full_s"], "s")
 
         # a small class graded by `elv grade --jobs 1`
         cls = work / "class"
@@ -393,7 +405,8 @@ def _library_bench(a):
 
 def _limits(a) -> dict:
     """The notebook's and a graded submission's time limits in seconds: 60 and 30 unless the assignment's
-    bench.py sets ``LIMITS = {"notebook_s": ..., "graded_s": ...}`` (a notebook that trains asks for more)."""
+    bench.py sets ``LIMITS = {"notebook_s": ..., "graded_s": ...}`` (a notebook that trains asks for more);
+    ``"gpu_full_s"`` there also times the full-size notebook on a GPU, when there is one."""
     module = _bench_module(a)
     return {"notebook_s": 60, "graded_s": 30, **(getattr(module, "LIMITS", None) or {})}
 

@@ -45,10 +45,12 @@ s = 1 / np.sqrt(d)
 M = (sp.diags(s) @ W @ sp.diags(s)).tocsr()
 L = (sp.identity(len(d), format="csr") - M).tocsr()
 small = L[:1600][:, :1600]                      # a warm-up on a small graph: one-time initialisation is not timed
+device = "cuda" if solver.endswith("-cuda") else None
+solver = solver.removesuffix("-cuda")
 method = {"elvkit": "auto"}.get(solver, solver)
 if method in ("auto", "multigrid", "chebyshev"):
-    smallest_eigenpairs(small, 2, method="multigrid" if method == "auto" else method)
-    smallest_eigenpairs(small, 2, method="chebyshev")
+    smallest_eigenpairs(small, 2, method="multigrid" if method == "auto" else method, device=device)
+    smallest_eigenpairs(small, 2, method="chebyshev", device=device)
 def peak_mb():                                  # Linux: VmHWM, which can be reset; elsewhere the lifetime peak
     try:
         with open("/proc/self/status") as f:
@@ -67,7 +69,9 @@ if method in ("auto", "multigrid", "chebyshev"):
     import elvkit.spectral as spectral
     used, lobpcg = [], spectral._lobpcg             # which method the default took, for the table's label
     spectral._lobpcg = lambda *a, **k: used.append(1) or lobpcg(*a, **k)
-    vals, Z = smallest_eigenpairs(L, 6, method=method)
+    vals, Z = smallest_eigenpairs(L, 6, method=method, device=device)
+    if device:
+        torch.cuda.synchronize()
     if method == "auto":
         method = ("multigrid" if L.shape[0] >= MULTIGRID_FROM else "filter, then multigrid") if used else "chebyshev"
 elif solver == "ARPACK":
@@ -124,6 +128,17 @@ def _solver_rows(bench) -> None:
             "seconds"), found[side]["chebyshev"].get("seconds"), "", None, "s")
         bench.row(part, f"{side} x {side}: solver's peak memory beyond the graph, MB, elvkit vs ARPACK",
                   ours.get("extra_mb"), found[side]["ARPACK"].get("extra_mb"), "", None)
+    import torch
+
+    if torch.cuda.is_available():                  # the same solver on the GPU, against itself on the CPU
+        side = SIDES[-1]
+        gpu = _solve(side, "elvkit-cuda")
+        bench.row(part, f"{side} x {side}: time, elvkit on {torch.cuda.get_device_name()} vs on the CPU",
+                  gpu.get("seconds"), found[side]["elvkit"].get("seconds"), "", None, "s")
+        if "values" in gpu and "values" in found[side]["elvkit"]:
+            gap = float(np.max(np.abs(np.array(gpu["values"]) - np.array(found[side]["elvkit"]["values"]))))
+            bench.row(part, f"{side} x {side}: largest eigenvalue difference, GPU vs CPU", gap, None, "<= 1e-7",
+                      gap <= 1e-7)
     a, b = SIDES[1], SIDES[-1]
     anchor = _growth(found, "ARPACK", a, b)
     for solver, label in (("multigrid", "multigrid-preconditioned LOBPCG"), ("chebyshev", "Chebyshev filter"),
