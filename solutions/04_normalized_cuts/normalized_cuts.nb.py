@@ -476,6 +476,11 @@ print(f"smallest cut removes {int(best_cut.sum()) if best_cut.sum() < 6 else int
 # eigenvalue — several components of a graph all have $\lambda = 0$ — gives all of its eigenvectors;
 # `scipy.sparse.linalg.eigsh` on one vector at a time may return any mix of them or miss one).
 # The eigenvectors $y$ you return are then $D$-orthonormal: $Y^\top D Y = I$.
+# (Beyond the slides: on an image the smallest eigenvalues are tiny, of the order of $1/\text{pixels}$, and
+# close together, so a solver that only multiplies by $\mathcal{L}$ needs more steps the larger the image.
+# On large graphs `smallest_eigenpairs` therefore runs LOBPCG with a **multigrid** preconditioner: pixels
+# strongly tied to each other are grouped into aggregates, coarser and coarser, and the smooth part of each
+# step's error is solved on the small graph. Its time grows about linearly with the pixels.)
 
 # %% nbgrader={"grade_id": "q3-eigen", "solution": true}
 def ncut_eigenvectors(W, k):
