@@ -176,6 +176,8 @@ def test_bad_input_names_the_argument(L, k, message):
         smallest_eigenpairs(L, k)
     with pytest.raises(ValueError, match="method must be 'auto', 'multigrid' or 'chebyshev'; got 'arpack'"):
         smallest_eigenpairs(np.eye(5), 2, method="arpack")
+    with pytest.raises(ValueError, match="`tol` must be > 0"):
+        smallest_eigenpairs(np.eye(5), 2, tol=0)
 
 
 def test_filter_responses_tell_stripe_orientations_apart():
