@@ -1,12 +1,12 @@
 """Aggregation multigrid for graph Laplacians, used by :func:`elvkit.spectral.smallest_eigenpairs` as the
 preconditioner of its block eigensolver.
 
-A **V-cycle** approximately solves ``L x = b``: a Chebyshev (by default a damped Jacobi) smoothing step removes
-the error that varies from node to node, the rest -- smooth over the graph -- is restricted to a coarse graph whose nodes are
-*aggregates* of strongly connected fine nodes, solved there (recursively, exactly on the coarsest graph), and
-interpolated back (Vaněk, Mandel & Brezina 1996, smoothed aggregation). Its cost is a fixed number of sparse
-products per level, and the levels shrink geometrically, so one V-cycle costs a constant times one product with
-``L`` -- that is what keeps the eigensolver's time near linear in the number of pixels.
+A **V-cycle** approximately solves ``L x = b``: a Chebyshev (by default a damped Jacobi) smoothing step
+removes the error that varies from node to node; the rest -- smooth over the graph -- is restricted to a coarse
+graph whose nodes are *aggregates* of strongly connected fine nodes, solved there (recursively, exactly on the
+coarsest graph), and interpolated back (Vaněk, Mandel & Brezina 1996, smoothed aggregation). Its cost is a
+fixed number of sparse products per level, and the levels shrink geometrically, so one V-cycle costs a constant
+times one product with ``L`` -- that is what keeps the eigensolver's time near linear in the number of pixels.
 
 Aggregates follow the graph's strong edges only, so they never straddle a weak boundary between two segments:
 the coarse graphs keep the segments apart, and the eigenvectors that tell segments apart survive coarsening.

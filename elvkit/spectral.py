@@ -45,7 +45,18 @@ def _as_csr(L):
         raise TypeError(f"L must be a SciPy sparse matrix or a NumPy array; got {type(L).__name__}")
     if L.ndim != 2 or L.shape[0] != L.shape[1]:
         raise ValueError(f"L must be a square matrix (N, N); got shape {L.shape}")
-    return sp.csr_array(L, dtype=np.float64)
+    L = sp.csr_array(L, dtype=np.float64)
+    if not np.isfinite(L.data).all():
+        raise ValueError("L holds NaN or infinite entries (a node of degree 0 divides by zero in D^-1/2)")
+    # symmetric? x.(L y) = y.(L x) for two random vectors: two products instead of forming L - L.T
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(2, L.shape[0]))
+    a, b = float(x @ (L @ y)), float(y @ (L @ x))
+    if abs(a - b) > 1e-6 * (abs(a) + abs(b) + np.abs(L.data).sum() / max(L.shape[0], 1)):   # float32 rounding passes
+        raise ValueError("L must be symmetric, like the normalised Laplacian I - D^-1/2 W D^-1/2 (x.Ly = "
+                         f"{a:.6g} but y.Lx = {b:.6g} for random x, y): is W symmetric, and is D^-1/2 on both sides "
+                         "(not D^-1 W)?")
+    return L
 
 
 def _chebyshev(L, X, degree: int, low: float, cut: float, high: float):
@@ -210,7 +221,8 @@ def smallest_eigenpairs(L, k: int, *, tol: float = 1e-6, extra: int | None = Non
     with threadpool_limits(1, user_api="blas"):
         theta, X, worst, iterations = _iterate(L, X0.to(dev), k, b, tol, method, seed, degree, max_iterations, dev)
     if worst > 10 * tol:        # a little slack for rounding; anything more is an answer that is not one
-        hint = "raise max_iterations" + (", or try method='multigrid'" if method == "chebyshev" else "")
+        hint = ("is L the normalised Laplacian I - D^-1/2 W D^-1/2, with eigenvalues in [0, 2]? If it is, raise "
+                "max_iterations" + (" or try method='multigrid'" if method == "chebyshev" else ""))
         raise RuntimeError(f"smallest_eigenpairs did not converge to tol = {tol:.0e} in {iterations} iterations "
                            f"(largest residual ||L z - lambda z|| = {worst:.2e}); {hint}")
     return theta[:k].cpu().numpy().astype(np.float64), _signed(X[:, :k].cpu().numpy().astype(np.float64))

@@ -98,7 +98,7 @@ def test_aggregates_never_cross_a_weak_boundary():
     grid = sp.csr_array(grid + grid.T)
     weak = sp.lil_array((800, 800))
     for i in range(0, 400, 20):
-        weak[i + 19, 400 + i] = 1e-3                       # the right edge of the first grid to the left edge of the second
+        weak[i + 19, 400 + i] = 1e-3                       # the first grid's right edge to the second's left edge
     W = sp.csr_array(sp.block_diag([grid, grid]) + weak + weak.T)
     L = _laplacian(W).tocsr()
     label, count = _multigrid.aggregate(_multigrid.strength_graph(L), np.random.default_rng(0))
@@ -178,6 +178,20 @@ def test_bad_input_names_the_argument(L, k, message):
         smallest_eigenpairs(np.eye(5), 2, method="arpack")
     with pytest.raises(ValueError, match="`tol` must be > 0"):
         smallest_eigenpairs(np.eye(5), 2, tol=0)
+
+
+def test_a_laplacian_that_is_not_one_gets_a_message_that_points_at_the_mistake():
+    """The random-walk matrix D^-1 W in place of D^-1/2 W D^-1/2 is not symmetric, and a degree of 0 divides by 0:
+    both are told before any iteration, in the notebook's notation."""
+    W = _components(0, 16, 1).toarray()
+    d = W.sum(axis=1)
+    random_walk = np.eye(len(d)) - W / d[:, None]
+    with pytest.raises(ValueError, match=r"L must be symmetric.*D\^-1/2 on both sides \(not D\^-1 W\)"):
+        smallest_eigenpairs(sp.csr_array(random_walk), 3)
+    isolated = np.eye(3)
+    isolated[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        smallest_eigenpairs(isolated, 2)
 
 
 def test_filter_responses_tell_stripe_orientations_apart():
