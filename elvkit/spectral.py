@@ -92,6 +92,8 @@ def _orthonormal(S, X=None):
     for _ in range(2):
         if X is not None:
             S = S - X @ (X.T @ S)
+        if S.shape[1] == 0:
+            return S
         G = S.T @ S
         w, V = torch.linalg.eigh((G + G.T) / 2)
         keep = w > 1e-12 * float(w.max().clamp_min(1e-300))
@@ -107,6 +109,11 @@ def _lobpcg(L, X, k: int, precondition, tol: float, max_iterations: int):
 
     b = X.shape[1]
     X = _orthonormal(X)
+    if X.shape[1] < b:                                    # a start with dependent columns: fill the block up
+        gen = torch.Generator().manual_seed(X.shape[1])
+        fill = torch.randn(X.shape[0], b - X.shape[1], generator=gen, dtype=X.dtype).to(X.device)
+        X = torch.cat([X, _orthonormal(fill, X)], dim=1)
+    b = X.shape[1]
     LX = L @ X
     theta, C = torch.linalg.eigh(X.T @ LX)
     X, LX = X @ C, LX @ C
@@ -127,6 +134,8 @@ def _lobpcg(L, X, k: int, precondition, tol: float, max_iterations: int):
         del R
         S = _orthonormal(W if P is None else torch.cat([W, P], dim=1), X)
         del W, P
+        if S.shape[1] == 0:                               # nothing new to search: as good as it gets
+            break
         LS = L @ S
         # Rayleigh-Ritz on [X, S], block by block (no (N, b + m) copies)
         XLS = X.T @ LS
