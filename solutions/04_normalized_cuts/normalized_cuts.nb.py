@@ -805,7 +805,9 @@ for name, (cue, feats, sigma_i) in settings.items():
         k = im.num_regions
         seg_k = kway_ncut(ncut_eigenvectors(W_im, k)[1], k)
         W32 = sp.csr_matrix((W_im.data, W_im.indices.astype(np.int32), W_im.indptr.astype(np.int32)), shape=W_im.shape)
-        seg_sc = SpectralClustering(k, affinity="precomputed", random_state=0).fit_predict(W32)
+        # its LOBPCG finds the same segments as its default ARPACK here, four times faster, and does not stall
+        # for minutes on a graph that has fallen apart into single pixels
+        seg_sc = SpectralClustering(k, affinity="precomputed", random_state=0, eigen_solver="lobpcg").fit_predict(W32)
         scores.append([float(adjusted_rand_index(im.labels, s.reshape(SIDE, SIDE), foreground_only=False))
                        for s in (seg_r, seg_k, seg_sc)] + [len(np.unique(seg_r))])
         shown.setdefault(name, (im, seg_r, seg_k))
