@@ -235,11 +235,10 @@ def _cmd_publish(args) -> int:
 
 def _cmd_lecture(args) -> int:
     import shutil
-    import signal
-    import subprocess
     import tempfile
 
     from . import lecture
+    from .servers import run_until_stopped
 
     chosen = [lecture.find_topic(args.topic)] if args.topic else lecture.topics()
     if not chosen:
@@ -263,21 +262,8 @@ def _cmd_lecture(args) -> int:
         print(f"Lecture demos ({names}) at {url}" + ("" if len(paths) == 1 else "  (one page per topic)"))
         print("Each page computes its first pictures when it opens (a few seconds); Ctrl-C stops the server.")
         sys.stdout.flush()
-        server = subprocess.Popen(lecture.voila_command(target, port, not args.no_browser), env=env, cwd=folder)
-
-        def stop(*_):                  # a `kill` as well as Ctrl-C: stop Voila and remove the notebooks
-            raise KeyboardInterrupt
-
-        signal.signal(signal.SIGTERM, stop)
-        try:
-            return server.wait()
-        except KeyboardInterrupt:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-            return 0
+        # a `kill` as well as Ctrl-C stops Voila; then the notebooks are removed
+        return run_until_stopped(lecture.voila_command(target, port, not args.no_browser), env=env, cwd=folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -30,6 +30,14 @@ def _submissions(base: str, token: str, a) -> dict:
 
 @pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None, reason=MISSING)
+def _listening(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
 def test_a_ta_grades_a_written_answer_in_formgrader_and_the_grades_include_it(tmp_path_factory, tmp_path):
     pytest.importorskip("selenium.webdriver", reason="selenium is not installed (the test extra)")
     from selenium.webdriver.common.by import By
@@ -106,6 +114,12 @@ def test_a_ta_grades_a_written_answer_in_formgrader_and_the_grades_include_it(tm
         server.terminate()
         server.wait(timeout=30)
         log.close()
+
+    # stopped by a kill rather than Ctrl-C, `elv formgrade` stops its Jupyter server too: the port is free again
+    deadline = time.monotonic() + 15
+    while _listening(port):
+        assert time.monotonic() < deadline, f"formgrader's server outlived `elv formgrade` (port {port} still open)"
+        time.sleep(0.3)
 
     # the same `elv grade` again: nothing is graded anew, the TA's score and comment are counted
     assert main(["grade", a.id, str(batch["submissions"]), "--out", str(results), "--jobs", "2", "--no-progress",

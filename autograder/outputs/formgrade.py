@@ -15,13 +15,13 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import subprocess
 import sys
 from pathlib import Path
 
 from ..course import Assignment, get_assignment
 from ..course.nbgrader_course import COURSE_ID
 from ..course.notebooks import SOLUTION, grade_id, grade_meta, marked_lines, read_source, write_notebook
+from ..servers import run_until_stopped
 from .feedback import make_inert
 
 __all__ = ["prepare", "serve", "rubrics", "login_url", "RUBRIC_MARK"]
@@ -118,7 +118,4 @@ def serve(results: Path, *, port: int = 8890, open_browser: bool = True, db_url:
           f"run the same `elv grade` command again: grades.csv, the feedback pages and Gradescope's results take "
           "the scores you gave (nothing is graded again).", flush=True)
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(root / "jupyter-config"))
-    try:
-        return subprocess.call(command, cwd=root, env=env)
-    except KeyboardInterrupt:
-        return 0
+    return run_until_stopped(command, cwd=root, env=env)       # Ctrl-C, a kill or a closed terminal stop it
