@@ -21,11 +21,11 @@ Products with the matrix run in PyTorch, on every core (and on the GPU).
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 
 from ._checks import check_int, check_number
+from ._multigrid import VCycle, torch_csr
 
 __all__ = ["smallest_eigenpairs", "filter_responses", "DENSE_BELOW", "MULTIGRID_FROM"]
 
@@ -250,30 +250,9 @@ def _iterate(L, X0, k, b, tol, method, seed, degree, max_iterations, dev):
         X0 = X
     import torch
 
-    from ._multigrid import VCycle
-
-    n = L.shape[0]
-    # the normalised Laplacian's null vector is D^1/2 1; its off-diagonal row sums are close to it
-    rows = np.repeat(np.arange(n), np.diff(L.indptr))
-    near_null = np.sqrt(np.maximum(np.bincount(rows, weights=np.where(rows != L.indices, np.abs(L.data), 0),
-                                               minlength=n), 1e-300))
-    precondition = VCycle(L, near_null, seed=seed, device=dev)
-    fine = precondition.fine if precondition.fine is not None else _torch_csr(L, torch.float64, dev)
+    precondition = VCycle(L, seed=seed, device=dev)
+    fine = precondition.fine if precondition.fine is not None else torch_csr(L, torch.float64, dev)
     return _lobpcg(fine, X0.to(torch.float64), k, precondition, tol, max_iterations)
-
-
-def _torch_csr(L, dtype, device):
-    """``L`` as a PyTorch CSR matrix; 32-bit indices where they suffice (half the memory traffic: products
-    twice as fast)."""
-    import torch
-
-    kind = np.int32 if L.nnz < 2 ** 31 - 1 else np.int64
-    with warnings.catch_warnings():          # PyTorch calls its sparse CSR support "beta" on every construction
-        warnings.simplefilter("ignore", UserWarning)
-        return torch.sparse_csr_tensor(torch.from_numpy(L.indptr.astype(kind, copy=False)),
-                                       torch.from_numpy(L.indices.astype(kind, copy=False)),
-                                       torch.from_numpy(L.data).to(dtype), size=L.shape, device=device,
-                                       check_invariants=False)
 
 
 def _chebyshev_iteration(L, X, k, tol, degree, max_iterations, dev):
@@ -283,7 +262,7 @@ def _chebyshev_iteration(L, X, k, tol, degree, max_iterations, dev):
     stages = [(torch.float32, max(tol, 2e-4)), (torch.float64, tol)]
     high, iterations = 2.0, 0
     for dtype, stage_tol in stages:
-        Lt = _torch_csr(L, dtype, dev)
+        Lt = torch_csr(L, dtype, dev)
         X = X.to(dtype)
         theta, X, LX = _rayleigh_ritz(Lt, X)
         best, stalled = math.inf, 0
