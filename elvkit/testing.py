@@ -64,9 +64,12 @@ def _close(a: np.ndarray, e: np.ndarray, rtol: float, atol: float, equal_nan: bo
     e = e.astype(np.float64) if e.dtype.kind != "b" else e
     if a.dtype.kind == "b" or e.dtype.kind == "b":
         return a == e
-    with np.errstate(invalid="ignore"):
-        ok = np.abs(a - e) <= atol + rtol * np.abs(e)
-    ok |= (a == e)  # equal infinities
+    finite = np.isfinite(e)
+    with np.errstate(invalid="ignore", over="ignore"):
+        # the tolerance only where the expected value is finite: at an expected +-inf, |a - inf| <= inf would
+        # accept any number; there (and at NaN) only the same special value passes
+        ok = finite & (np.abs(a - e) <= atol + rtol * np.abs(np.where(finite, e, 0.0)))
+    ok |= ~finite & (a == e)  # the same infinity
     if equal_nan:
         ok |= np.isnan(a) & np.isnan(e)
     return ok
@@ -184,11 +187,20 @@ def assert_close(actual, expected, *, name: str = "the result", rtol: float | No
                                                          "before computing anything?" if placeholder else "."))
     if a.dtype.kind in "fiu" and e.dtype.kind in "fiu":
         af, ef = a.astype(np.float64)[compared], e.astype(np.float64)[compared]
-        diff = np.abs(af - ef)
-        both = np.isfinite(diff)
+        with np.errstate(invalid="ignore", over="ignore"):
+            diff = np.abs(af - ef)
+        both = np.isfinite(diff) & ~ok[compared]
         if both.any():
             msg.append(f"Largest absolute difference: {diff[both].max():.6g}.")
         nan_a, nan_e = np.isnan(af), np.isnan(ef)
+        wrong_inf = np.isinf(ef) & (af != ef)
+        if wrong_inf.any():
+            sign = "+" if ef[wrong_inf][0] > 0 else "-"
+            msg.append(f"{int(wrong_inf.sum())} value(s) should be {sign}inf (the first is {float(af[wrong_inf][0])!r}):"
+                       " is the formula's special case (a division by zero) handled as stated, with its sign?")
+        if (np.isinf(af) & np.isfinite(ef)).any():
+            msg.append(f"{int((np.isinf(af) & np.isfinite(ef)).sum())} value(s) are infinite where a finite number "
+                       "was expected (a division by zero?).")
         if (nan_a & ~nan_e).any():
             msg.append(f"{int((nan_a & ~nan_e).sum())} value(s) are NaN where a number was expected.")
         if (nan_e & ~nan_a).any():

@@ -58,6 +58,28 @@ def test_assert_close_reports_where_and_nan():
     assert "Hint: check doffs" in msg
 
 
+@pytest.mark.parametrize("got", [0.0, -np.inf, 12345.0, np.nan, 1e308])
+def test_an_expected_infinity_takes_only_that_infinity(got):
+    """|a - inf| <= atol + rtol * inf holds for every a: an expected +-inf must be matched exactly, and the message
+    names the position and the special case."""
+    with pytest.raises(StudentCheckError) as info:
+        assert_close(np.array([[1.0, got]]), np.array([[1.0, np.inf]]), name="the depth map", axes=("row", "column"))
+    msg = str(info.value)
+    assert "row=0, column=1" in msg and "should be +inf" in msg
+    assert_close(np.array([np.inf, -np.inf, np.nan, 2.0]), np.array([np.inf, -np.inf, np.nan, 2.0]))
+    with pytest.raises(StudentCheckError, match="should be -inf"):
+        assert_close(torch.tensor([np.inf]), torch.tensor([-np.inf]))
+
+
+def test_nan_and_infinity_where_numbers_were_expected_are_named():
+    with pytest.raises(StudentCheckError, match="infinite where a finite number was expected"):
+        assert_close([np.inf, 2.0], [1.0, 2.0])
+    with pytest.raises(StudentCheckError, match="should be NaN"):
+        assert_close([1.0, 2.0], [1.0, np.nan])
+    with pytest.raises(StudentCheckError):
+        assert_close([1.0, np.nan], [1.0, np.nan], equal_nan=False)
+
+
 def test_assert_shape_and_true():
     assert_shape(np.zeros((2, 3)), (2, None))
     with pytest.raises(StudentCheckError, match=r"expected \(2, any, 3\)"):
