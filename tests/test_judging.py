@@ -164,8 +164,12 @@ def test_records_are_data_never_instructions(tmp_path):
     with pytest.raises(RecordError, match="must be"):
         decode({"$dataclass": "StereoCalibration", "fields": {"focal": "os.system('x')", "cx": 0, "cy": 0,
                                                                "baseline": 1}}, {})
-    with pytest.raises(RecordError, match="unknown dtype"):
+    with pytest.raises(RecordError, match="never writes"):
         decode({"$tensor": "a0", "dtype": "float32; import os"}, {"a0": np.zeros(2)})
+    with pytest.raises(RecordError, match="never writes"):
+        decode({"$tensor": "a0", "dtype": "qint8"}, {"a0": np.zeros(2)})
+    with pytest.raises(RecordError, match="stored as float64"):
+        decode({"$tensor": "a0", "dtype": "float32"}, {"a0": np.zeros(2)})
     with pytest.raises(RecordError, match="does not hold"):
         decode({"$array": "a9"}, {})
     deep = None
@@ -204,6 +208,65 @@ def test_records_are_bounded_after_decompression(tmp_path):
     payload, back = read_record(tmp_path / "ok")
     value = decode(payload["v"], back)
     assert value[0].dtype == np.float32 and value[1].dtype == torch.float16
+
+
+def _every_torch_dtype():
+    return sorted({d for d in vars(torch).values() if isinstance(d, torch.dtype)}, key=str)
+
+
+def _a_tensor_of(dtype):
+    """Four values of ``dtype`` (with its extremes where it has them), or None where torch cannot make one."""
+    try:
+        if dtype == torch.bool:
+            return torch.tensor([True, False, True, False])
+        if dtype.is_floating_point or dtype.is_complex:
+            info = torch.finfo(dtype)
+            return torch.tensor([0.0, 1.5, info.max, info.min], dtype=torch.float64).to(dtype)
+        info = torch.iinfo(dtype)
+        return torch.tensor([0, 1, info.max, info.min], dtype=torch.float64).to(dtype) \
+            if dtype != torch.uint64 else torch.tensor([0, 1, 2**63 - 1, 7]).to(dtype)
+    except (RuntimeError, TypeError, NotImplementedError):
+        return None
+
+
+@pytest.mark.filterwarnings("ignore:ComplexHalf support is experimental")
+@pytest.mark.parametrize("dtype", _every_torch_dtype(), ids=str)
+def test_the_recorder_and_the_decoder_agree_on_every_torch_dtype(tmp_path, dtype):
+    """What the kernel records, the grader reads back with its dtype and values, through the files: a student's
+    uint16 or float8 tensor is not refused as a forgery; a dtype the record cannot hold is recorded by name."""
+    from autograder.kernel_side.records import Other, tensor_storage
+
+    t = _a_tensor_of(dtype)
+    if t is None:
+        return                                   # bit-packed and quantised dtypes: torch makes none to return
+    arrays = {}
+    data = encode({"t": t}, arrays)
+    write_record(tmp_path / "r", {"v": data}, arrays)
+    payload, back = read_record(tmp_path / "r")
+    value = decode(payload["v"], back)["t"]
+    if tensor_storage(dtype) is None:
+        assert isinstance(value, Other) and str(dtype) in value.type_name
+        return
+    assert torch.is_tensor(value) and value.dtype == dtype and value.shape == t.shape
+    assert torch.equal(value.to(torch.float64 if not dtype.is_complex else torch.complex128),
+                       t.to(torch.float64 if not dtype.is_complex else torch.complex128))
+
+
+@pytest.mark.parametrize("dtype", sorted({np.dtype(c) for c in np.typecodes["All"]} - {np.dtype("O")}, key=str),
+                         ids=str)
+def test_the_recorder_and_the_decoder_agree_on_every_numpy_dtype(tmp_path, dtype):
+    from autograder.kernel_side.records import Other
+
+    a = np.zeros(3, dtype=dtype)
+    arrays = {}
+    data = encode([a, a[:1].reshape(()) if dtype.kind in "biufc" else 0], arrays)
+    write_record(tmp_path / "r", {"v": data}, arrays)
+    payload, back = read_record(tmp_path / "r")
+    value = decode(payload["v"], back)
+    if dtype.kind in "biufc":
+        assert value[0].dtype == dtype and np.array_equal(value[0], a)
+    else:                                          # strings, dates, raw bytes: their type, never their contents
+        assert isinstance(value[0], Other)
 
 
 def test_the_watch_never_follows_a_link_out_of_the_kernels_folder(tmp_path, stereo):

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["encode", "decode", "write_record", "read_record", "parse_record", "cell_key", "Other", "RecordError",
-           "HIDDEN_DIR_VARIABLE", "DATACLASSES", "MAX_RECORD_BYTES", "MAX_JSON_BYTES"]
+           "HIDDEN_DIR_VARIABLE", "DATACLASSES", "tensor_storage", "MAX_RECORD_BYTES", "MAX_JSON_BYTES"]
 
 HIDDEN_DIR_VARIABLE = "ELVKIT_HIDDEN_DIR"
 #: the most array data one record may hold once decompressed (a student's function could return anything)
@@ -32,9 +32,6 @@ MAX_RECORD_BYTES = 256 * 2**20
 MAX_JSON_BYTES = 16 * 2**20
 MAX_DEPTH = 24
 MAX_ARRAYS = 4096
-#: dtypes a record may name for a tensor (NumPy carries its own dtype in the .npy header)
-_TENSOR_DTYPES = ("float16", "bfloat16", "float32", "float64", "complex64", "complex128", "uint8", "int8", "int16",
-                  "int32", "int64", "bool")
 
 
 def _calibration():
@@ -79,6 +76,31 @@ def _is_sparse(x) -> bool:
     return sparse is not None and sparse.issparse(x)
 
 
+def tensor_storage(dtype) -> str | None:
+    """How a tensor of the torch ``dtype`` is kept in a record: the name of the NumPy dtype its values are stored
+    as, or None for a dtype the record keeps by its name only (quantised, bit-packed and sub-byte dtypes).
+
+    The one rule both sides use: :func:`encode` stores a tensor as this dtype and names its own; :func:`decode`
+    accepts exactly the dtype names this rule stores, so the recorder never writes what the grader refuses.
+    Floating dtypes NumPy lacks (bfloat16, float8) are stored as float32, complex32 as complex64: exact widenings.
+    """
+    torch = _torch()
+    if torch is None or not isinstance(dtype, torch.dtype):
+        return None
+    if dtype == torch.bool:
+        return "bool"
+    if dtype.is_complex:
+        return "complex128" if dtype == torch.complex128 else "complex64"
+    if dtype.is_floating_point:
+        if dtype in (torch.float16, torch.float32, torch.float64):
+            return str(dtype).replace("torch.", "")
+        return "float32" if dtype.itemsize <= 2 else None
+    name = str(dtype).replace("torch.", "")
+    if name in ("uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64"):
+        return name
+    return None
+
+
 # ----------------------------------------------------------------------------------------------
 # encoding (the kernel) and decoding (the grader)
 
@@ -101,12 +123,13 @@ def encode(value, arrays: dict):
     if _is_tensor(value):
         torch = _torch()
         t = value.detach()
-        dtype = str(t.dtype).replace("torch.", "")
-        if t.dtype.is_complex or t.dtype.is_floating_point and t.element_size() < 4:
-            t = t.to(torch.complex128 if t.dtype.is_complex else torch.float32)
+        storage = tensor_storage(t.dtype)
+        if storage is None or t.layout != torch.strided:
+            return {"$other": f"tensor of dtype {t.dtype} and layout {t.layout}"}
+        stored = getattr(torch, storage)
         key = f"a{len(arrays)}"
-        arrays[key] = np.array(t.cpu().numpy(), order="C")
-        return {"$tensor": key, "dtype": dtype, "device": str(value.device)}
+        arrays[key] = np.array(t.cpu().to(stored).numpy(), order="C")
+        return {"$tensor": key, "dtype": str(t.dtype).replace("torch.", ""), "device": str(value.device)}
     if _is_sparse(value):
         try:
             csr = value.tocsr()
@@ -161,13 +184,15 @@ def decode(data, arrays: dict, *, device=None, _depth: int = 0):
     if "$tensor" in data:
         import torch
 
-        dtype = data.get("dtype")
-        if dtype not in _TENSOR_DTYPES:
-            raise RecordError(f"a tensor entry with an unknown dtype {str(dtype)[:40]!r}")
-        t = torch.from_numpy(np.array(_array(arrays, data["$tensor"])))
-        want = getattr(torch, dtype)
-        if t.dtype != want:
-            t = t.to(want)
+        name = data.get("dtype")
+        want = getattr(torch, name, None) if isinstance(name, str) and name.isidentifier() else None
+        storage = tensor_storage(want)
+        if storage is None:
+            raise RecordError(f"a tensor entry with a dtype the recorder never writes ({str(name)[:40]!r})")
+        stored = _array(arrays, data["$tensor"])
+        if stored.dtype != np.dtype(storage):
+            raise RecordError(f"a {name} tensor stored as {stored.dtype}, where the recorder stores {storage}")
+        t = torch.from_numpy(np.array(stored)).to(want)
         where = data.get("device", "cpu")
         if device is not None and isinstance(where, str) and where != "cpu":
             t = t.to(device)
