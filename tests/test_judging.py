@@ -315,6 +315,29 @@ def test_the_watch_notices_a_guard_that_stops_or_a_log_that_changes(tmp_path, st
     assert any("stopped reporting at cell 2" in f for f in watch.findings)
 
 
+def test_the_watch_never_raises_on_odd_files_in_the_kernels_folder(tmp_path, stereo):
+    """A folder, a FIFO or an unreadable file where the grader expects a plain file gives a finding; the hooks
+    never raise (a hook that raised stopped the notebook: every later cell unrun, status kernel-died)."""
+    p = plan(stereo, read_source(stereo.source))
+    folder = tmp_path / ".elv"
+    (folder / "out" / "cells").mkdir(parents=True)
+    watch = CellWatch(folder, p)
+    odd = {"q1-depth-visible": lambda: os.mkfifo(folder / "out" / "cells" / "q1-depth-visible.json"),
+           "q2-sad-hidden": lambda: (folder / "out" / "sad_cost.json").mkdir()}
+    (folder / "guard.jsonl").mkdir()                                   # the guard's log made a folder
+    for i, gid in enumerate(odd):
+        cell = nbformat.v4.new_code_cell("x", metadata={"nbgrader": {"grade_id": gid}})
+        watch.before(cell=cell, cell_index=i)
+        odd[gid]()                                                      # what the cell's code leaves behind
+        watch.after(cell=cell, cell_index=i, execute_reply={"content": {"status": "ok"}})
+        watch.before(cell=cell, cell_index=i)                          # the same cell run again
+    with pytest.raises(RecordError, match="not a plain file"):
+        watch.record("q1-depth-visible", "cells/q1-depth-visible")
+    with pytest.raises(RecordError, match="not a plain file"):
+        watch.record("q2-sad-hidden", "sad_cost")
+    assert any("guard" in f for f in watch.findings)
+
+
 def _course(tmp_path, a):
     from autograder.grading.gradebook import Gradebook
 

@@ -139,7 +139,15 @@ class CellWatch:
         return (None, None) if parent is None else (parent / f"{name}.json", parent / f"{name}.npz")
 
     def before(self, cell=None, cell_index=None, **_):
-        """nbclient's hook before a cell runs: any record of that graded cell is removed first."""
+        """nbclient's hook before a cell runs: any record of that graded cell is removed first. Never raises:
+        whatever the kernel left in its folder gives a finding, not an aborted run."""
+        try:
+            self._before(cell)
+        except Exception as exc:  # the kernel controls the folder: odd files must not stop the notebook
+            self._find(f"before cell {cell_index + 1 if cell_index is not None else '?'}: the kernel's folder "
+                       f"held something the grader could not clear ({type(exc).__name__}: {exc})"[:300])
+
+    def _before(self, cell) -> None:
         for stem in self.stems.get(grade_id(cell), ()):
             for path in self._files(stem):
                 if path is not None:
@@ -150,12 +158,19 @@ class CellWatch:
 
     def after(self, cell=None, cell_index=None, execute_reply=None, **_):
         """nbclient's hook after a cell ran: its execution reply and its records are kept in memory, and the
-        guard's log is followed."""
+        guard's log is followed. Never raises (see :meth:`before`)."""
         self.replies[cell_index] = (execute_reply or {}).get("content", {}).get("status", "")
         gid = grade_id(cell)
-        if gid in self.stems:
-            self.records[gid] = {stem: self._read(stem) for stem in self.stems[gid]}
-        self._follow_guard(cell, cell_index)
+        try:
+            if gid in self.stems:
+                self.records[gid] = {stem: self._read(stem) for stem in self.stems[gid]}
+        except Exception as exc:  # noqa: BLE001 - a record is then missing, and a person told why
+            self.records[gid] = {stem: f"could not be read ({type(exc).__name__})" for stem in self.stems[gid]}
+            self._find(f"{gid}: its records could not be read ({type(exc).__name__}: {exc})"[:300])
+        try:
+            self._follow_guard(cell, cell_index)
+        except Exception as exc:  # noqa: BLE001
+            self._find(f"the guard's log could not be read after cell {cell_index + 1} ({type(exc).__name__})")
 
     def _read(self, stem: str):
         js, npz = self._files(stem)
@@ -222,13 +237,18 @@ def _read_plain(path: Path, limit: int, truncate: bool = False):
         return None
     except OSError as exc:
         return "is a symbolic link" if exc.errno == errno.ELOOP else f"could not be read ({exc.strerror})"
-    with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fh.fileno())
-        if not stat.S_ISREG(info.st_mode):
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):       # a folder, a FIFO, a device: never opened as a file
             return "is not a plain file"
         if info.st_size > limit and not truncate:
             return "is too large to be read"
-        return fh.read(limit)
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(limit)
+    except OSError as exc:
+        return f"could not be read ({exc.strerror or type(exc).__name__})"
+    finally:
+        os.close(fd)
 
 
 @dataclass
