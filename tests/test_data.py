@@ -160,10 +160,11 @@ def local_server(tmp_path):
     server.shutdown()
 
 
-def test_registry_downloads_checks_and_pins(tmp_path, local_server, monkeypatch, capsys):
+def test_registry_downloads_and_checks_with_the_committed_hash_only(tmp_path, local_server, monkeypatch, capsys):
     import hashlib
 
     from elvkit.data import registry as reg
+    from elvkit.data.__main__ import main
 
     www, url = local_server
     (www / "a.bin").write_bytes(b"stereo pairs" * 100)
@@ -175,21 +176,29 @@ def test_registry_downloads_checks_and_pins(tmp_path, local_server, monkeypatch,
         f'["set/c.bin"]\nurl = "{url}/a.bin"\nsha256 = "{"0" * 64}"\n')
     monkeypatch.setenv("ELVKIT_REGISTRY", str(tmp_path / "registry.toml"))
     monkeypatch.setenv("ELVKIT_DATA_DIR", str(tmp_path / "cache"))
-    assert reg.fetch("set/a.bin", progress=False).read_bytes() == (www / "a.bin").read_bytes()
-    # trust on first use: pinned, and a changed file is refused afterwards
+    assert reg.fetch("set/a.bin", progress=False, executes=True).read_bytes() == (www / "a.bin").read_bytes()
+    # a file planted in the cache in place of a pinned one is refused, with what to do
+    (tmp_path / "cache" / "set" / "a.bin").write_bytes(b"planted")
+    with pytest.raises(ValueError, match="changed or replaced. Delete it"):
+        reg.fetch("set/a.bin", progress=False, executes=True)
+    (tmp_path / "cache" / "set" / "a.bin").unlink()
+    assert reg.fetch("set/a.bin", progress=False, executes=True).read_bytes() == (www / "a.bin").read_bytes()
+    # no committed hash: data is downloaded and its hash printed to commit, never recorded in the cache
     reg.fetch("set/b.bin", progress=False)
-    assert "recorded sha256" in capsys.readouterr().out
-    assert reg._read_pins()["set/b.bin"] == hashlib.sha256(b"other bytes").hexdigest()
-    (tmp_path / "cache" / "set" / "b.bin").write_bytes(b"tampered")
-    (www / "b.bin").write_bytes(b"tampered on the server")
-    with pytest.raises(ValueError, match="(?i)hash"):
-        reg.fetch("set/b.bin", progress=False)
-    with pytest.raises(ValueError, match="(?i)hash"):
+    printed = capsys.readouterr().out
+    assert hashlib.sha256(b"other bytes").hexdigest() in printed and "data/registry.toml" in printed
+    assert sorted(p.name for p in (tmp_path / "cache").rglob("*") if p.is_file()) == ["a.bin", "b.bin"]
+    # ... and never handed to a loader that unpickles it, even when it is in the cache
+    with pytest.raises(ValueError, match="unpickled.*sha256 committed.*python -m elvkit.data hash set/b.bin"):
+        reg.fetch("set/b.bin", progress=False, executes=True)
+    with pytest.raises(ValueError, match="(?i)hash"):                  # the server's file is not the registry's
         reg.fetch("set/c.bin", progress=False)
     with pytest.raises(KeyError, match="not in the data registry"):
         reg.fetch("set/zzz.bin")
     rows = {r["name"]: r for r in reg.available()}
-    assert rows["set/a.bin"]["cached"] and rows["set/b.bin"]["check"] == "pinned on first download"
+    assert rows["set/a.bin"]["cached"] and rows["set/b.bin"]["check"] == "unpinned"
+    assert main(["hash"]) == 0
+    assert f'["set/b.bin"]\nsha256 = "{hashlib.sha256(b"other bytes").hexdigest()}"' in capsys.readouterr().out
 
 
 def test_shipped_registry_is_well_formed():

@@ -1,11 +1,11 @@
-"""``python -m elvkit.data [list | download [PREFIX] | pins]``: the real data sets."""
+"""``python -m elvkit.data [list | download [PREFIX] | hash [NAME ...]]``: the real data sets."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from .registry import _read_pins, available, download_all
+from .registry import available, cache_dir, download_all, file_sha256, registry
 
 
 def main(argv=None) -> int:
@@ -14,7 +14,10 @@ def main(argv=None) -> int:
     sub.add_parser("list", help="registered files and whether they are cached")
     dl = sub.add_parser("download", help="download registered files (for offline machines)")
     dl.add_argument("prefix", nargs="?", default="", help="only names starting with this")
-    sub.add_parser("pins", help="hashes recorded at first download, in registry.toml's format")
+    hs = sub.add_parser("hash", help="the sha256 of cached files, in registry.toml's format, to commit there "
+                                     "(run it on copies you trust)")
+    hs.add_argument("names", nargs="*", help="registered names (default: every cached file the registry has no "
+                                             "sha256 for)")
     args = parser.parse_args(argv)
     if args.command in (None, "list"):
         for row in available():
@@ -23,9 +26,18 @@ def main(argv=None) -> int:
     elif args.command == "download":
         for path in download_all(args.prefix):
             print(path)
-    elif args.command == "pins":
-        for name, sha in sorted(_read_pins().items()):
-            print(f'["{name}"]\nsha256 = "{sha}"\n')
+    elif args.command == "hash":
+        table = registry()
+        names = args.names or [r["name"] for r in available() if r["cached"] and not r["sha256"]]
+        for name in names:
+            if name not in table:
+                print(f"{name!r} is not in the data registry", file=sys.stderr)
+                return 2
+            path = cache_dir() / name
+            if not path.is_file():
+                print(f"{name} is not cached ({path}): download it first", file=sys.stderr)
+                return 2
+            print(f'["{name}"]\nsha256 = "{file_sha256(path)}"\n')
     return 0
 
 

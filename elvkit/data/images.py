@@ -1,12 +1,15 @@
 """Real labelled image sets for full-size self-supervised runs, downloaded on demand: CIFAR-10 and STL-10.
 
 Neither is needed by the tests or by the notebooks' defaults (the digits are). Each archive is fetched once
-through the registry (pooch, sha256 checked or pinned on first use, cached under ``$ELVKIT_DATA_DIR``) and read
-straight from the ``.tar.gz`` without unpacking it to disk.
+through the registry (pooch, cached under ``$ELVKIT_DATA_DIR``) and read straight from the ``.tar.gz`` without
+unpacking it to disk. CIFAR-10's batches are Python pickles: the archive is read only when its sha256 is the one
+committed in the registry, and its pickles through :class:`ArrayUnpickler`, which builds arrays, numbers, strings
+and containers and nothing else.
 """
 
 from __future__ import annotations
 
+import io
 import pickle
 import tarfile
 from dataclasses import dataclass
@@ -15,7 +18,7 @@ import numpy as np
 
 from .registry import fetch
 
-__all__ = ["ImageSet", "load_cifar10", "load_stl10"]
+__all__ = ["ImageSet", "ArrayUnpickler", "load_cifar10", "load_stl10"]
 
 
 @dataclass(frozen=True)
@@ -52,17 +55,47 @@ def _member(tar: tarfile.TarFile, suffix: str) -> bytes:
     return tar.extractfile(found[0]).read()
 
 
+class ArrayUnpickler(pickle.Unpickler):
+    """An unpickler that rebuilds NumPy arrays and plain Python data (dicts, lists, tuples, strings, bytes,
+    numbers) and refuses every other global: a pickle that names a function to call (``os.system``, ``eval``,
+    any class) raises :class:`pickle.UnpicklingError` before anything runs."""
+
+    _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+                ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+                ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+                ("numpy", "ndarray"), ("numpy", "dtype")}
+
+    def find_class(self, module, name):
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        if (module, name) == ("_codecs", "encode"):       # how protocol 2 writes bytes from Python 3
+            return _latin1_bytes
+        raise pickle.UnpicklingError(f"a pickle that names {module}.{name}: only arrays and plain data are read")
+
+
+def _latin1_bytes(text, encoding="latin1"):
+    """``_codecs.encode`` as protocol-2 pickles use it, for bytes only (no other codec: zlib, base64...)."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError(f"a pickle that encodes with {str(encoding)[:20]!r}: only latin1 bytes are read")
+    return text.encode("latin1")
+
+
+def _unpickle_arrays(data: bytes):
+    return ArrayUnpickler(io.BytesIO(data), encoding="bytes").load()
+
+
 def load_cifar10() -> ImageSet:
     """CIFAR-10 (Krizhevsky 2009): 50,000 training and 10,000 test images of 32 x 32, 10 classes
-    (the "python version" archive, 163 MB, downloaded on first use)."""
-    with tarfile.open(fetch("cifar10/cifar-10-python.tar.gz"), "r:gz") as tar:
+    (the "python version" archive, 163 MB, downloaded on first use and checked against the registry's sha256;
+    its pickled batches are read by :class:`ArrayUnpickler`)."""
+    with tarfile.open(fetch("cifar10/cifar-10-python.tar.gz", executes=True), "r:gz") as tar:
         def batch(name):
-            d = pickle.loads(_member(tar, f"cifar-10-batches-py/{name}"), encoding="bytes")
+            d = _unpickle_arrays(_member(tar, f"cifar-10-batches-py/{name}"))
             return np.asarray(d[b"data"], np.uint8).reshape(-1, 3, 32, 32), np.asarray(d[b"labels"], np.int64)
 
         parts = [batch(f"data_batch_{i}") for i in range(1, 6)]
         test_x, test_y = batch("test_batch")
-        meta = pickle.loads(_member(tar, "cifar-10-batches-py/batches.meta"), encoding="bytes")
+        meta = _unpickle_arrays(_member(tar, "cifar-10-batches-py/batches.meta"))
     classes = tuple(n.decode() for n in meta[b"label_names"])
     return ImageSet("CIFAR-10", np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
                     test_x, test_y, classes)

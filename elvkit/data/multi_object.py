@@ -5,7 +5,8 @@ Each file is a GZIP-compressed TFRecord: records framed as ``length (uint64), ma
 data, masked CRC-32C of the data``, each record a serialised ``tf.train.Example`` protocol buffer whose features
 hold the image (``image``: raw uint8 bytes, H x W x 3) and one mask per entity (``mask``: raw uint8 bytes,
 K x H x W x 1, 255 inside; entity 0 is the background), plus per-object factors that are not read here. The
-files are downloaded on first use through the data registry (pooch; trust-on-first-use sha256) and streamed, so
+files are downloaded on first use through the data registry (pooch; checked against the sha256 committed there,
+if any: the files are parsed as data, never executed) and streamed, so
 asking for the first ``n`` scenes reads only those.
 """
 

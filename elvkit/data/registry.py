@@ -5,9 +5,13 @@ named by ``ELVKIT_REGISTRY``) lists each file's address and sha256. Files are
 cached under ``ELVKIT_DATA_DIR`` (default: the user cache, ``elvkit``); run
 :func:`download_all` once on a machine that will later work offline.
 
-An entry without a sha256 is checked trust-on-first-use: the first download
-records its hash in ``pins.toml`` in the cache, every later use checks it, and
-a changed file on the server is refused.
+Hashes live in the registry only, never in the (writable) cache. A file that a
+loader unpickles or otherwise executes (model weights, CIFAR's pickled batches)
+is read only when the registry holds its sha256: ``fetch(name, executes=True)``
+refuses it otherwise, with the command that prints the hash to commit
+(``python -m elvkit.data hash NAME``, run on a copy you trust). A file that is
+only parsed as data (images, disparity maps) may be used before its hash is
+committed; its hash is printed at the download, for an instructor to commit.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from .flow import FlowPair
 from .formats import read_flo, read_kitti_disparity, read_kitti_flow, read_pfm
 from .stereo import StereoPair
 
-__all__ = ["registry", "cache_dir", "available", "fetch", "download_all", "load_middlebury",
+__all__ = ["registry", "cache_dir", "available", "fetch", "file_sha256", "download_all", "load_middlebury",
            "load_kitti2015", "load_sintel", "load_kitti2015_flow", "load_middlebury_flow",
            "MIDDLEBURY_2014_SCENES", "SINTEL_TRAINING_SCENES", "MIDDLEBURY_FLOW_SCENES"]
 
@@ -82,49 +86,48 @@ def cache_dir() -> Path:
     return Path(pooch.os_cache("elvkit"))
 
 
-def _pins_path() -> Path:
-    return cache_dir() / "pins.toml"
-
-
-def _read_pins() -> dict[str, str]:
-    path = _pins_path()
-    if not path.is_file():
-        return {}
-    with open(path, "rb") as f:
-        return {k: v for k, v in tomllib.load(f).items() if isinstance(v, str)}
-
-
-def _write_pin(name: str, sha: str) -> None:
-    pins = _read_pins()
-    pins[name] = sha
-    path = _pins_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(f'"{k}" = "{v}"\n' for k, v in sorted(pins.items())))
-    tmp.replace(path)
-
-
 def available() -> list[dict]:
-    """Every registered file with its status: cached or not, and how it is checked."""
-    pins = _read_pins()
+    """Every registered file with its status: cached or not, and whether the registry holds its sha256
+    (``check``: "registry sha256" or "unpinned": used unchecked, never unpickled)."""
     rows = []
     for name, entry in registry().items():
-        sha = entry.get("sha256") or pins.get(name, "")
-        how = "registry sha256" if entry.get("sha256") else ("pinned on first download" if sha else "unpinned")
+        sha = entry.get("sha256", "")
         rows.append({"name": name, "url": entry["url"], "cached": (cache_dir() / name).is_file(),
-                     "sha256": sha, "check": how})
+                     "sha256": sha, "check": "registry sha256" if sha else "unpinned"})
     return rows
 
 
-def fetch(name: str, *, progress: bool = True) -> Path:
+def file_sha256(path) -> str:
+    """The sha256 of a file, read in blocks."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fetch(name: str, *, progress: bool = True, executes: bool = False) -> Path:
     """Download one registered file (once) and return its local path.
+
+    Parameters
+    ----------
+    name : str
+        A file of the registry.
+    progress : bool
+        A progress bar while downloading.
+    executes : bool
+        The caller will unpickle or otherwise execute the file: it is returned only when the registry holds
+        its sha256 and the file matches it (a file planted in the cache, or a registry entry without a hash,
+        is refused before it is read).
 
     Raises
     ------
     KeyError
         If ``name`` is not in the registry.
     ValueError
-        If the file's sha256 differs from the registry's or from the first download's.
+        If the file's sha256 differs from the registry's, or ``executes`` and the registry has no sha256 for it.
     """
     import pooch
 
@@ -134,15 +137,25 @@ def fetch(name: str, *, progress: bool = True) -> Path:
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise KeyError(f"{name!r} is not in the data registry.{hint}")
     entry = table[name]
-    known = entry.get("sha256") or _read_pins().get(name)
+    known = entry.get("sha256", "")
+    if executes and not known:
+        raise ValueError(f"{name} is unpickled when it is loaded, so it is read only with its sha256 committed in "
+                         f"{_registry_path().name} (it has none). On a copy you trust, run `python -m elvkit.data hash "
+                         f"{name}` and add the line it prints under [\"{name}\"].")
+    cached = cache_dir() / name
+    new = not cached.is_file()
+    if known and not new:                   # checked here once (pooch would download a changed file again)
+        if file_sha256(cached) != known:
+            raise ValueError(f"{cached}: its sha256 differs from the registry's ({known}): the cached file was "
+                             "changed or replaced. Delete it to download it again.")
+        return cached
     path = pooch.retrieve(entry["url"], known_hash=f"sha256:{known}" if known else None,
                           fname=Path(name).name, path=cache_dir() / Path(name).parent,
                           progressbar=progress)
-    if not known:
-        sha = pooch.file_hash(path, alg="sha256")
-        _write_pin(name, sha)
-        print(f"elvkit: first download of {name}; recorded sha256 {sha}.\n"
-              f"Pin it for everyone by adding to data/registry.toml:  sha256 = \"{sha}\"")
+    if new and not known:
+        sha = file_sha256(path)
+        print(f"elvkit: downloaded {name}, whose sha256 the registry does not hold yet. Commit it in "
+              f"data/registry.toml so that everyone checks the same bytes:\n[\"{name}\"]\nsha256 = \"{sha}\"")
     return Path(path)
 
 

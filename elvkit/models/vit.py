@@ -258,8 +258,11 @@ def course_vit(name: str = "vit_tiny_dino", *, verify: bool = True) -> VisionTra
 
 def dino_vits16() -> VisionTransformer:
     """DINO's official ViT-S/16 backbone (Caron et al. 2021), downloaded on first use (83 MB, through the data
-    registry: pooch, sha256) and loaded with :func:`load_dino_state_dict`; for 224 x 224 images, in eval mode."""
+    registry: pooch, sha256) and loaded with :func:`load_dino_state_dict`; for 224 x 224 images, in eval mode. The
+    file is read only when the registry holds its sha256 (``python -m elvkit.data hash`` prints it, for an
+    instructor to commit once)."""
     from ..data.registry import fetch
 
-    state = torch.load(fetch("dino/dino_deitsmall16_pretrain.pth"), map_location="cpu", weights_only=True)
+    state = torch.load(fetch("dino/dino_deitsmall16_pretrain.pth", executes=True), map_location="cpu",
+                       weights_only=True)
     return load_dino_state_dict(vit_small(), state).eval()

@@ -1140,7 +1140,8 @@ plt.show()
 from elvkit.data.registry import available
 from elvkit.models import dino_vits16
 
-if any(row["name"] == "dino/dino_deitsmall16_pretrain.pth" and row["cached"] for row in available()):
+dino_file = next(row for row in available() if row["name"] == "dino/dino_deitsmall16_pretrain.pth")
+if dino_file["cached"] and dino_file["sha256"]:                 # weights are a pickle: read only with a committed hash
     big = torch.nn.functional.interpolate(torch.as_tensor(scenes.images[:8]), size=224, mode="bilinear",
                                           align_corners=False)
     keys_big, grid_big = patch_keys(dino_vits16(), big)
@@ -1149,6 +1150,9 @@ if any(row["name"] == "dino/dino_deitsmall16_pretrain.pth" and row["cached"] for
                                                                   preserve_range=True, anti_aliasing=False)))
               for s in range(8)]
     print(f"MaskCut with DINO ViT-S/16, 8 scenes: FG-ARI {np.mean(fg_big):.3f} +- {np.std(fg_big):.3f}")
+elif dino_file["cached"]:
+    print("DINO ViT-S/16 weights downloaded, but data/registry.toml holds no sha256 for them: run "
+          "`python -m elvkit.data hash dino/dino_deitsmall16_pretrain.pth` and commit the line it prints")
 else:
     print("DINO ViT-S/16 weights not downloaded: python -m elvkit.data download dino (83 MB) to run this cell")
 
