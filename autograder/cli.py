@@ -245,10 +245,15 @@ def _cmd_lecture(args) -> int:
         raise ValueError("the course has no lecture demos yet: add solutions/<id>/lecture.py (see `elv new`).")
     if args.port is not None and not 0 < args.port < 65536:
         raise ValueError(f"--port must be a TCP port between 1 and 65535; got {args.port}.")
+    pages = lecture.MAX_KERNELS if args.max_pages is None else args.max_pages
+    if pages < 1:
+        raise ValueError(f"--max-pages must be at least 1; got {pages}.")
     try:
         import voila  # noqa: F401
     except ImportError:
         raise ImportError("the lecture demos need Voila and ipywidgets: pip install -e '.[lecture]'") from None
+    import secrets
+
     port = args.port or lecture.free_port(8866)
     folder = Path(tempfile.mkdtemp(prefix="elv-lecture-"))
     try:
@@ -257,15 +262,40 @@ def _cmd_lecture(args) -> int:
         env = lecture.jupyter_env()
         if args.device:
             env["ELVKIT_DEVICE"] = args.device
-        url = f"http://127.0.0.1:{port}/"
+        token = secrets.token_urlsafe(24)
+        lecture.voila_config(folder, token, max_kernels=pages)
+        url = lecture.lecture_url(port, token)
         names = ", ".join(t.name for t in chosen)
-        print(f"Lecture demos ({names}) at {url}" + ("" if len(paths) == 1 else "  (one page per topic)"))
-        print("Each page computes its first pictures when it opens (a few seconds); Ctrl-C stops the server.")
+        print(f"Lecture demos ({names}) at\n  {url}" + ("" if len(paths) == 1 else "\n(one page per topic)"))
+        print(f"The address carries this server's token: only a browser that opened it can use the demos. Each page "
+              f"computes its first pictures when it opens (a few seconds); at most {pages} pages run at "
+              "once. Ctrl-C stops the server.")
         sys.stdout.flush()
+        if not args.no_browser:
+            _open_when_up(url, port)
         # a `kill` as well as Ctrl-C stops Voila; then the notebooks are removed
-        return run_until_stopped(lecture.voila_command(target, port, not args.no_browser), env=env, cwd=folder)
+        return run_until_stopped(lecture.voila_command(target, port), env=env, cwd=folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _open_when_up(url: str, port: int) -> None:
+    """Open ``url`` in the user's browser once something listens on ``port`` (in a thread: the server is started
+    after this returns)."""
+    import socket
+    import threading
+    import time
+    import webbrowser
+
+    def wait_then_open():
+        for _ in range(600):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    webbrowser.open(url)
+                    return
+            time.sleep(0.1)
+
+    threading.Thread(target=wait_then_open, daemon=True).start()
 
 
 def _cmd_slides(args) -> int:

@@ -49,7 +49,8 @@ ABOUT = {
     "new": ("Writes solutions/ID/ (a new folder: an existing one is refused) and its release assignments/ID/.",
             'elv new 03_ncuts --title "Assignment 3: Normalized Cuts"'),
     "lecture": ("Reads solutions/<id>/lecture.py of the topic (of every topic without TOPIC); writes the demo notebooks "
-                "to a temporary folder (removed on exit) and serves them with Voila until Ctrl-C; a demo's slow first "
+                "to a temporary folder (removed on exit) and serves them with Voila on 127.0.0.1 until Ctrl-C, behind a "
+                "random token that the printed address carries (the browser it opens is signed in); a demo's slow first "
                 "computation is kept in ~/.cache/elvkit/lecture (ELVKIT_LECTURE_CACHE).",
                 "elv lecture stereo\n  elv lecture flow --port 9000 --no-browser\n  elv lecture      # every topic"),
     "slides": ("Reads solutions/<id>/lecture.py; runs every demo once at its default values; writes --out (default "
@@ -198,6 +199,8 @@ def build(commands: dict) -> argparse.ArgumentParser:
     p.add_argument("--no-browser", action="store_true", help="do not open a browser; just print the address")
     p.add_argument("--device", choices=("cpu", "cuda", "mps"), help="where the demos compute (default: the GPU "
                                                                     "when there is one)")
+    p.add_argument("--max-pages", type=int, default=None, help="the most demo pages (kernels) served at once "
+                                                                "(default 8)")
     p.set_defaults(func=commands["lecture"])
 
     p = sub.add_parser("slides", help="instructors: export a topic's demos as a self-contained reveal.js deck",

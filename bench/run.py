@@ -335,15 +335,20 @@ def bench_lecture(topics, changes: int = 4) -> None:
             for label in ("app start, empty cache", "app start, cache filled"):
                 port = lecture.free_port(0)
                 w0 = time.perf_counter()
-                server = subprocess.Popen([sys.executable, "-m", "autograder.cli", "lecture", topic.name,
-                                           "--no-browser", "--port", str(port)], stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL, env=dict(os.environ, ELVKIT_SMOKE="0",
-                                                                               ELVKIT_LECTURE_CACHE=str(app_cache)))
+                printed = cache / f"lecture-{port}.log"
+                with open(printed, "w") as log:
+                    server = subprocess.Popen([sys.executable, "-m", "autograder.cli", "lecture", topic.name,
+                                               "--no-browser", "--port", str(port)], stdout=log,
+                                              stderr=subprocess.DEVNULL, env=dict(os.environ, ELVKIT_SMOKE="0",
+                                                                                   ELVKIT_LECTURE_CACHE=str(app_cache)))
                 try:
                     elapsed = None
                     while time.perf_counter() - w0 < 900 and server.poll() is None:
+                        address = lecture.printed_url(printed.read_text())       # the page needs the token
                         try:
-                            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=900) as reply:
+                            if address is None:
+                                raise OSError("no address printed yet")
+                            with urllib.request.urlopen(f"{address[0]}?token={address[1]}", timeout=900) as reply:
                                 page = reply.read().decode("utf-8", "replace")
                             elapsed = time.perf_counter() - w0
                             break

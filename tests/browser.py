@@ -51,3 +51,26 @@ def wait_for_server(url: str, server, timeout: float = 120.0, name: str = "the s
         except OSError:
             time.sleep(0.5)
     raise AssertionError(f"{name} did not answer {url} within {timeout:.0f} s")
+
+
+def start_lecture(args: list, log_path, env=None, cwd=None, timeout: float = 300.0):
+    """Start ``elv lecture ARGS --no-browser`` with its output in ``log_path``; returns ``(server, base, token)``
+    once it answers with the token it printed (``base``: ``http://127.0.0.1:PORT/``)."""
+    import subprocess
+    import sys
+
+    from autograder.lecture import printed_url
+
+    log = open(log_path, "w")
+    server = subprocess.Popen([sys.executable, "-m", "autograder.cli", "lecture", "--no-browser", *args],
+                              env=env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
+    log.close()
+    deadline = time.monotonic() + timeout
+    while (found := printed_url(open(log_path, encoding="utf-8", errors="replace").read())) is None:
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            raise AssertionError(f"elv lecture printed no address: {open(log_path).read()[-2000:]}")
+        time.sleep(0.2)
+    base, token = found
+    wait_for_server(f"{base}?token={token}", server, timeout=timeout, name="elv lecture")
+    return server, base, token

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from browser import CHROMEDRIVER, CHROMIUM, MISSING, console_errors, free_port, headless_chromium, wait_for_server
+from browser import CHROMEDRIVER, CHROMIUM, MISSING, console_errors, free_port, headless_chromium, start_lecture
 
 from autograder.course import assignments, root
 from autograder.course.notebooks import read_source, solution_code
@@ -196,6 +196,63 @@ def _move(driver, box):
 
 
 @pytest.mark.slow
+def test_the_lecture_server_needs_its_token_checks_the_host_and_xsrf_and_caps_its_kernels(tmp_path):
+    """`elv lecture` as another local account or a DNS-rebinding page would reach it: no page without the printed
+    token, no page for a Host that is not this machine, no POST without the XSRF cookie's value, and at most
+    --max-pages kernels alive; the page's own shutdown request (the XSRF cookie sent back) is honoured."""
+    import http.cookiejar
+    import re
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    env = dict(os.environ, ELVKIT_SMOKE="1")
+    server, base, token = start_lecture(["optical_flow", "--port", str(free_port()), "--max-pages", "2"],
+                                        tmp_path / "voila.log", env=env, cwd=tmp_path)
+
+    def status(request, opener=None):
+        try:
+            with (opener.open if opener else urllib.request.urlopen)(request, timeout=300) as reply:
+                return reply.status, reply.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as exc:
+            return exc.code, ""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *a, **k):
+            return None
+
+    try:
+        assert status(urllib.request.Request(base), urllib.request.build_opener(NoRedirect))[0] == 302   # to login
+        assert status(urllib.request.Request(f"{base}?token=wrong" + "x" * 20),
+                      urllib.request.build_opener(NoRedirect))[0] == 302
+        rebound = urllib.request.Request(f"{base}?token={token}", headers={"Host": "attacker.example"})
+        assert status(rebound)[0] == 403
+        jar = http.cookiejar.CookieJar()
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        code, page = status(urllib.request.Request(f"{base}?token={token}"), browser)
+        assert code == 200
+        cookies = {c.name: c.value for c in jar}
+        assert "_xsrf" in cookies, "the signed-in page has no XSRF cookie: its shutdown request would be refused"
+        kernel = re.search(r'"kernelId":\s*"([0-9a-f-]{36})"', page).group(1)
+        # a POST with the login cookie but without the XSRF value (a cross-site form, a script): refused
+        assert status(urllib.request.Request(f"{base}api/kernels", data=b"{}", method="POST"), browser)[0] == 403
+        assert status(urllib.request.Request(f"{base}voila/api/shutdown/{kernel}", data=b"", method="POST"),
+                      browser)[0] == 403
+        # the page's own shutdown request, as Voila's front end sends it on closing
+        shutdown = urllib.request.Request(f"{base}voila/api/shutdown/{kernel}", method="POST",
+                                          data=urllib.parse.urlencode({"_xsrf": cookies["_xsrf"]}).encode())
+        assert status(shutdown, browser)[0] == 204
+        # two pages at once at most (the one the start-up check opened may still hold one): then refused, with a
+        # message, while the pages are fresh
+        codes = [status(urllib.request.Request(base), browser)[0] for _ in range(3)]
+        assert codes[0] == 200 and codes[-1] == 503 and codes == sorted(codes), codes
+        assert "at most 2 demo pages" in (tmp_path / "voila.log").read_text()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.slow
 @needs_chromium
 def test_every_topic_serves_in_a_real_browser_and_answers_its_controls(lecture, tmp_path):
     """`elv lecture` (every topic) in headless Chromium: each topic's page loads with no console error, and moving
@@ -205,19 +262,16 @@ def test_every_topic_serves_in_a_real_browser_and_answers_its_controls(lecture, 
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    port = free_port()
-    log = open(tmp_path / "voila.log", "w")
     env = dict(os.environ, ELVKIT_SMOKE="1")
-    server = subprocess.Popen([sys.executable, "-m", "autograder.cli", "lecture", "--no-browser", "--port", str(port)],
-                              env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+    server, base, token = start_lecture(["--port", str(free_port())], tmp_path / "voila.log", env=env, cwd=tmp_path)
     driver = None
     try:
-        wait_for_server(f"http://127.0.0.1:{port}/", server, name="elv lecture")
         driver = headless_chromium(1400, 1000)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        for topic in lecture.topics():
+        for k, topic in enumerate(lecture.topics()):
             n = len(lecture.load_demos(topic).DEMOS)
-            driver.get(f"http://127.0.0.1:{port}/voila/render/{topic.name}.ipynb")
+            # the first page with the token elv printed: the browser signs in, the later pages need no token
+            driver.get(f"{base}voila/render/{topic.name}.ipynb" + ("" if k else f"?token={token}"))
             WebDriverWait(driver, 300).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".elv-demo img")) == n)
             time.sleep(0.5)
             assert console_errors(driver) == [], f"{topic.name}: the console has errors"
@@ -247,7 +301,6 @@ def test_every_topic_serves_in_a_real_browser_and_answers_its_controls(lecture, 
     except Exception:
         if driver is not None:
             driver.save_screenshot(str(ARTIFACTS / "lecture-failure.png"))
-        log.flush()
         print("elv lecture's log:\n" + (tmp_path / "voila.log").read_text()[-6000:])
         raise
     finally:
@@ -258,7 +311,6 @@ def test_every_topic_serves_in_a_real_browser_and_answers_its_controls(lecture, 
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
-        log.close()
 
 
 @pytest.mark.slow

@@ -25,7 +25,8 @@ from pathlib import Path
 from ..course import Assignment, assignments
 from .demo import STATIC_ENV, Choice, Demo, Slider
 
-__all__ = ["Topic", "topics", "find_topic", "load_demos", "build_notebook", "voila_command", "export_slides",
+__all__ = ["Topic", "topics", "find_topic", "load_demos", "build_notebook", "voila_command", "voila_config",
+           "lecture_url", "printed_url", "export_slides",
            "Demo", "Slider", "Choice"]
 
 HERE = Path(__file__).resolve().parent
@@ -153,18 +154,64 @@ def free_port(preferred: int = 8866) -> int:
     raise OSError("no free port")
 
 
-def voila_command(target: Path, port: int, open_browser: bool, ip: str = "127.0.0.1") -> list[str]:
+#: what every page of the lecture server may load: its own scripts, styles, images and fonts, and the kernels'
+#: websockets on the same origin; nothing from elsewhere, and no page may frame it
+LECTURE_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+               "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self' ws: wss:; object-src 'none'; "
+               "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+#: the most demo pages (kernels) the lecture server keeps at once, and how long a kernel no page is connected to
+#: lives on
+MAX_KERNELS = 8
+CULL_IDLE_SECONDS = 300
+
+
+def voila_config(folder: Path, token: str, *, max_kernels: int = MAX_KERNELS) -> Path:
+    """Write ``<folder>/voila.json``, which Voilà reads from its working folder: a token every request must
+    carry (the URL's ``?token=``, then a cookie), the Host header checked (only this machine's names: a page of
+    another site that rebinds its name to 127.0.0.1 gets 403), XSRF checks on, a Content-Security-Policy, and
+    at most ``max_kernels`` kernels, idle ones culled (:class:`~autograder.lecture.kernels.CappedKernelManager`).
+    The token is in this file (readable by its owner only), never on a command line other accounts can read."""
+    import json
+
+    config = {
+        "Voila": {"token": token, "identity_provider_class": "autograder.lecture.kernels.LectureIdentityProvider",
+                  "tornado_settings": {"allow_remote_access": False, "local_hostnames": ["localhost"],
+                                       "headers": {"Content-Security-Policy": LECTURE_CSP,
+                                                   "X-Content-Type-Options": "nosniff",
+                                                   "Referrer-Policy": "no-referrer"}}},
+        "VoilaConfiguration": {"multi_kernel_manager_class": "autograder.lecture.kernels.CappedKernelManager"},
+        "CappedKernelManager": {"max_kernels": int(max_kernels), "cull_idle_timeout": CULL_IDLE_SECONDS,
+                                "cull_interval": 30, "cull_connected": False},
+    }
+    path = Path(folder) / "voila.json"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(config, fh)
+    return path
+
+
+def voila_command(target: Path, port: int, ip: str = "127.0.0.1") -> list[str]:
     """The Voilà command that serves ``target`` (a notebook, or a folder of them) on ``ip:port``: code hidden,
-    the course's template (no request leaves the machine), only the widgets' front-end loaded."""
+    the course's template (no request leaves the machine), only the widgets' front-end loaded. Run it in the
+    folder of :func:`voila_config` (its token, Host check and kernel cap); it opens no browser (Voilà's own
+    would open the page without the token: :func:`lecture_url` is the address to open)."""
     return [sys.executable, "-m", "voila", str(target), f"--port={port}", f"--Voila.ip={ip}",
             f"--template={VOILA_TEMPLATE}", "--strip_sources=True", "--theme=light",
             *(f"--VoilaConfiguration.extension_allowlist={name}" for name in WIDGET_EXTENSIONS),
-            "--VoilaConfiguration.show_tracebacks=True",
-            # Voila's page shuts its kernel down when it closes, by a POST without the xsrf token, which the server
-            # refuses (voila-dashboards/voila#1458): every page left would keep its kernel, and the console shows the
-            # 403. The server listens on this machine only, and that request is the one it serves without a form.
-            "--Voila.tornado_settings", "disable_check_xsrf=True",
-            *([] if open_browser else ["--no-browser"])]
+            "--VoilaConfiguration.show_tracebacks=True", "--no-browser"]
+
+
+def lecture_url(port: int, token: str, page: str = "") -> str:
+    """The address of a lecture page with the server's token (the first request logs the browser in)."""
+    return f"http://127.0.0.1:{port}/{page}?token={token}"
+
+
+def printed_url(text: str) -> tuple[str, str] | None:
+    """``(the server's base address, its token)`` from what ``elv lecture`` printed, or None before it has."""
+    import re
+
+    found = re.search(r"(http://127\.0\.0\.1:\d+/)\?token=([\w-]+)", text)
+    return (found.group(1), found.group(2)) if found else None
 
 
 def export_slides(topic: Topic, out: Path, *, timeout: int = 600) -> Path:
