@@ -28,8 +28,9 @@ def _submissions(base: str, token: str, a) -> dict:
         return {s["student"]: s for s in json.loads(reply.read())}
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None, reason=MISSING)
+needs_chromium = pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None, reason=MISSING)
+
+
 def _listening(port: int) -> bool:
     import socket
 
@@ -38,6 +39,8 @@ def _listening(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+@pytest.mark.slow
+@needs_chromium
 def test_a_ta_grades_a_written_answer_in_formgrader_and_the_grades_include_it(tmp_path_factory, tmp_path):
     pytest.importorskip("selenium.webdriver", reason="selenium is not installed (the test extra)")
     from selenium.webdriver.common.by import By
@@ -140,3 +143,151 @@ def test_a_ta_grades_a_written_answer_in_formgrader_and_the_grades_include_it(tm
     summary = (results / "summary.txt").read_text()
     assert (f"Written answers waiting for a TA: {sum(len(r['written_pending'].split()) for r in waiting)} answer(s) "
             f"of {len(waiting)} submission(s)") in summary
+
+
+def _start_formgrade(results: Path, port: int, log):
+    """`elv formgrade RESULTS` on ``port``; returns (the server, its base address, its token) once it answers."""
+    elv = Path(sys.executable).parent / "elv"
+    server = subprocess.Popen([str(elv), "formgrade", str(results), "--no-browser", "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=log, text=True, env=dict(os.environ))
+    server.stdout.readline()
+    token = server.stdout.readline().strip().rsplit("token=", 1)[1]
+    base = f"http://localhost:{port}"
+    _wait_for_server(f"{base}/api/status?token={token}", server)
+    return server, base, token
+
+
+def _ran(driver) -> list:
+    """The payloads that ran in the page (each one marks the page when it runs)."""
+    marks = driver.execute_script("return window.__elvxss || []")
+    return marks + (["title"] if "ELV-XSS" in driver.title else [])
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_nothing_a_student_wrote_runs_in_formgrader_or_the_feedback_page(tmp_path_factory, tmp_path):
+    """Every payload of tests/xss_payloads.py planted in a graded notebook (a markdown cell the student added, a
+    written answer, HTML/Markdown/SVG/LaTeX/picture outputs with their metadata, cell ids and tags, attachments,
+    a raw cell, the notebook's title), as a TA meets it: in the feedback page opened from disk and in formgrader's
+    signed-in page. Nothing runs, no kernel is started from the page, the text stays readable and the TA can
+    still grade."""
+    pytest.importorskip("selenium.webdriver", reason="selenium is not installed (the test extra)")
+    import nbformat
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from autograder.course.notebooks import manual_cells, read_source
+    from autograder.outputs.feedback import render_feedback
+    from autograder.outputs.formgrade import login_url
+    from conftest import graded_class
+    from xss_payloads import poison
+
+    batch = graded_class(ASSIGNMENT, tmp_path_factory)
+    a = batch["assignment"]
+    written = [gid for gid, _ in manual_cells(read_source(a.source))]
+    results = tmp_path / "results"
+    shutil.copytree(batch["out"], results)
+    graded = results / "autograded" / "reference" / f"{a.notebook}.ipynb"
+    poisoned = poison(nbformat.read(graded, as_version=4), written[0])
+    nbformat.write(poisoned, graded)
+
+    page = tmp_path / "feedback.html"
+    page.write_text(render_feedback(poisoned, notebook=a.notebook, scores={}, max_scores={}, title="reference"),
+                    encoding="utf-8")
+    assert "Content-Security-Policy" in page.read_text()
+    port = _free_port()
+    log = open(tmp_path / "formgrade.log", "w")
+    server, base, token = _start_formgrade(results, port, log)
+    driver = None
+    try:
+        driver = headless_chromium()
+        driver.get(page.as_uri())
+        WebDriverWait(driver, 30).until(lambda d: "My written answer, with the reasons." in d.page_source)
+        time.sleep(1.0)
+        assert _ran(driver) == [], "a payload ran in the feedback page"
+        assert "&lt;svg/onload=" in driver.page_source or "svg/onload" in driver.find_element(By.TAG_NAME, "body").text
+
+        driver.get(login_url(base, token, f"/formgrader/gradebook/{a.id}/{a.notebook}"))
+        WebDriverWait(driver, 60).until(ec.presence_of_element_located((By.XPATH, "//td[contains(., 'Submission #')]")))
+        ref = _submissions(base, token, a)["reference"]
+        with urllib.request.urlopen(f"{base}/formgrader/submissions/{ref['id']}/?token={token}", timeout=30) as reply:
+            policy = reply.headers.get("Content-Security-Policy", "")
+        assert "script-src 'nonce-" in policy and "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+        driver.get(f"{base}/formgrader/submissions/{ref['id']}/?index={ref['index']}")
+        box = WebDriverWait(driver, 60).until(ec.presence_of_element_located((By.ID, written[0])))
+        for element in driver.find_elements(By.CSS_SELECTOR, "#notebook-container a, #notebook-container img"):
+            driver.execute_script("arguments[0].dispatchEvent(new MouseEvent('mouseover', {bubbles: true}))", element)
+        time.sleep(1.5)
+        assert _ran(driver) == [], "a payload ran in formgrader's signed-in page"
+        assert "My written answer, with the reasons." in driver.find_element(By.TAG_NAME, "body").text
+        with urllib.request.urlopen(f"{base}/api/kernels?token={token}", timeout=10) as reply:
+            assert json.loads(reply.read()) == [], "the page started a kernel"
+        box.clear()                                              # formgrader's own scripts still work
+        box.send_keys("1")
+        box.send_keys("\t")
+        deadline = time.monotonic() + 30
+        while _submissions(base, token, a)["reference"]["written_score"] != 1:
+            assert time.monotonic() < deadline, "formgrader did not save the TA's score"
+            time.sleep(0.5)
+    except Exception:
+        if driver is not None:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            driver.save_screenshot(str(ARTIFACTS / "formgrade-xss-failure.png"))
+        log.flush()
+        print("formgrader's log:\n" + (tmp_path / "formgrade.log").read_text()[-4000:])
+        raise
+    finally:
+        if driver is not None:
+            driver.quit()
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+@needs_chromium
+def test_the_submission_page_policy_runs_formgrader_s_scripts_and_nothing_else(tmp_path):
+    """The policy alone, without the sanitiser: on a page laid out as formgrader's (scripts in its head and
+    navigation bar, then the notebook), formgrader's scripts run and a script, an event handler or a
+    javascript: link in the notebook does not."""
+    pytest.importorskip("selenium.webdriver", reason="selenium is not installed (the test extra)")
+    import asyncio
+    import threading
+
+    import tornado.web
+
+    from autograder.outputs.formgrade_csp import SubmissionPagePolicy
+    from xss_payloads import markup_payloads
+
+    page = ("<html><head><script>window.own = 1;</script></head><body><nav><script>window.own += 1;</script></nav>"
+            '<div class="panel"><div id="notebook"><div id="notebook-container">'
+            + "".join(markup_payloads()) + "</div></div></div></body></html>")
+
+    class Page(tornado.web.RequestHandler):
+        def get(self, _):
+            self.set_header("Content-Type", "text/html; charset=UTF-8")
+            self.write(page)
+
+    port = _free_port()
+    ready, stop = threading.Event(), {}
+
+    def serve():
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        app = tornado.web.Application([(r"/formgrader/submissions/([^/]+)/", Page)], transforms=[SubmissionPagePolicy])
+        app.listen(port, "127.0.0.1")
+        stop["loop"] = loop
+        ready.set()
+        loop.run_forever()
+
+    threading.Thread(target=serve, daemon=True).start()
+    ready.wait(10)
+    driver = headless_chromium()
+    try:
+        driver.get(f"http://127.0.0.1:{port}/formgrader/submissions/abc/")
+        time.sleep(1.5)
+        assert driver.execute_script("return window.own") == 2, "formgrader's own scripts did not run"
+        assert _ran(driver) == [], "a script of the notebook ran despite the policy"
+    finally:
+        driver.quit()
+        stop["loop"].call_soon_threadsafe(stop["loop"].stop)

@@ -185,3 +185,65 @@ def test_a_feedback_page_is_refreshed_from_the_final_result():
     assert "late by 3 day(s)" in fresh and "late by 1 day(s)" not in fresh
     assert "stereo (Score: 1.4 / 2)</h4>" in fresh                        # nbgrader's own headline too
     assert '<a href="#q1-a">q1-a</a>' in page and ">Test cell<" not in page
+
+
+def _inert(markup: str) -> list:
+    from xss_payloads import active_markup
+
+    return active_markup(markup, allowed_scripts=("MathJax", "mathjax"))
+
+
+@pytest.mark.parametrize("index", range(24))
+def test_the_sanitiser_keeps_nothing_that_acts(index):
+    """Each payload class alone (tests/xss_payloads.py): nothing that could act is left, from raw HTML and from
+    Markdown rendered as the pages render it."""
+    from autograder.outputs.safe import clean_html, markdown2html
+    from xss_payloads import markup_payloads
+
+    payload = markup_payloads()[index]
+    assert _inert(clean_html(payload)) == [], clean_html(payload)
+    assert _inert(markdown2html(None, payload)) == [], markdown2html(None, payload)
+
+
+def test_the_sanitiser_keeps_what_a_written_answer_and_a_figure_need():
+    from autograder.outputs.safe import clean_html, markdown2html
+
+    md = ("**Bold**, *italic*, `code`, $x^2 < y$ and a [link](https://example.org) and [a section](#part-2).\n\n"
+          "| a | b |\n|---|---|\n| 1 | 2 |\n\n```python\nprint(1)\n```\n\n![fig](data:image/png;base64,iVBORw0KGgo=)")
+    out = markdown2html(None, md)
+    for kept in ("<strong>Bold</strong>", "<em>italic</em>", "<code>code</code>", "$x^2 &lt; y$",
+                 'href="https://example.org"', 'href="#part-2"', "<table>", "<td>2</td>", '<span class="nb">print</span>',
+                 'src="data:image/png;base64,iVBORw0KGgo="'):
+        assert kept in out, (kept, out)
+    assert clean_html('<table class="dataframe btn full-credit"><tr><td>1</td></tr></table>') == \
+        '<table class="dataframe"><tbody><tr><td>1</td></tr></tbody></table>'
+    assert "src" not in clean_html('<img src="//tracker.example/x.png">')
+
+
+def test_a_poisoned_notebook_renders_inert_with_its_text_and_pictures():
+    """Every payload planted at once (cells, outputs, metadata, attachments, raw cell, title): the feedback page
+    keeps the text and the valid pictures, shows nothing that acts, and carries its Content-Security-Policy."""
+    import html
+    import re
+
+    import nbformat
+    from autograder.outputs.safe import FEEDBACK_CSP
+    from xss_payloads import poison
+
+    nb = v4.new_notebook(cells=[v4.new_markdown_cell("# Title"), v4.new_code_cell("x = 1"),
+                                v4.new_markdown_cell("YOUR ANSWER HERE",
+                                                     metadata={"nbgrader": {"grade_id": "written-a", "solution": True,
+                                                                            "grade": True, "points": 2}})])
+    figure = v4.new_code_cell("plot()")
+    figure.outputs = [nbformat.from_dict({"output_type": "display_data", "metadata": {"image/png": {"width": 300}},
+                                          "data": {"image/png": "iVBORw0KGgo=\n", "text/plain": "<Figure>"}})]
+    nb.cells.append(figure)
+    bad = poison(nb, "written-a")
+    page = render_feedback(bad, notebook="stereo", scores={"written-a": None}, max_scores={"written-a": 2.0},
+                           title="<script>alert(1)</script>")
+    assert _inert(page) == []
+    assert "My written answer, with the reasons." in page and "My notes." in page
+    assert 'src="data:image/png;base64,iVBORw0KGgo=" width="300"' in page or \
+        re.search(r'src="data:image/png;base64,iVBORw0KGgo="[^>]*width=300', page)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page                      # the title, escaped
+    assert html.escape(FEEDBACK_CSP) in page

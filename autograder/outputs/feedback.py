@@ -13,8 +13,14 @@ import functools
 import html
 import os
 import re
+import uuid
 
 from ..course.notebooks import grade_meta, has_hidden_tests, without_hidden_region
+from .safe import with_csp
+
+#: how the pages render markdown: nbconvert's renderer, then the allowlist sanitiser (an import path, so that
+#: formgrader's configuration can name it too)
+MARKDOWN_FILTER = "autograder.outputs.safe.markdown2html"
 
 __all__ = ["refresh_pages", "render_feedback", "make_inert", "strip_hidden_tests", "exporter", "refresh_page", "score_html", "notes_html"]
 
@@ -91,24 +97,24 @@ def strip_hidden_tests(nb) -> None:
         cell.outputs = outputs
 
 
-def _summary_markdown(title, notebook, status, message, scores, max_scores, questions, flags) -> str:
+def _summary_html(title, notebook, status, message, scores, max_scores, questions, flags) -> str:
     total = sum(s for s in scores.values() if s is not None)
     possible = sum(max_scores.values())
-    lines = [f"# Feedback — {html.escape(title)}", "", score_html(total, possible, status, notebook)]
+    lines = [f"<h1>Feedback — {html.escape(title)}</h1>", score_html(total, possible, status, notebook)]
     if message:
-        lines += ["", f"> {html.escape(message)}"]
-    lines += ["", notes_html(flags)]
+        lines += [f"<blockquote>{html.escape(message)}</blockquote>"]
+    lines += [notes_html(flags)]
     from .report import per_question
 
     per_q = per_question(scores, max_scores, questions)
     cell = 'style="border:1px solid #ccc;padding:4px 12px;text-align:left"'
     rows = "".join(f"<tr><td {cell}>{q}: {html.escape(str(questions.get(q, q)))}</td>"
                    f"<td {cell}>{got:g} / {pts:g}</td></tr>" for q, (got, pts) in per_q.items())
-    lines += ["", f'<table style="border-collapse:collapse"><tr><th {cell}>question</th><th {cell}>score</th></tr>'
-                  f"{rows}</table>"]
-    lines += ["", "Each test cell below shows its score. Hidden tests compare your functions with the "
-              "reference on new inputs: their code is not shown, only whether they passed and, if not, why."]
-    return "\n".join(lines)
+    lines += [f'<table style="border-collapse:collapse"><tr><th {cell}>question</th><th {cell}>score</th></tr>'
+              f"{rows}</table>"]
+    lines += ["<p>Each test cell below shows its score. Hidden tests compare your functions with the "
+              "reference on new inputs: their code is not shown, only whether they passed and, if not, why.</p>"]
+    return '<div class="elv-summary">' + "\n".join(lines) + "</div>"
 
 
 _IMG_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\balt=)", re.I)
@@ -152,6 +158,7 @@ def exporter():
     base = os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader")
     config = Config()
     config.HTMLExporter.template_name = "feedback"
+    config.HTMLExporter.filters = {"markdown2html": MARKDOWN_FILTER}     # every markdown cell sanitised
     config.HTMLExporter.extra_template_basedirs = [os.path.join(base, "templates")]
     config.HTMLExporter.extra_template_paths = [os.path.join(base, "static", "node_modules", "bootstrap",
                                                              "dist", "css")]
@@ -160,38 +167,13 @@ def exporter():
     return html_exporter
 
 
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-#: markup that would act in the browser of whoever opens a page: scripts, event handlers, javascript: links, frames
-_ACTIVE = re.compile(r"<\s*(script|iframe|object|embed|frame|base|meta|link|form)\b|\son\w+\s*=|javascript\s*:|"
-                     r"srcdoc\s*=", re.I)
-
-
-def make_inert(nb) -> None:
+def make_inert(nb, keep=("nbgrader",)) -> None:
     """Make a graded notebook safe to show in a browser (a feedback page, the TAs' copy in formgrader), in place:
-    every output of the student's code made static (:func:`_make_static`), and a written answer whose Markdown
-    holds active markup shown as its text."""
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            for output in cell.get("outputs", []):
-                _make_static(output.get("data"))
-        elif cell.cell_type == "markdown" and grade_meta(cell).get("solution") and _ACTIVE.search(cell.source):
-            cell.source = html.escape(cell.source, quote=False)
+    see :mod:`autograder.outputs.safe` (an allowlist of what is shown; every markdown cell is also sanitised when
+    the page renders it). ``keep``: cell metadata kept besides tags."""
+    from .safe import safe_notebook
 
-
-def _make_static(data) -> None:
-    """One output of the student's code, made inert for a page that TAs and the student open: a live widget
-    (tqdm's progress bar) and JavaScript are dropped, their text stands in; HTML, Markdown and SVG that would run
-    anything are kept as text."""
-    if not data:
-        return
-    data.pop(WIDGET_VIEW, None)
-    data.pop("application/javascript", None)
-    for mime in ("text/html", "text/markdown", "image/svg+xml"):
-        value = data.get(mime)
-        if value is not None and _ACTIVE.search(value if isinstance(value, str) else "".join(value)):
-            del data[mime]
-    if not data:
-        data["text/plain"] = "(an output that ran code in the browser, left out of this page)"
+    safe_notebook(nb, keep=keep)
 
 
 def render_feedback(nb, *, notebook: str, scores: dict, max_scores: dict, status: str = "graded",
@@ -211,13 +193,18 @@ def render_feedback(nb, *, notebook: str, scores: dict, max_scores: dict, status
             meta["points"] = max_scores.get(meta["grade_id"], meta.get("points", 0))
         if meta.get("solution") or meta.get("task"):
             meta.setdefault("comment", None)
-    summary = nbformat.v4.new_markdown_cell(_summary_markdown(title or notebook, notebook, status, message,
-                                                              scores, max_scores, questions or {}, list(flags)))
-    nb.cells.insert(0, summary)
+    # the summary is the grader's own markup (escaped where it quotes anything): it takes the place of a marker
+    # after the page is rendered, so it is not sanitised with the notebook's markdown
+    marker = f"ELVSUMMARY{uuid.uuid4().hex}"
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(marker))
+    summary = _summary_html(title or notebook, notebook, status, message, scores, max_scores, questions or {},
+                            list(flags))
 
     total = sum(s for s in scores.values() if s is not None)
     body, _ = exporter().from_notebook_node(nb, resources={"nbgrader": {
         "notebook": notebook, "score": total, "max_score": sum(max_scores.values()), "late_penalty": 0}})
+    body = body.replace(f"<p>{marker}</p>", summary, 1)
+    body = with_csp(body)
     return _TOC_LINK.sub(r'<a href="#\1">\1</a>', body)         # each test by its id, not 26 times "Test cell"
 
 

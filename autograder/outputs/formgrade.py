@@ -22,7 +22,7 @@ from ..course import Assignment, get_assignment
 from ..course.nbgrader_course import COURSE_ID
 from ..course.notebooks import SOLUTION, grade_id, grade_meta, marked_lines, read_source, write_notebook
 from ..servers import run_until_stopped
-from .feedback import make_inert
+from .feedback import MARKDOWN_FILTER, make_inert
 
 __all__ = ["prepare", "serve", "rubrics", "login_url", "RUBRIC_MARK"]
 
@@ -108,14 +108,29 @@ def serve(results: Path, *, port: int = 8890, open_browser: bool = True, db_url:
     token = secrets.token_hex(16)
     url = login_url(f"http://localhost:{port}", token, f"/formgrader/gradebook/{a.id}/{a.notebook}")
     command = [sys.executable, "-m", "jupyter_server", f"--ServerApp.root_dir={root}", f"--ServerApp.port={port}",
-               "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-               f"--ServerApp.open_browser={open_browser}", "--ServerApp.default_url=/formgrader",
-               "--ServerApp.terminals_enabled=False"]
+               "--ServerApp.port_retries=0", f"--ServerApp.open_browser={open_browser}",
+               "--ServerApp.default_url=/formgrader", "--ServerApp.terminals_enabled=False"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:     # a container's root: Jupyter asks to be told
         command.append("--allow-root")
     print(f"Formgrader for {a.id}: {len(students)} graded notebook(s). Open\n  {url}\n"
           "and grade each written answer (the model answer and rubric are shown under it). Stop with Ctrl-C, then "
           f"run the same `elv grade` command again: grades.csv, the feedback pages and Gradescope's results take "
           "the scores you gave (nothing is graded again).", flush=True)
+    server_config(root / "jupyter-config", token)
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(root / "jupyter-config"))
     return run_until_stopped(command, cwd=root, env=env)       # Ctrl-C, a kill or a closed terminal stop it
+
+
+def server_config(folder: Path, token: str) -> Path:
+    """``<folder>/jupyter_server_config.json`` for formgrader's server: the token (in a file only its owner reads,
+    never on a command line), every markdown cell rendered through the sanitiser, and the submission pages'
+    Content-Security-Policy (:mod:`autograder.outputs.formgrade_csp`, a server extension)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {"IdentityProvider": {"token": token},
+              "HTMLExporter": {"filters": {"markdown2html": MARKDOWN_FILTER}},
+              "ServerApp": {"jpserver_extensions": {"autograder.outputs.formgrade_csp": True}}}
+    path = folder / "jupyter_server_config.json"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(config, fh)
+    return path

@@ -290,7 +290,9 @@ def report_html(a: Assignment, results, png: bytes | None = None, notes=(), data
                       f"of {len(waiting)} submission(s), not counted in the scores yet ({esc(FORMGRADE_HINT)}).</p>")
     late_line += "".join(f"<p><em>Note: {esc(n)}</em></p>" for n in notes)
     return f"""<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>{esc(a.id)} grading report</title>
+<html><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<title>{esc(a.id)} grading report</title>
 <style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:3px 8px;text-align:left}}</style></head><body>
 <h1>{esc(a.title)} — grading report</h1>

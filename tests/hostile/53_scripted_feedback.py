@@ -1,7 +1,10 @@
-"""Code that prints HTML with scripts into its own outputs (a `<script>`, an image's `onerror`, a JavaScript output,
-an SVG with `onload`, a `javascript:` link) and a written answer with a `<script>` in its Markdown, hoping to run
-in the browser of whoever opens the feedback page (to repaint the score a TA sees). Graded as the reference; the
-feedback page, and the TAs' copy that formgrader shows in their signed-in browser, keep the text and run none of it."""
+"""Code that prints markup with scripts into its own outputs -- every payload of tests/xss_payloads.py as HTML,
+Markdown and SVG outputs, a JavaScript output, an isolated (framed) output, a "picture" whose data breaks out of its
+attribute and picture metadata that does -- a markdown cell the student added with the same payloads and a pasted
+attachment whose data is a script, and a written answer holding them, hoping to run in the browser of whoever
+opens the feedback page or the TA's copy in formgrader (to repaint the score, or start a kernel as the TA).
+Graded as the reference; both pages keep the text, show the pictures, and run none of it (the Chromium test in
+tests/test_formgrade.py opens such pages)."""
 
 EXPECT = {"status": "graded", "score": 100, "flagged": False}
 
@@ -9,16 +12,26 @@ MARK = "ELV_SCRIPTED_FEEDBACK"
 
 
 def build(kit):
+    import nbformat
+
+    from xss_payloads import _js, markup_payloads
+
+    html = "".join(markup_payloads())
     nb = kit.appended(f"""
-from IPython.display import HTML, SVG, Javascript, display
-display(HTML('<b>scores</b><script>document.title = "{MARK}";</script><img src=x onerror="alert(\\'{MARK}\\')">'
-             '<a href="javascript:alert(\\'{MARK}\\')">link</a>'))
+from IPython.display import HTML, SVG, Javascript, Markdown, display
+display(HTML({html!r}))
+display(Markdown({html!r}))
 display(Javascript('document.title = "{MARK}"'))
 display(SVG('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(\\'{MARK}\\')"><circle r="3"/></svg>'))
+display({{"text/html": "<script>{_js(35)}</script>"}}, raw=True, metadata={{"isolated": True}})
+display({{"image/png": 'x" onerror="{_js(33)}'}}, raw=True)
+display({{"image/png": "iVBORw0KGgo="}}, raw=True, metadata={{"image/png": {{"width": '1 onerror="{_js(34)}"'}}}})
 print("{MARK} as text is fine")
 """)
-    nb = kit.with_cell("written-penalties", f"My answer. <script>document.title = '{MARK}'</script> "
-                       f"<img src=x onerror=\"alert('{MARK}')\">", nb)
+    added = nbformat.v4.new_markdown_cell(f"Notes of mine. {html}\n\n![pasted](attachment:x.png)")
+    added["attachments"] = {"x.png": {"image/png": f'x" onerror="{_js(40)}'}}
+    nb.cells.insert(3, added)
+    nb = kit.with_cell("written-penalties", f"My answer. <script>document.title = '{MARK}'</script> {html}", nb)
     kit.write(nb)
 
 
@@ -28,20 +41,22 @@ def verify(kit, row, out):
     import nbformat
 
     from autograder.outputs.formgrade import prepare
+    from xss_payloads import active_markup
 
     _, root, _ = prepare(out)
     copy = nbformat.read(next(root.glob(f"autograded/{row['student']}/*/stereo.ipynb")), as_version=4)
     for cell in copy.cells:
+        assert set(cell.get("attachments", {})) <= {"x.png"}
+        for bundle in cell.get("attachments", {}).values():
+            assert all(re.fullmatch(r"[A-Za-z0-9+/=]+", data) for data in bundle.values()), bundle
         for output in cell.get("outputs", []):
             data = output.get("data", {})
-            assert "application/javascript" not in data
-            assert all(MARK not in str(data.get(m, "")) for m in ("text/html", "image/svg+xml")), data
-    answer = next(c for c in copy.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "written-penalties")
-    assert "<script>" not in answer.source and "&lt;script&gt;" in answer.source
-
+            assert set(data) <= {"text/plain", "text/html", "image/png", "image/jpeg", "image/gif"}, set(data)
+            assert "isolated" not in output.get("metadata", {})
+            for mime in ("image/png", "image/jpeg", "image/gif"):
+                assert mime not in data or re.fullmatch(r"[A-Za-z0-9+/=]+", data[mime])
+            assert active_markup(data.get("text/html", "")) == [], data["text/html"][:300]
     page = (out / row["feedback"]).read_text(encoding="utf-8")
-    assert f"{MARK} as text is fine" in page, "the printed text stays"
-    for script in re.findall(r"<script\b[^>]*>(.*?)</script>", page, flags=re.S | re.I):
-        assert MARK not in script, f"a script of the student's is in the page: {script[:200]}"
-    assert not re.search(r"""\son\w+\s*=\s*["']?[^"'>]*""" + MARK, page), "an event handler of the student's"
-    assert not re.search(r"javascript:[^\"'>]*" + MARK, page), "a javascript: link of the student's"
+    assert f"{MARK} as text is fine" in page and "My answer." in page and "Notes of mine." in page
+    assert '<meta http-equiv="Content-Security-Policy"' in page
+    assert active_markup(page, allowed_scripts=("MathJax", "mathjax")) == []
