@@ -99,3 +99,68 @@ def test_the_gradebooks_schema_revision_is_the_one_alembic_reports(tmp_path):
         from sqlalchemy import text
 
         assert gb.db.execute(text("SELECT version_num FROM alembic_version")).scalar() == reported
+
+
+def _workers_of(pid: int) -> list[int]:
+    """The grading pool's worker processes: children of ``pid`` started by multiprocessing's spawn."""
+    import os
+
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                cmdline = fh.read()
+        except OSError:
+            continue
+        if ppid == pid and b"spawn_main" in cmdline:
+            found.append(int(entry))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="reads /proc")
+def test_a_worker_killed_mid_batch_costs_no_student_a_row(tmp_path, tmp_path_factory):
+    """A grading worker killed with SIGKILL while the batch runs (what the kernel's OOM killer does): the jobs its
+    pool held are run again, each alone, and every student's row equals the row of the same batch graded without
+    the kill; no row says grader error."""
+    import csv
+    import os
+    import signal
+    import threading
+    import time
+
+    from autograder.cli import main
+    from conftest import graded_class
+
+    batch = graded_class("04_normalized_cuts", tmp_path_factory)
+    subs, out = batch["submissions"], tmp_path / "results"
+    codes, killed = [], []
+
+    def grade():
+        codes.append(main(["grade", "04_normalized_cuts", str(subs), "--out", str(out), "--jobs", "2",
+                           "--timeout", "300", "--cell-timeout", "120", "--no-progress"]))
+
+    thread = threading.Thread(target=grade)
+    thread.start()
+    deadline = time.monotonic() + 600
+    while thread.is_alive() and not killed and time.monotonic() < deadline:
+        journal = out / "journal.jsonl"
+        done = len(journal.read_text().splitlines()) if journal.is_file() else 0
+        workers = _workers_of(os.getpid())
+        if done >= 2 and workers:
+            os.kill(workers[0], signal.SIGKILL)              # mid-way: some rows written, others not yet
+            killed.append(workers[0])
+        time.sleep(0.2)
+    thread.join(900)
+    assert killed, "the batch ended before a worker could be killed"
+    assert codes == [0]
+    rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv", newline="", encoding="utf-8"))}
+    assert set(rows) == set(batch["rows"])
+    for student, row in rows.items():
+        want = batch["rows"][student]
+        assert (row["status"], row["score"]) == (want["status"], want["score"]), (student, row["message"])
+        assert "grader error" not in row["message"]

@@ -268,7 +268,7 @@ class _Batch:
         thread (returned)."""
         result.status, result.message = done.status, done.message
         result.scores, result.max_scores = done.scores, done.max_scores
-        result.seconds, result.judging = done.seconds, done.judging
+        result.seconds, result.judging, result.peak_mb = done.seconds, done.judging, done.peak_mb
         result.flags += done.flags
         result.feedback = f"feedback/{result.student}.html"
         self.with_people(result)
@@ -325,6 +325,59 @@ def _with_roster(found: list, roster: dict | None) -> list:
     return found
 
 
+def _run(pool, jobs: list, batch: _Batch, writer, window: int) -> list:
+    """Run ``jobs`` (job, result, original name) on the workers, at most ``window`` at a time, and collect each
+    outcome; returns the writer's futures.
+
+    A worker that dies (killed, out of memory) breaks a local pool, and every job it held fails with it. Those
+    jobs are run again, each alone on a fresh pool: one that kills its worker a second time, alone, is the
+    cause, and only its row says so (an infrastructure error, flagged); every other student is graded as if
+    nothing happened. Then the rest of the batch goes on, on a fresh pool.
+    """
+    from .executors import BROKEN
+
+    waiting = list(reversed(jobs))
+    running, written, suspects = {}, [], []
+
+    def fail(item, exc):
+        batch.zero(item[1], STATUS_INFRA, f"grader error: {type(exc).__name__}: {exc}")
+
+    while waiting or running:
+        while waiting and len(running) < window and not suspects:
+            item = waiting.pop()
+            running[pool.submit(work, item[0])] = item
+        done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+        for future in done:
+            item = running.pop(future)
+            try:
+                outcome = future.result()
+            except BROKEN:
+                suspects.append(item)
+                continue
+            except Exception as exc:  # noqa: BLE001 - the worker itself failed: the grader's problem
+                fail(item, exc)
+                continue
+            written.append(batch.collect(item[1], item[2], outcome, writer))
+        if suspects and not running:
+            pool.replace()
+            for item in suspects:                       # each alone: a second death is its own
+                try:
+                    outcome = pool.submit(work, item[0]).result()
+                except BROKEN:
+                    pool.replace()
+                    item[1].flags.append("the grader's worker process died while grading this notebook (for review)")
+                    batch.zero(item[1], STATUS_INFRA, "the grader's worker process died twice while grading this "
+                                                      "notebook, the second time alone (killed, or out of "
+                                                      "memory): grade it again, or look at it")
+                    continue
+                except Exception as exc:  # noqa: BLE001
+                    fail(item, exc)
+                    continue
+                written.append(batch.collect(item[1], item[2], outcome, writer))
+            suspects = []
+    return written
+
+
 def grade(assignment, submissions: Path, out: Path, options: GradeOptions | None = None) -> list[SubmissionResult]:
     """Grade every submission in ``submissions``; write the gradebook, grades.csv, feedback and summary to
     ``out``.
@@ -366,22 +419,13 @@ def grade(assignment, submissions: Path, out: Path, options: GradeOptions | None
         warm = [pool.submit(warm_up, batch.plan) for _ in range(options.jobs)]     # workers start meanwhile
         batch.gradebook.register()
         batch.people = batch.gradebook.manual_grades()
-        futures = {}
+        jobs = []
         for f in found:
             prepared = batch.prepare(f)
             if prepared is not None:
-                job, result = prepared
-                futures[pool.submit(work, job)] = (result, f.original)
+                jobs.append((*prepared, f.original))
         cf.wait(warm)
-        written = []
-        for future in cf.as_completed(futures):
-            result, original = futures[future]
-            try:
-                done = future.result()
-            except Exception as exc:  # the worker itself failed: the grader's problem, not the student's
-                batch.zero(result, STATUS_INFRA, f"grader error: {type(exc).__name__}: {exc}")
-                continue
-            written.append(batch.collect(result, original, done, writer))
+        written = _run(pool, jobs, batch, writer, window=options.jobs)
         for w in written:
             w.result()
     bar.close()

@@ -4,6 +4,7 @@ used through the same ``concurrent.futures`` interface."""
 from __future__ import annotations
 
 import concurrent.futures as cf
+import concurrent.futures.process
 import contextlib
 import multiprocessing
 import os
@@ -12,7 +13,7 @@ import subprocess
 from .types import GradeOptions
 from .worker import worker_init
 
-__all__ = ["executor", "slurm_cluster", "gpu_ids", "SCHEDULER_TIMEOUT"]
+__all__ = ["executor", "slurm_cluster", "gpu_ids", "Workers", "BROKEN", "SCHEDULER_TIMEOUT"]
 
 #: seconds to wait for a Dask scheduler to answer
 SCHEDULER_TIMEOUT = 10
@@ -30,12 +31,39 @@ def gpu_ids() -> list:
     return [str(i) for i, line in enumerate(l for l in out.splitlines() if l.startswith("GPU "))]
 
 
+class Workers:
+    """An executor that can be replaced: a local process pool is broken for good once one of its workers dies
+    (killed, or out of memory), so the grading loop asks for a fresh one (:meth:`replace`) and runs again what
+    the dead pool held."""
+
+    def __init__(self, make):
+        self._make = make
+        self.pool = make()
+
+    def submit(self, fn, *args, **kwargs) -> cf.Future:
+        """``fn(*args, **kwargs)`` on a worker."""
+        return self.pool.submit(fn, *args, **kwargs)
+
+    def replace(self) -> None:
+        """A fresh pool in place of this one (whose workers are left to exit)."""
+        old, self.pool = self.pool, self._make()
+        old.shutdown(wait=False, cancel_futures=True)
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop the workers once the submitted work is done (``wait``)."""
+        self.pool.shutdown(wait=wait)
+
+
+#: what a future of a local pool raises when a worker of the pool died
+BROKEN = (cf.process.BrokenProcessPool,)
+
+
 @contextlib.contextmanager
 def executor(options: GradeOptions):
     """Where notebooks run: local worker processes, or a Dask cluster (local, an address, or Slurm).
 
-    Every kind is used through the same ``concurrent.futures`` interface, so the grading loop, the
-    single gradebook writer and the journal do not change.
+    Every kind is used through the same ``concurrent.futures`` interface (a :class:`Workers`), so the grading
+    loop, the single gradebook writer and the journal do not change.
     """
     if not options.scheduler:
         ctx = multiprocessing.get_context("spawn")
@@ -45,9 +73,12 @@ def executor(options: GradeOptions):
             gpus = ctx.Queue()
             for i in range(options.jobs):
                 gpus.put(ids[i % len(ids)])
-        with cf.ProcessPoolExecutor(max_workers=options.jobs, mp_context=ctx, initializer=worker_init,
-                                    initargs=(gpus,)) as pool:
-            yield pool
+        workers = Workers(lambda: cf.ProcessPoolExecutor(max_workers=options.jobs, mp_context=ctx,
+                                                         initializer=worker_init, initargs=(gpus,)))
+        try:
+            yield workers
+        finally:
+            workers.shutdown()
         return
     try:
         from distributed import Client, LocalCluster
@@ -75,7 +106,7 @@ def executor(options: GradeOptions):
                            "address, or grade on this machine with --scheduler local or without --scheduler; "
                            "nothing was written.") from None
     try:
-        yield client.get_executor(pure=False)
+        yield Workers(lambda: client.get_executor(pure=False))    # Dask reschedules the work of a dead worker itself
     finally:
         client.close()
         if cluster is not None:

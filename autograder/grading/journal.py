@@ -15,7 +15,7 @@ __all__ = ["Journal", "reused", "POLICY_FLAGS"]
 POLICY_FLAGS = ("not on the roster", "submission time from", "submission time unknown", "late by")
 # what the journal keeps of a result: the grading, not the policies
 _JOURNAL_FIELDS = ("student", "status", "message", "scores", "max_scores", "flags", "source_file", "sha256",
-                   "seconds", "feedback", "answers")
+                   "seconds", "judging", "peak_mb", "feedback", "answers")
 
 
 class Journal:

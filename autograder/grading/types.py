@@ -69,6 +69,7 @@ class SubmissionResult:
     sha256: str = ""
     seconds: float = 0.0                             # wall time in the worker (kernel and cells)
     judging: float = 0.0                             # the grader's own judging: hidden inputs, every verdict
+    peak_mb: float | None = None                     # the worker's peak resident memory for this submission
     feedback: str = ""
     lms_id: str = ""
     name: str = ""
@@ -165,3 +166,5 @@ class Outcome:
     flags: list
     page: str | None = None
     page_flags: list | None = None
+    #: the worker process's peak resident memory while it graded this job (MB; None where it cannot be read)
+    peak_mb: float | None = None

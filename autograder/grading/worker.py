@@ -103,6 +103,7 @@ def work(job: Job) -> Outcome:
 
     for key, value in job.env.items():
         os.environ[key] = value
+    _reset_peak()
     workdir = _workdir(job)
     folder = workdir / ".elv"              # the hidden inputs in, the recorded results out
     p = job.plan
@@ -111,13 +112,15 @@ def work(job: Job) -> Outcome:
     cases, problems = _hidden_inputs(a, job, folder) if a is not None else ({}, {})
     nb = nbformat.reads(job.notebook, as_version=4)
     watch = CellWatch(folder, p)
+    watch.attach(a, p, cases, problems)         # each cell judged as it ends, its records dropped then
     watch.cells_file(nb, p)
     os.environ["ELVKIT_HIDDEN_DIR"] = str(folder)
     start = time.perf_counter()
     judging = start - started
     status, message = execute(nb, workdir, job.cell_timeout, job.notebook_timeout, job.retries,
                               job.sandboxed or bool(job.kernel_user), watch)
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - start - watch.judging          # the kernel's time, without the judging
+    judging += watch.judging
     if status != STATUS_GRADED:
         mark_not_run(nb, message)
     nb, _ = LimitOutput().preprocess(nb, {})            # nbgrader's cap on printed lines
@@ -138,7 +141,8 @@ def work(job: Job) -> Outcome:
     os.environ.pop("ELVKIT_HIDDEN_DIR", None)
     shutil.rmtree(workdir, ignore_errors=True)
     outcome = Outcome(status=status, message=message, scores=scores, max_scores=max_scores,
-                      notebook=nbformat.writes(nb), seconds=seconds, judging=judging, flags=flags)
+                      notebook=nbformat.writes(nb), seconds=seconds, judging=judging, flags=flags,
+                      peak_mb=_peak_mb())
     if job.page is not None:    # the feedback page is rendered here, in parallel, not by the grader's one writer
         outcome.page_flags = job.page.flags + flags
         outcome.page, note = feedback_page(nb, job.page, scores, max_scores, status, message, outcome.page_flags,
@@ -147,6 +151,27 @@ def work(job: Job) -> Outcome:
             flags.append(note)
             outcome.page_flags.append(note)
     return outcome
+
+
+def _reset_peak() -> None:
+    """Start this process's peak-memory mark afresh (Linux: the kernel's VmHWM), so that each job's peak is its own."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        pass
+
+
+def _peak_mb() -> float | None:
+    """This process's peak resident memory since :func:`_reset_peak`, in MB (None off Linux)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 def worker_init(gpus=None) -> None:

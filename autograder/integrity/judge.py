@@ -32,12 +32,25 @@ from ..course.notebooks import (error_output, grade_cells, grade_id, grade_meta,
                                 is_blank_answer, released_answer, stream_output)
 from ..kernel_side.records import MAX_JSON_BYTES, MAX_RECORD_BYTES, RecordError, cell_key, parse_record
 
-__all__ = ["Plan", "plan", "validation_plan", "CellWatch", "score", "TAMPERING"]
+__all__ = ["Plan", "plan", "validation_plan", "CellWatch", "score", "TAMPERING", "RECORD_BUDGET_BYTES",
+           "RecordBudgetError"]
 
 #: flags that start with this mark something for a person to review (nbgrader's `flagged`)
 TAMPERING = "tampering"
 #: the guard's log is read up to this size
 _GUARD_LOG_BYTES = 1_000_000
+#: what one submission's records may hold in all, decompressed, and how many arrays: a cell whose records would
+#: pass it scores 0 (flagged); with each cell's records dropped once judged, one worker holds at most this much
+RECORD_BUDGET_BYTES = 512 * 2**20
+RECORD_BUDGET_ARRAYS = 20_000
+
+
+class RecordBudgetError(RecordError):
+    """A record that would take the submission's records past the grader's budget."""
+
+
+class _OverBudget(str):
+    """Why a record was not read: the budget (kept in place of its bytes)."""
 
 
 @dataclass
@@ -101,9 +114,19 @@ class CellWatch:
             self.stems[gid] = [f"cells/{gid}"]
         self.replies: dict = {}           # cell index -> the kernel's execution status ("ok", "error", ...)
         self.records: dict = {}           # grade_id -> {stem: (json bytes, npz bytes) or a problem (str)}
+        self.verdicts: dict = {}          # grade_id -> (verdict, findings), judged as soon as the cell ran
         self.findings: list = []
+        self.left = RECORD_BUDGET_BYTES   # what the submission's records may still hold, decompressed
+        self.arrays_left = RECORD_BUDGET_ARRAYS
+        self._judge = None
+        self.judging = 0.0                # seconds spent judging while the notebook ran
         self._log = b""
         self._silent = False
+
+    def attach(self, a: Assignment | None, p: Plan, cases: dict, problems: dict) -> None:
+        """Judge each graded cell as soon as it has run, and drop its records then: the grader holds one cell's
+        records at a time, whatever the notebook records in all (see :data:`RECORD_BUDGET_BYTES`)."""
+        self._judge = _CellJudge(a, p, cases, problems)
 
     def cells_file(self, nb, p: Plan) -> None:
         """``in/cells.json``: how the kernel's recorder recognises the visible test cells (by their source)."""
@@ -167,6 +190,19 @@ class CellWatch:
         except Exception as exc:  # noqa: BLE001 - a record is then missing, and a person told why
             self.records[gid] = {stem: f"could not be read ({type(exc).__name__})" for stem in self.stems[gid]}
             self._find(f"{gid}: its records could not be read ({type(exc).__name__}: {exc})"[:300])
+        if self._judge is not None and gid in self.stems:
+            import time
+
+            ok = self.replies[cell_index] == "ok"
+            started = time.perf_counter()
+            try:
+                self.verdicts[gid] = self._judge(self, gid, True, ok)
+            except Exception as exc:  # noqa: BLE001 - the grader's own failure: this cell scores 0, a person looks
+                self.verdicts[gid] = (f"the grader could not judge this cell ({type(exc).__name__}: {exc})",
+                                      [f"{gid}: the grader failed while judging it ({type(exc).__name__})"])
+            finally:
+                self.records.pop(gid, None)         # judged: the records are dropped
+                self.judging += time.perf_counter() - started
         try:
             self._follow_guard(cell, cell_index)
         except Exception as exc:  # noqa: BLE001
@@ -178,12 +214,19 @@ class CellWatch:
             return "its record's folder was replaced by something that is not a folder"
         parts = []
         for path, limit in ((js, MAX_JSON_BYTES), (npz, MAX_RECORD_BYTES)):
-            data = _read_plain(path, limit)
+            if self.left <= 0:
+                return _OverBudget(f"the submission's records passed the grader's budget of "
+                                   f"{RECORD_BUDGET_BYTES / 2**20:.0f} MB before this one")
+            data = _read_plain(path, min(limit, self.left))
             if data is None:
                 return None
             if isinstance(data, str):
+                if data == "is too large to be read" and self.left < limit:
+                    return _OverBudget(f"its record is larger than the {max(self.left, 0) / 2**20:.0f} MB left of the "
+                                       f"grader's budget of {RECORD_BUDGET_BYTES / 2**20:.0f} MB for one submission")
                 return f"its record {data}"
             parts.append(data)
+        self.left -= len(parts[0])
         return tuple(parts)
 
     def _follow_guard(self, cell, cell_index) -> None:
@@ -217,13 +260,30 @@ class CellWatch:
             self.findings.append(what)
 
     def record(self, gid: str, stem: str):
-        """``(payload, arrays)`` of a record, None when there is none; RecordError when it is unreadable."""
+        """``(payload, arrays)`` of a record, None when there is none; RecordError when it is unreadable,
+        RecordBudgetError when it would take the submission's records past the budget."""
         raw = self.records.get(gid, {}).get(stem)
         if raw is None:
             return None
+        if isinstance(raw, _OverBudget):
+            raise RecordBudgetError(str(raw))
         if isinstance(raw, str):
             raise RecordError(raw)
-        return parse_record(*raw)
+        limit = min(MAX_RECORD_BYTES, max(self.left, 0))
+        try:
+            payload, arrays = parse_record(*raw, max_bytes=limit)
+        except RecordError as exc:
+            if limit < MAX_RECORD_BYTES and "MB" in str(exc):
+                raise RecordBudgetError(f"its arrays hold more than the {limit / 2**20:.0f} MB left of the grader's "
+                                        f"budget of {RECORD_BUDGET_BYTES / 2**20:.0f} MB for one submission's records "
+                                        "(0 points for this cell; return smaller results)") from None
+            raise
+        self.left -= sum(a.nbytes for a in arrays.values())
+        self.arrays_left -= len(arrays)
+        if self.arrays_left < 0:
+            raise RecordBudgetError(f"the submission's records hold more than {RECORD_BUDGET_ARRAYS} arrays in all "
+                                    "(0 points for this cell)")
+        return payload, arrays
 
 
 def _read_plain(path: Path, limit: int, truncate: bool = False):
@@ -264,15 +324,14 @@ def score(nb, p: Plan, watch: CellWatch, cases: dict, problems: dict, a: Assignm
     """Judge every autograded cell of the executed notebook ``nb``, in this process.
 
     ``cases``: name -> the hidden inputs the grader made; ``problems``: name -> why they could not
-    be made; ``a``: the assignment, resolved once by the caller (from the plan's id when None). Outputs
-    of the cells are completed with the grader's verdicts, in place. Returns the :class:`Verdicts`.
+    be made; ``a``: the assignment, resolved once by the caller (from the plan's id when None). A cell that
+    the watch judged as soon as it ran (:meth:`CellWatch.attach`) keeps that verdict; the others are judged
+    here from the records the watch holds. Outputs of the cells are completed with the grader's verdicts, in
+    place. Returns the :class:`Verdicts`.
     """
-    from .replay import Replayer, VisibleCell
-
     if a is None and p.hidden and not p.kernel_only:
         a = get_assignment(p.assignment)
-    replayer = Replayer.for_imports(p.imports) if p.visible else None
-    visible = {gid: (source, tuple(names)) for gid, source, names in p.visible}
+    judge = _CellJudge(a, p, cases, problems)
     scores, messages, findings, disagree = {}, {}, [], []
     for index, cell in enumerate(nb.cells):
         gid = grade_id(cell)
@@ -288,26 +347,12 @@ def score(nb, p: Plan, watch: CellWatch, cases: dict, problems: dict, a: Assignm
         kernel_ok = watch.replies.get(index) == "ok"
         if p.kernel_only:
             verdict = None
-        elif gid in p.hidden:
-            verdict = _judge_hidden(a, p, gid, watch, cases, problems, findings, kernel_ok)
-            _show_hidden(cell, verdict, gid in p.hidden_only)
-        elif gid in visible:
-            source, names = visible[gid]
-            record = None
-            if not ran:
-                verdict = "the cell did not run."
-            else:
-                try:
-                    record = watch.record(gid, f"cells/{gid}")
-                except RecordError as exc:
-                    verdict = f"the record of this test's calls is unreadable: {exc}"
-                    findings.append(f"{gid}: a record the kernel's recorder cannot have written ({exc})")
-                else:
-                    if record is None:
-                        findings.append(f"{gid} ran but left no record of its calls (the recorder was switched "
-                                        "off, or its record removed)")
-                    verdict = replayer.run(VisibleCell(gid, source, names), record)
-            if kernel_ok and verdict is not None:
+        elif gid in p.hidden or gid in judge.visible:
+            verdict, found = watch.verdicts[gid] if gid in watch.verdicts else judge(watch, gid, ran, kernel_ok)
+            findings.extend(found)
+            if gid in p.hidden:
+                _show_hidden(cell, verdict, gid in p.hidden_only)
+            elif kernel_ok and verdict is not None:
                 disagree.append(gid)
                 cell.outputs.append(error_output("GraderVerdict", "This test passed in your kernel, but not when the "
                                            "grader ran it again on the values your functions returned there: "
@@ -322,6 +367,46 @@ def score(nb, p: Plan, watch: CellWatch, cases: dict, problems: dict, a: Assignm
         findings.append(f"{', '.join(disagree)} passed in the kernel but not when the grader ran the same tests on the "
                         "values the functions returned (scored 0)")
     return Verdicts(scores, messages, findings)
+
+
+class _CellJudge:
+    """The grader's verdict on one hidden or visible test cell, from the records the watch read for it."""
+
+    def __init__(self, a: Assignment | None, p: Plan, cases: dict, problems: dict):
+        self.a, self.p, self.cases, self.problems = a, p, cases, problems
+        self.visible = {gid: (source, tuple(names)) for gid, source, names in p.visible}
+        self._replayer = None
+
+    @property
+    def replayer(self):
+        from .replay import Replayer
+
+        if self._replayer is None:
+            self._replayer = Replayer.for_imports(self.p.imports)
+        return self._replayer
+
+    def __call__(self, watch: CellWatch, gid: str, ran: bool, kernel_ok: bool) -> tuple[str | None, list]:
+        """``(verdict, findings)``: the verdict is None when the cell's tests passed, else what failed."""
+        from .replay import VisibleCell
+
+        findings = []
+        if gid in self.p.hidden:
+            return _judge_hidden(self.a, self.p, gid, watch, self.cases, self.problems, findings, kernel_ok), findings
+        if not ran:
+            return "the cell did not run.", findings
+        source, names = self.visible[gid]
+        try:
+            record = watch.record(gid, f"cells/{gid}")
+        except RecordBudgetError as exc:
+            findings.append(f"{gid}: {exc}")
+            return f"the record of this test's calls was not judged: {exc}", findings
+        except RecordError as exc:
+            findings.append(f"{gid}: a record the kernel's recorder cannot have written ({exc})")
+            return f"the record of this test's calls is unreadable: {exc}", findings
+        if record is None:
+            findings.append(f"{gid} ran but left no record of its calls (the recorder was switched off, or its record "
+                            "removed)")
+        return self.replayer.run(VisibleCell(gid, source, names), record), findings
 
 
 def _judge_hidden(a: Assignment, p: Plan, gid: str, watch: CellWatch, cases: dict, problems: dict, findings: list,
@@ -344,6 +429,9 @@ def _judge_hidden(a: Assignment, p: Plan, gid: str, watch: CellWatch, cases: dic
                     raise RecordError("its structure is not a record")
                 else:
                     message = judge(a, name, cases[name], *record)
+            except RecordBudgetError as exc:
+                message = f"`{name}` was not judged: {exc}"
+                findings.append(f"{gid}: {exc}")
             except RecordError as exc:
                 message = f"`{name}`: its recorded results could not be read ({exc})."
                 findings.append(f"{gid}: a record for `{name}` that the kernel's recorder cannot have written ({exc})")
