@@ -138,33 +138,46 @@ def test_dino_centring_and_sharpening_move_the_teachers_entropy_apart(ssl):
 
 
 def test_an_encoder_that_looks_the_digits_up_with_their_labels_fails_the_end_to_end_check():
-    """A trick: the digits are public, so an 'encoder' can find each image in scikit-learn's copy and return its
-    label one-hot. Its 10-shot probe is perfect, more than self-supervised training can reach: refused. So is
-    a representation wider than the probe accepts."""
+    """A trick: the digits are public, so an 'encoder' can find each image in scikit-learn's copy and nudge its
+    representation towards the label (or return the label one-hot). The grader computes the representations
+    itself, from the recorded weights with the architecture of Part 3: what the kernel returned for 64 training
+    digits is not what those weights compute, so the check fails and asks a person to look. Weights of another
+    architecture are refused with what was found."""
     from sklearn.datasets import load_digits as sk_digits
 
     from autograder.course import get_assignment
-    from autograder.integrity.specs import make_cases, specs
+    from autograder.integrity.reference import load
+    from autograder.integrity.specs import ForReview, make_cases, specs
     from elvkit.testing import StudentCheckError
 
     a = get_assignment("03_self_supervised")
+    ref = load(a)
     case = make_cases(a, "e2e_simclr", 7)[0]
     judge = specs(a)["e2e_simclr"].compare
     public = sk_digits()
     table = public.images.reshape(len(public.images), -1) / 16.0
+    train, steps, _ = case.args
 
     def lookup(images):
         flat = images.reshape(len(images), -1).double().numpy()
         nearest = ((flat[:, None, :] - table[None]) ** 2).sum(-1).argmin(1)
-        return torch.nn.functional.one_hot(torch.as_tensor(public.target[nearest]), 10).float()
+        return torch.nn.functional.one_hot(torch.as_tensor(public.target[nearest]), 128).float()
 
-    train, test, steps, _ = case.args
+    torch.manual_seed(0)
+    encoder, head = ref.Encoder().eval(), ref.ProjectionHead(128).eval()
     losses = torch.linspace(5.0, 4.0, steps)
-    with pytest.raises(StudentCheckError, match=r"reaches 1\.000: more than SimCLR reaches.*carry the labels"):
-        judge((losses, lookup(train.cpu()), lookup(test.cpu())), None, case)
-    wide = torch.zeros(len(train), 5000)
-    with pytest.raises(StudentCheckError, match="5000 and 5000 dimensions.*at most 4096"):
-        judge((losses, wide, torch.zeros(len(test), 5000)), None, case)
+    with torch.no_grad():
+        h = encoder(train[:64].cpu())
+        nudged = h + 3 * lookup(train[:64].cpu())
+        recorded = (losses, dict(encoder.state_dict()), dict(head.state_dict()))
+        with pytest.raises(ForReview, match="representations of 64 training digits differ"):
+            judge(recorded + (nudged, head(nudged)), None, case)
+        # the honest untrained twin: its representations are its weights', and its probe stays low
+        with pytest.raises(StudentCheckError, match="NT-Xent|reaches 0\\.8"):
+            judge(recorded + (h, head(h)), None, case)
+    other = {k: v for k, v in encoder.state_dict().items() if not k.startswith("net.6")}
+    with pytest.raises(StudentCheckError, match=r"not those of the architecture.*found convolutions"):
+        judge((losses, other, dict(head.state_dict()), h, head(h)), None, case)
 
 
 def test_the_graders_probe_is_the_notebooks_probe_draw_by_draw(ssl):
@@ -194,17 +207,33 @@ def test_the_graders_probe_is_the_notebooks_probe_draw_by_draw(ssl):
 
 @pytest.mark.parametrize("scale", [1e300, 1e-300])
 def test_representations_at_extreme_scales_are_refused_not_a_crash(scale):
-    """A trick: representations scaled to overflow or underflow the probe's standardisation. The grader's joint
-    probe must still answer with the student's message (a failed probe), never an error of its own or a pass."""
+    """A trick: weights scaled so that the representations overflow or underflow the probe's standardisation. The
+    grader's rebuilt encoder and its joint probe must still answer with the student's message (a failed check),
+    never an error of its own or a pass."""
     from autograder.course import get_assignment
-    from autograder.integrity.specs import make_cases, specs
+    from autograder.integrity.reference import load
+    from autograder.integrity.specs import make_cases, spec_module, specs
     from elvkit.testing import StudentCheckError
 
     a = get_assignment("03_self_supervised")
+    sm, ref = spec_module(a), load(a)
     case = make_cases(a, "e2e_simclr", 7)[0]
-    train, test, steps, _ = case.args
+    train, steps, _ = case.args
+    torch.manual_seed(0)
+    encoder, head = ref.Encoder().eval(), ref.ProjectionHead(128).eval()
+    state = {k: v.double() for k, v in encoder.state_dict().items()}
+    last_norm = [k for k in state if k.endswith("running_mean")][-1][: -len("running_mean")]
+    state[last_norm + "weight"] = state[last_norm + "weight"] * scale
+    state[last_norm + "bias"] = state[last_norm + "bias"] * scale
+    h = sm._encode(sm._encoder_layers(state), train[:64])             # what such a kernel computes (float64)
+    with pytest.raises(StudentCheckError):
+        specs(a)["e2e_simclr"].compare((torch.linspace(5.0, 4.0, steps), state,
+                                        {k: v.double() for k, v in head.state_dict().items()}, h,
+                                        sm._head(head.state_dict())(h)), None, case)
+    d = case.truth
     g = torch.Generator().manual_seed(0)
-    ftr = torch.randn(len(train), 16, generator=g, dtype=torch.float64) * scale
-    fte = torch.randn(len(test), 16, generator=g, dtype=torch.float64) * scale
-    with pytest.raises(StudentCheckError, match=r"reaches 0\.\d+ on your encoder's test representations"):
-        specs(a)["e2e_simclr"].compare((torch.linspace(5.0, 4.0, steps), ftr, fte), None, case)
+    acc = sm.probe_accuracy(torch.randn(len(train), 16, generator=g, dtype=torch.float64).numpy() * scale,
+                            d["train_labels"],
+                            torch.randn(len(d["test_labels"]), 16, generator=g, dtype=torch.float64).numpy() * scale,
+                            d["test_labels"])
+    assert 0.0 <= acc < 0.5

@@ -16,23 +16,37 @@ def spec():
     return spec_module(get_assignment("05_slot_attention"))
 
 
+def _untrained(spec, case):
+    """A model as the hidden test builds it (seeded from the case), its state and its reconstructions."""
+    torch.manual_seed(case.args[2])
+    model = spec._ref().SlotAutoencoder(case.args[0].shape[-1], 3, 32, 16)
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    shown = np.asarray(case.args[0][:32], dtype=np.float64)
+    return state, torch.as_tensor(spec._rebuilt(state, shown, "untrained"))
+
+
 def test_a_model_that_returns_its_input_as_the_reconstruction_gets_no_training_points(spec):
-    """The reconstructions come back from the student's kernel: an 'autoencoder' whose output is its input has
-    no error before training and none after, which must not read as a loss that fell."""
+    """The attacks the kernel can make on this check: an 'autoencoder' whose output is its input, or one whose forward
+    returns (half) its input once train_step has run. The grader rebuilds the model from the recorded weights and
+    computes the reconstructions itself: they are not the kernel's, the check fails and asks a person to look."""
+    from autograder.integrity.specs import ForReview
+
     case = spec._e2e_cases(np.random.default_rng(0))[0]
     images = case.args[0][:32]
     losses = torch.linspace(0.05, 0.01, case.args[1], dtype=torch.float64)
-    with pytest.raises(StudentCheckError, match="copies|not from the images passed in"):
-        spec._judge_e2e((losses, images.clone(), images.clone()), None, case)
+    state, honest = _untrained(spec, case)
+    with pytest.raises(ForReview, match="before training.*differ"):
+        spec._judge_e2e((losses, images.clone(), images.clone(), state, state), None, case)
+    with pytest.raises(ForReview, match="after training.*differ"):
+        spec._judge_e2e((losses, honest, images / 2, state, state), None, case)
 
 
 def test_a_training_that_never_moves_the_model_fails_with_the_likely_cause(spec):
     case = spec._e2e_cases(np.random.default_rng(1))[0]
-    images = case.args[0][:32]
-    flat = images.mean(dim=(2, 3), keepdim=True).expand_as(images).clone()      # a model stuck at the mean colour
+    state, honest = _untrained(spec, case)
     losses = torch.full((case.args[1],), 0.05, dtype=torch.float64)
     with pytest.raises(StudentCheckError, match="learning rate"):
-        spec._judge_e2e((losses, flat, flat), None, case)
+        spec._judge_e2e((losses, honest, honest, state, state), None, case)
 
 
 def test_a_softmax_over_the_inputs_is_named_as_such(spec):

@@ -429,6 +429,8 @@ def _judge_hidden(a: Assignment, p: Plan, gid: str, watch: CellWatch, cases: dic
                     raise RecordError("its structure is not a record")
                 else:
                     message = judge(a, name, cases[name], *record)
+                    if getattr(message, "review", False):
+                        findings.append(f"{gid}: {message.splitlines()[-1][:300]}")
             except RecordBudgetError as exc:
                 message = f"`{name}` was not judged: {exc}"
                 findings.append(f"{gid}: {exc}")

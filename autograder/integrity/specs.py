@@ -35,8 +35,20 @@ from ..kernel_side.capture import call_cases
 from ..kernel_side.records import Other, decode, encode, write_record
 from . import reference
 
-__all__ = ["Case", "Spec", "HiddenTestFailure", "specs", "checked_names", "make_cases", "write_inputs", "judge",
+__all__ = ["Case", "Spec", "HiddenTestFailure", "ForReview", "Verdict", "specs", "checked_names", "make_cases", "write_inputs", "judge",
            "self_check", "axis_names", "spec_module"]
+
+
+class ForReview(StudentCheckError):
+    """A check that failed in a way no honest mistake explains (a forward pass that is not what its recorded
+    weights compute, representations that know the labels): the cell scores 0 and the submission is flagged for a
+    person to look at."""
+
+
+class Verdict(str):
+    """The message of a failed hidden check; ``review`` when it asks a person to look (:class:`ForReview`)."""
+
+    review = False
 
 
 class HiddenTestFailure(AssertionError):
@@ -211,7 +223,9 @@ def judge(a: Assignment, name: str, cases: list, payload: dict, arrays: dict) ->
             _compare(actual, expected, case, spec)
         except StudentCheckError as exc:
             judged = "differs from the reference" if ref_fn is not None else "falls short"
-            return f"`{name}` {judged} on {where}:\n{exc}"
+            verdict = Verdict(f"`{name}` {judged} on {where}:\n{exc}")
+            verdict.review = isinstance(exc, ForReview)
+            return verdict
     return None
 
 

@@ -16,7 +16,10 @@ measured on 200 seeds: SGM bad-2.0 on non-occluded pixels 1.4-8.4 %, MAE
 by a factor of 5 or more). The self-supervised optimisation (300 Adam steps with
 the reference's losses) leaves bad-2.0 of 7.6-40.4 % on 48 such scenes (median
 16 %, 90th percentile 23 %), and 68-91 % with the warp in the wrong direction; its
-limit is 55 %.
+limit is 55 %. Since the constant map the optimisation starts from already scores 18-66 % there, the grader also
+rebuilds the left view from the returned map with the reference's warp and appearance loss, in its own process:
+the loss must fall to at most 60 % of the constant map's (the reference: 17-35 % on 30 scenes), so a run that
+leaves the map where it started (losses without gradient, or checks switched off in the kernel) fails.
 """
 
 import numpy as np
@@ -401,11 +404,37 @@ def _ss_scene_cases(rng):
     return cases
 
 
+#: the largest ratio of the reference's photometric loss of the returned map to that of the constant map the
+#: optimisation starts from (the reference: at most 0.35 on 30 scenes; doing nothing: 1)
+E2E_PHOTO_RATIO = 0.6
+
+
+def _photometric(d, case) -> float:
+    """The reference's appearance loss of the left view rebuilt from the right one with the disparity ``d``,
+    computed here: how well ``d`` explains the pair, whatever losses produced it."""
+    import torch
+
+    from autograder.integrity.reference import load
+
+    ref = load("01_stereo")
+    left, right = (torch.as_tensor(np.asarray(x), dtype=torch.float32) for x in case.args[:2])
+    with torch.no_grad():
+        return float(ref.appearance_loss(left, ref.warp_right_to_left(right, torch.as_tensor(d, dtype=torch.float32))))
+
+
 def _judge_self_supervised(actual, expected, case):
     t = case.truth
     (d,) = _maps(actual, 1, "the optimised disparity map", t["disparity"].shape)
     if not np.isfinite(d).all():
         raise StudentCheckError("the optimised disparity has NaN or inf values: check the three losses")
+    start = np.full(d.shape, case.args[2] / 4.0)              # where optimise_disparity starts
+    ratio = _photometric(d, case) / max(_photometric(start, case), 1e-12)
+    if not ratio <= E2E_PHOTO_RATIO:
+        raise StudentCheckError(f"the grader rebuilt the left view from the right one with the disparity your losses "
+                                f"produced: its appearance loss is {ratio:.0%} of the constant map's the optimisation "
+                                f"starts from (with correct losses: at most 35 %; {E2E_PHOTO_RATIO:.0%} passes). The "
+                                "optimisation barely moved the map: check that the losses depend on the disparity "
+                                "(gradients flow through the warp) and the warp's direction")
     bad = _bad2(d, t)
     if not bad <= 0.55:
         raise StudentCheckError(f"the disparity optimised with your losses leaves {bad:.1%} bad pixels (bad-2.0, "

@@ -14,19 +14,30 @@ the grader's process.
 * ``linear_probe`` and ``knn_classify`` are judged by their predictions (at most 2 % / 1 % may differ:
   near-ties that float rounding can flip).
 * ``e2e_simclr`` trains the student's networks with the student's ``train_simclr`` on the training digits
-  in an order drawn from the student's secret seed, for 100 steps; the grader probes the returned test
-  representations with the reference's linear probe and 10 labels per class (5 draws). The loss must fall
+  in an order drawn from the student's secret seed, for 100 steps, and records the trained **weights** (both
+  state dicts) with what the networks computed on 64 training digits. The grader rebuilds the architecture of
+  Part 3 from the weights in its own process (whatever the modules are called) and checks that it computes
+  what the kernel did -- a forward pass that does something its layers do not (one that recognises the public
+  digits and nudges them towards their labels) fails, flagged for a person. Everything else is computed on the
+  rebuilt networks: the test digits' representations, probed with the reference's linear probe and 10 labels per
+  class (5 draws; the kernel never sees the test digits), and the reference's NT-Xent on fresh views of the
+  training digits drawn from the grader's own seed, against an untrained network's. The loss must fall (in the
+  kernel's log, and by more than 0.3 on the grader's views: a correct SimCLR lowers it from 6.24 to 5.05-5.09)
   and the probe must reach 0.90. Measured over 10 seeds, the reference reaches 0.918-0.939; raw pixels
   0.87-0.89 and a random-init encoder 0.83-0.85 do not pass, nor does training only the projection head
-  (0.83-0.85) or two identical views (0.86). Above 0.985 the representations carry the labels (an encoder
-  that looks the digits up in scikit-learn's copy, with their labels, reaches 1.0): that fails too, with a
-  message that a TA will look. Representations wider than 4,096 are refused. Mistakes in the loss itself (the anchor in the denominator,
-  no normalisation, tau twice) still reach 0.92-0.94 on this short schedule: q2 catches them.
+  (0.83-0.85) or two identical views (0.86). Above 0.985 the representations carry the labels (learnt from
+  them): that fails too, flagged for a person. Representations wider than 4,096 are refused. Mistakes in the
+  loss itself (the anchor in the denominator, no normalisation, tau twice) still reach 0.92-0.94 on this short
+  schedule: q2 catches them.
+* ``nt_xent`` is also judged by the size of its autograd graph, which the hidden test measures: the notebook
+  asks for a vectorised loss, whose graph has the same dozen or so operations for any batch (the reference: 15),
+  where a loop over views or pairs adds operations with every view (140 for 6 pairs over anchors, 1,649 for the
+  double loop of ``elvkit.contrastive.nt_xent_loop``). At most 64 pass.
 """
 
 import numpy as np
 
-from autograder.integrity.specs import Case, Spec
+from autograder.integrity.specs import Case, ForReview, Spec
 from elvkit.testing import StudentCheckError, assert_close
 
 ASSIGNMENT = "03_self_supervised"
@@ -191,11 +202,17 @@ def _nt_xent_cases(rng):
     return cases
 
 
+#: the most operations the autograd graph of a vectorised NT-Xent may have (the reference: 15, a cross-entropy
+#: version: 13; a loop over the 2N anchors: 140 for 6 pairs)
+NT_XENT_GRAPH = 64
+
+
 def _judge_nt_xent(actual, expected, case):
     import torch
 
-    if not isinstance(actual, (tuple, list)) or len(actual) != 3:
-        raise StudentCheckError("the hidden test's wrapper returned something else than (loss, grad1, grad2)")
+    if not isinstance(actual, (tuple, list)) or len(actual) != 4:
+        raise StudentCheckError("the hidden test's wrapper returned something else than (loss, grad1, grad2, the "
+                                "size of the loss's graph)")
     z1, z2, tau = case.truth
     a, b = (torch.tensor(z, dtype=torch.float64, requires_grad=True) for z in (z1, z2))
     loss = _ref().nt_xent(a, b, tau)
@@ -212,6 +229,12 @@ def _judge_nt_xent(actual, expected, case):
     assert_close(value, loss.item(), name="the loss", **tol,
                  hint="The mean over all 2N views of -log softmax at the positive (view i + N), the anchor itself "
                       "left out of the denominator, the cosine similarity divided once by tau.")
+    size = int(_np(actual[3])) if np.ndim(_np(actual[3])) == 0 else -1
+    if size > NT_XENT_GRAPH:
+        raise StudentCheckError(
+            f"the loss is right, but its autograd graph has {size} operations for {len(z1)} pairs (a vectorised NT-Xent "
+            f"has about 15, whatever the batch): a Python loop over the views or the pairs. The notebook asks for a "
+            "vectorised loss: one similarity matrix for all 2N views, the diagonal masked, one logsumexp per row")
     if dtype == torch.float64:
         assert_close(actual[1], g1, name="d loss / d z1", rtol=1e-6, atol=1e-9, axes=("view i", "dimension"),
                      hint="The loss is right but not its gradient: remove the anchor's own similarity with a -inf "
@@ -380,6 +403,8 @@ E2E_LIMIT = 0.90
 E2E_CEILING = 0.985
 #: the widest representation the probe accepts (the notebook's encoder: 128)
 E2E_MAX_WIDTH = 4096
+#: how much lower the grader's NT-Xent of the trained networks must be than an untrained network's
+E2E_LOSS_DROP = 0.3
 
 
 def _e2e_cases(rng):
@@ -387,10 +412,89 @@ def _e2e_cases(rng):
 
     d = load_digits()
     order = rng.permutation(len(d.train_images))
-    return [Case((_t(d.train_images[order], device=True), _t(d.test_images, device=True), E2E_STEPS,
-                  int(rng.integers(1 << 30))),
+    return [Case((_t(d.train_images[order], device=True), E2E_STEPS, int(rng.integers(1 << 30))),
                  label=f"the training digits in an order drawn for this grading, {E2E_STEPS} steps",
-                 truth={"train_labels": d.train_labels[order], "test_labels": d.test_labels})]
+                 truth={"train_labels": d.train_labels[order], "test_labels": d.test_labels,
+                        "test_images": d.test_images, "views_seed": int(rng.integers(1 << 30))})]
+
+
+def _by_role(state: dict, what: str) -> dict:
+    """A recorded state dict (names as the student's modules chose them) as float64 tensors, checked to be one."""
+    import torch
+
+    if not isinstance(state, dict) or not state or not all(torch.is_tensor(v) for v in state.values()):
+        raise StudentCheckError(f"the {what}'s state_dict() did not come back as tensors: the grader cannot rebuild it")
+    return {k: v.detach().cpu().double() for k, v in state.items()}
+
+
+def _encoder_layers(state: dict) -> list:
+    """The notebook's Encoder -- three 3x3 convolutions 1 -> w -> 2w -> 4w (strides 1, 2, 2, padding 1), each with
+    a BatchNorm and a ReLU, then the mean over positions -- read from the student's state dict, whatever its
+    modules are called: [(weight, bias, stride, (mean, var, gamma, beta)), ...]. A convolution without a bias
+    (it is followed by a BatchNorm, so it needs none) gets zeros."""
+    import torch
+
+    s = _by_role(state, "encoder")
+    convs = [k for k, v in s.items() if k.endswith("weight") and v.ndim == 4]
+    norms = [k[: -len("running_mean")] for k in s if k.endswith("running_mean")]
+    channels = [1] + [int(s[k].shape[0]) for k in convs]
+    if len(convs) != 3 or len(norms) != 3 or any(s[k].shape[1:] != (channels[i], 3, 3) for i, k in enumerate(convs)):
+        raise StudentCheckError(
+            "the grader rebuilds your trained Encoder from its weights, and they are not those of the architecture "
+            f"the notebook describes (three 3 x 3 convolutions 1 -> w -> 2w -> 4w, each with a BatchNorm): found "
+            f"convolutions {[tuple(s[k].shape) for k in convs]} and {len(norms)} BatchNorm(s). Part 3's hidden test "
+            "of the networks says what differs")
+    layers = []
+    for i, (conv, norm) in enumerate(zip(convs, norms)):
+        c = channels[i + 1]
+        bias = s.get(conv[: -len("weight")] + "bias", torch.zeros(c, dtype=torch.float64))
+        stats = tuple(s.get(norm + part) for part in ("running_mean", "running_var", "weight", "bias"))
+        if any(t is None or t.shape != (c,) for t in stats) or bias.shape != (c,):
+            raise StudentCheckError(f"the encoder's block {i + 1} does not hold a {c}-channel BatchNorm after its "
+                                    "convolution: the grader cannot rebuild it from its weights")
+        layers.append((s[conv], bias, 1 if i == 0 else 2, stats))
+    return layers
+
+
+def _encode(layers: list, images) -> "torch.Tensor":
+    """The Encoder's forward pass in eval mode, in float64, in the grader's process."""
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.as_tensor(np.asarray(_np(images)), dtype=torch.float64)
+    with torch.no_grad():
+        for weight, bias, stride, (mean, var, gamma, beta) in layers:
+            x = F.relu(F.batch_norm(F.conv2d(x, weight, bias, stride=stride, padding=1), mean, var, gamma, beta,
+                                    training=False, eps=1e-5))
+        return x.mean(dim=(2, 3))
+
+
+def _head(state: dict):
+    """The notebook's ProjectionHead -- Linear, ReLU, Linear -- from the student's state dict, as a function."""
+    import torch
+    import torch.nn.functional as F
+
+    s = _by_role(state, "projection head")
+    weights = [k for k, v in s.items() if k.endswith("weight") and v.ndim == 2]
+    if len(weights) != 2 or s[weights[1]].shape[1] != s[weights[0]].shape[0]:
+        raise StudentCheckError("the grader rebuilds your ProjectionHead from its weights, and they are not two "
+                                f"Linear layers in a row: found {[tuple(s[k].shape) for k in weights]}")
+    (w1, w2) = (s[k] for k in weights)
+    b1, b2 = (s.get(k[: -len("weight")] + "bias", torch.zeros(len(s[k]), dtype=torch.float64)) for k in weights)
+    return lambda h: F.linear(F.relu(F.linear(h, w1, b1)), w2, b2)
+
+
+def _grader_loss(encode, head, images, seed: int) -> float:
+    """The reference's NT-Xent (tau 0.5) of ``encode`` and ``head`` on two views of 256 training digits that the
+    reference's two_views draws from the grader's own seed."""
+    import torch
+
+    ref = _ref()
+    generator = torch.Generator().manual_seed(seed)
+    batch = torch.as_tensor(np.asarray(_np(images))[:256], dtype=torch.float32)
+    v1, v2 = ref.two_views(batch, generator, ref.AUGMENT)
+    with torch.no_grad():
+        return float(ref.nt_xent(head(encode(v1)), head(encode(v2)), 0.5))
 
 
 def probe_draws(train_labels, draws=5, shots=10):
@@ -442,36 +546,59 @@ def probe_accuracy(train_features, train_labels, test_features, test_labels, dra
 
 
 def _judge_e2e(actual, expected, case):
+    """Judged on what the grader computes: the networks rebuilt from their recorded weights (see the module's
+    docstring)."""
+    import torch
+
     t = case.truth
-    if not isinstance(actual, (tuple, list)) or len(actual) != 3:
-        raise StudentCheckError("the end-to-end run should return (losses, training representations, test representations)")
+    if not isinstance(actual, (tuple, list)) or len(actual) != 5:
+        raise StudentCheckError("the end-to-end run should return (losses, the encoder's and the head's state dicts, "
+                                "the representations and embeddings of 64 training digits)")
     losses = _np(actual[0]).astype(np.float64).reshape(-1)
-    ftr, fte = _np(actual[1]).astype(np.float64), _np(actual[2]).astype(np.float64)
-    steps = case.args[2]
+    train, steps = case.args[0], case.args[1]
     if len(losses) != steps:
         raise StudentCheckError(f"train_simclr returned {len(losses)} losses for {steps} steps: one loss per step")
     if not np.isfinite(losses).all():
         raise StudentCheckError("the loss became NaN or inf during training")
+    layers, head = _encoder_layers(actual[1]), _head(actual[2])
+    width = layers[-1][0].shape[0]
+    if width > E2E_MAX_WIDTH:
+        raise StudentCheckError(f"the representations have {width} dimensions; at most {E2E_MAX_WIDTH} (the "
+                                "notebook's encoder: 128)")
+    h_kernel, z_kernel = (_np(x).astype(np.float64) for x in actual[3:5])
+    h_grader = _encode(layers, np.asarray(_np(train))[:64]).numpy()
+    z_grader = head(torch.as_tensor(h_grader)).numpy()
+    for what, mine, theirs in (("representations", h_grader, h_kernel), ("embeddings", z_grader, z_kernel)):
+        if mine.shape != theirs.shape or not np.allclose(mine, theirs, rtol=1e-3, atol=1e-4):
+            raise ForReview(
+                f"the grader rebuilt your trained networks from their weights (the architecture of Part 3) and their "
+                f"{what} of 64 training digits differ from what your networks computed: your forward pass does "
+                "something the layers do not (an extra operation, a different order, eval mode not respected)")
     first, last = losses[:10].mean(), losses[-10:].mean()
     if not last < first - 0.05:
         raise StudentCheckError(f"the loss went from {first:.3f} (first 10 steps) to {last:.3f} (last 10): it should "
                                 "fall as the encoder learns. Check that the optimiser steps on both networks' "
                                 "parameters, and the schedule")
-    n_tr, n_te = len(t["train_labels"]), len(t["test_labels"])
-    if ftr.ndim != 2 or fte.ndim != 2 or len(ftr) != n_tr or len(fte) != n_te:
-        raise StudentCheckError(f"the representations have shapes {ftr.shape} and {fte.shape}; expected ({n_tr}, D) "
-                                f"and ({n_te}, D)")
-    if ftr.shape[1] > E2E_MAX_WIDTH or fte.shape[1] != ftr.shape[1]:
-        raise StudentCheckError(f"the representations have {ftr.shape[1]} and {fte.shape[1]} dimensions; the "
-                                f"encoder's output should be one width, at most {E2E_MAX_WIDTH} (the notebook's is 128)")
+    torch.manual_seed(t["views_seed"])
+    fresh_encoder, fresh_head = _ref().Encoder(), _ref().ProjectionHead(128)
+    fresh_encoder.eval(), fresh_head.eval()
+    trained = _grader_loss(lambda x: _encode(layers, x).float(), lambda h: head(h.double()).float(), train,
+                           t["views_seed"])
+    untrained = _grader_loss(fresh_encoder, fresh_head, train, t["views_seed"])
+    if not trained < untrained - E2E_LOSS_DROP:
+        raise StudentCheckError(f"on fresh views of the training digits the grader drew, your trained networks' NT-Xent "
+                                f"is {trained:.3f}, an untrained network's {untrained:.3f}: training should lower it "
+                                f"by more than {E2E_LOSS_DROP} (a correct SimCLR: by about 1.2)")
+    ftr = _encode(layers, train).numpy()
+    fte = _encode(layers, t["test_images"]).numpy()
     if not (np.isfinite(ftr).all() and np.isfinite(fte).all()):
         raise StudentCheckError("the trained encoder's representations hold NaN or inf")
     acc = probe_accuracy(ftr, t["train_labels"], fte, t["test_labels"])
     if acc > E2E_CEILING:
-        raise StudentCheckError(f"after {steps} steps a linear probe with 10 labels per class reaches {acc:.3f}: more "
+        raise ForReview(f"after {steps} steps a linear probe with 10 labels per class reaches {acc:.3f}: more "
                                 f"than SimCLR reaches on digits even after a full 600-step training (about 0.95). "
-                                "Representations this good carry the labels themselves (looked up, or learnt from "
-                                "them), which self-supervised training never sees; a TA will look at this notebook")
+                                "Representations this good carry the labels themselves (learnt from them), which "
+                                "self-supervised training never sees; a TA will look at this notebook")
     if acc < E2E_LIMIT:
         raise StudentCheckError(f"after {steps} steps a linear probe with 10 labels per class reaches {acc:.3f} on "
                                 f"your encoder's test representations; a correct SimCLR reaches 0.92-0.94 and "

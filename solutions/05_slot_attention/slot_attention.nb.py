@@ -987,13 +987,14 @@ def _train_from_scratch(images, steps, seed):
         with torch.no_grad():
             return model(shown, model.initial_slots(len(shown), torch.Generator().manual_seed(0)))[0].detach().clone()
 
-    before = reconstruct()
+    before, initial = reconstruct(), {k: v.detach().clone() for k, v in model.state_dict().items()}
     draws = torch.Generator().manual_seed(int(seed))
     losses = []
     for step in range(int(steps)):
         idx = torch.randint(len(images), (16,), generator=draws).to(images.device)
         losses.append(train_step(model, optimiser, images[idx], draws, learning_rate(step, 2e-3, 10, 1000), 1.0)[0])
-    return torch.tensor(losses, dtype=torch.float64), before, reconstruct()
+    return (torch.tensor(losses, dtype=torch.float64), before, reconstruct(), initial,
+            {k: v.detach().clone() for k, v in model.state_dict().items()})
 
 
 check("05_slot_attention", "e2e_training", _train_from_scratch)

@@ -19,17 +19,21 @@ come from the same wrapper computed with the reference's classes on the same wei
 * ``e2e_training`` trains a small model from scratch with the student's ``train_step`` and ``learning_rate`` on
   scenes drawn for this grading (40 steps of 16, an optimiser created with the learning rate 0, which
   ``train_step`` must set): the reconstructions of 32 of the scenes before and after, with fixed initial slots,
-  are compared with the scenes here, and the error must fall below 85 % of where it started. Measured over 12
-  seeds the reference reaches 53-79 % (its untrained error is at least 0.048); an optimiser that never steps,
-  or whose learning rate is never set, stays at 100 %. An untrained model whose reconstruction is already
-  (nearly) exact is refused: it copies its input instead of decoding slots.
+  are compared with the scenes here, and the error must fall below 85 % of where it started. The hidden test
+  also records the model's weights before and after; the grader rebuilds the notebook's SlotAutoencoder from them
+  (the reference's classes) and computes both reconstructions itself, which must agree with the kernel's: a
+  forward pass that does something its layers do not (one that returns a copy of its input once training has
+  begun) fails, flagged for a person, and the errors judged are the grader's. Measured over 12 seeds the
+  reference reaches 53-79 % (its untrained error is at least 0.048); an optimiser that never steps, or whose
+  learning rate is never set, stays at 100 %. An untrained model whose reconstruction is already (nearly) exact
+  is refused: it copies its input instead of decoding slots.
 """
 
 import math
 
 import numpy as np
 
-from autograder.integrity.specs import Case, Spec
+from autograder.integrity.specs import Case, ForReview, Spec
 from elvkit.testing import StudentCheckError, assert_close
 
 ASSIGNMENT = "05_slot_attention"
@@ -444,30 +448,62 @@ def _e2e_cases(rng):
                  label=f"a small model trained from scratch for {E2E_STEPS} steps on 96 scenes drawn for this grading")]
 
 
+def _rebuilt(state, images, what: str) -> np.ndarray:
+    """The reconstructions of ``images`` by the notebook's SlotAutoencoder rebuilt here, in the grader's process,
+    from a recorded state dict (the reference's classes: the student's forward pass plays no part), with the
+    fixed initial slots of the hidden test."""
+    import torch
+
+    ref = _ref()
+    model = ref.SlotAutoencoder(images.shape[-1], 3, 32, 16).eval()
+    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+        raise StudentCheckError(f"the {what} model's state_dict() did not come back as tensors")
+    try:
+        model.load_state_dict({k: v.detach().cpu().float() for k, v in state.items()}, strict=True)
+    except RuntimeError as exc:
+        raise StudentCheckError(f"the grader rebuilds your {what} SlotAutoencoder from its weights, and they do not fit "
+                                f"the notebook's (names and shapes, as the checkpoint loads them): "
+                                f"{str(exc).splitlines()[0][:300]}") from None
+    x = torch.as_tensor(images, dtype=torch.float32)
+    with torch.no_grad():
+        return model(x, model.initial_slots(len(x), torch.Generator().manual_seed(0)))[0].double().numpy()
+
+
 def _judge_e2e(actual, expected, case):
-    losses, before, after = _tuple(actual, 3, "(the loss of every step, the reconstructions before and after)")
+    """Judged on what the grader computes: the model rebuilt from its recorded weights before and after training
+    (see the module's docstring)."""
+    if not isinstance(actual, (tuple, list)) or len(actual) != 5:
+        raise StudentCheckError("the training should return (the loss of every step, the reconstructions before and "
+                                "after, the model's weights before and after)")
+    losses, before, after = (_np(x).astype(np.float64) for x in actual[:3])
     losses = losses.reshape(-1)
     steps = case.args[1]
     shown = _np(case.args[0])[:32].astype(np.float64)
     if len(losses) != steps:
         raise StudentCheckError(f"the training returned {len(losses)} losses for {steps} steps")
-    if before.shape != shown.shape or after.shape != shown.shape:
-        raise StudentCheckError(f"the reconstructions have shapes {before.shape} and {after.shape}; expected "
-                                f"{shown.shape}, the images' own")
-    if not (np.isfinite(losses).all() and np.isfinite(before).all() and np.isfinite(after).all()):
-        raise StudentCheckError("the loss or the reconstruction became NaN or inf during training")
-    error_before, error_after = ((before - shown) ** 2).mean(), ((after - shown) ** 2).mean()
+    if not np.isfinite(losses).all():
+        raise StudentCheckError("the loss became NaN or inf during training")
+    mine_before, mine_after = _rebuilt(actual[3], shown, "untrained"), _rebuilt(actual[4], shown, "trained")
+    for when, mine, theirs in (("before", mine_before, before), ("after", mine_after, after)):
+        if theirs.shape != mine.shape or not np.allclose(mine, theirs, rtol=1e-3, atol=1e-4):
+            raise ForReview(f"the grader rebuilt your model from its weights {when} training and its reconstructions "
+                            "of 32 scenes differ from what your model returned: its forward pass computes something "
+                            "its layers do not (the reconstruction must come from the slots through the decoder and "
+                            "the mixture)")
+    if not (np.isfinite(mine_before).all() and np.isfinite(mine_after).all()):
+        raise StudentCheckError("the reconstruction became NaN or inf during training")
+    error_before, error_after = ((mine_before - shown) ** 2).mean(), ((mine_after - shown) ** 2).mean()
     if error_before < E2E_UNTRAINED_FLOOR:
-        raise StudentCheckError(f"the untrained model reconstructs the scenes with an error of {error_before:.2g}: "
-                                "a model with random weights cannot; the reconstruction must come from the slots "
-                                "through the decoder and the mixture, not from the images passed in. A TA will "
-                                "look at this notebook")
+        raise ForReview(f"the untrained model reconstructs the scenes with an error of {error_before:.2g}: a model with "
+                        "random weights cannot; the reconstruction must come from the slots through the decoder and "
+                        "the mixture, not from the images passed in")
     if not error_after <= E2E_RATIO * error_before:
         raise StudentCheckError(f"{steps} training steps took the reconstruction error of {len(shown)} scenes from "
-                                f"{error_before:.4f} to {error_after:.4f}; a correct training step brings it below "
-                                f"{E2E_RATIO:.0%} of where it started (the reference: 53-79 %). Check that "
-                                "train_step sets the optimiser's learning rate to lr (the optimiser here starts at "
-                                "0), steps, and that the loss is the reconstruction's mean squared error")
+                                f"{error_before:.4f} to {error_after:.4f} (computed by the grader with your weights); "
+                                f"a correct training step brings it below {E2E_RATIO:.0%} of where it started (the "
+                                "reference: 53-79 %). Check that train_step sets the optimiser's learning rate to lr "
+                                "(the optimiser here starts at 0), steps, and that the loss is the reconstruction's "
+                                "mean squared error")
 
 
 SPECS = {
