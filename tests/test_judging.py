@@ -377,3 +377,20 @@ def test_deleted_test_and_read_only_cells_are_put_back_in_place(tmp_path, stereo
     now = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
     graded = [g for g in order if g]
     assert [g for g in now if g] == graded
+
+
+def test_a_self_supervised_map_left_where_it_started_earns_nothing(stereo):
+    """The constant map optimise_disparity starts from already scores 18-66 % bad-2.0 on the graded scenes, under
+    the 55 % limit: a run whose losses do nothing (or whose kernel checks were switched off) must still fail, on
+    the reference's photometric loss computed by the grader."""
+    from autograder.integrity.specs import make_cases, specs
+    from elvkit.testing import StudentCheckError
+
+    judge = specs(stereo)["e2e_self_supervised"].compare
+    for seed in (0, 3, 21):
+        case = make_cases(stereo, "e2e_self_supervised", seed)[0]
+        start = np.full(case.truth["disparity"].shape, case.args[2] / 4.0)
+        with pytest.raises(StudentCheckError, match="barely moved the map"):
+            judge(start, None, case)
+        with pytest.raises(StudentCheckError, match="barely moved the map"):
+            judge(start + np.random.default_rng(seed).normal(0, 0.3, start.shape), None, case)
