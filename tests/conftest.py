@@ -148,16 +148,18 @@ def graded_class(assignment_id: str, tmp_path_factory) -> dict:
     roster = build_class(a, subs, lean=True)
     listener = _Listener()
     kits = {}
-    if a.id == ASSIGNMENT:
+    hostile = cases(a.id)
+    if hostile:
         ref = without_demonstrations(reference_submission(a))
         release = nbformat.read(a.release_notebook, as_version=4)
-        for name, case in cases().items():
+        for name, case in hostile.items():
             kit = Kit(ref=ref, release=release, folder=subs / name, submissions=subs, results=out,
-                      solution=a.source, port=listener.port)
+                      solution=a.source, port=listener.port, notebook=f"{a.notebook}.ipynb")
             case.build(kit)
             kits[name] = kit
-    # the hostile corpus has endless loops: shorter limits keep its batch short
-    limits = ["--timeout", "100", "--cell-timeout", "20"] if kits else ["--timeout", "300", "--cell-timeout", "120"]
+    # the stereo corpus has endless loops: shorter limits keep its batch short
+    limits = ["--timeout", "100", "--cell-timeout", "20"] if a.id == ASSIGNMENT else \
+        ["--timeout", "300", "--cell-timeout", "120"]
     try:
         code = main(["grade", a.id, str(subs), "--out", str(out), "--jobs", "2", *limits, "--no-progress"])
     finally:

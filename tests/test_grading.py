@@ -129,6 +129,7 @@ def test_a_worker_killed_mid_batch_costs_no_student_a_row(tmp_path, tmp_path_fac
     the kill; no row says grader error."""
     import csv
     import os
+    import shutil
     import signal
     import threading
     import time
@@ -138,6 +139,8 @@ def test_a_worker_killed_mid_batch_costs_no_student_a_row(tmp_path, tmp_path_fac
 
     batch = graded_class("04_normalized_cuts", tmp_path_factory)
     subs, out = batch["submissions"], tmp_path / "results"
+    (out / "nbgrader").mkdir(parents=True)               # the same secret: the same hidden inputs as the batch's
+    shutil.copy(batch["out"] / "nbgrader" / ".hidden-salt", out / "nbgrader" / ".hidden-salt")
     codes, killed = [], []
 
     def grade():

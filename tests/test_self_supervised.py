@@ -156,7 +156,7 @@ def test_an_encoder_that_looks_the_digits_up_with_their_labels_fails_the_end_to_
     judge = specs(a)["e2e_simclr"].compare
     public = sk_digits()
     table = public.images.reshape(len(public.images), -1) / 16.0
-    train, steps, _ = case.args
+    train, noise, steps, _ = case.args
 
     def lookup(images):
         flat = images.reshape(len(images), -1).double().numpy()
@@ -167,17 +167,23 @@ def test_an_encoder_that_looks_the_digits_up_with_their_labels_fails_the_end_to_
     encoder, head = ref.Encoder().eval(), ref.ProjectionHead(128).eval()
     losses = torch.linspace(5.0, 4.0, steps)
     with torch.no_grad():
-        h = encoder(train[:64].cpu())
+        h, n = encoder(train[:64].cpu()), encoder(noise.cpu())
         nudged = h + 3 * lookup(train[:64].cpu())
         recorded = (losses, dict(encoder.state_dict()), dict(head.state_dict()))
         with pytest.raises(ForReview, match="representations of 64 training digits differ"):
-            judge(recorded + (nudged, head(nudged)), None, case)
+            judge(recorded + (nudged, head(nudged), n), None, case)
         # the honest untrained twin: its representations are its weights', and its probe stays low
-        with pytest.raises(StudentCheckError, match="NT-Xent|reaches 0\\.8"):
-            judge(recorded + (h, head(h)), None, case)
-    other = {k: v for k, v in encoder.state_dict().items() if not k.startswith("net.6")}
+        with pytest.raises(StudentCheckError, match="NT-Xent|reaches 0\\.8") as honest:
+            judge(recorded + (h, head(h), n), None, case)
+        assert not isinstance(honest.value, ForReview)
+        # another architecture (no ReLU after the last block): refused on the noise already, not flagged
+        other = (losses, recorded[1], recorded[2], h, head(h), encoder.net[:-1](noise.cpu()).mean(dim=(2, 3)))
+        with pytest.raises(StudentCheckError, match="on noise images it computes something else") as wrong:
+            judge(other, None, case)
+        assert not isinstance(wrong.value, ForReview)
+    fewer = {k: v for k, v in encoder.state_dict().items() if not k.startswith("net.6")}
     with pytest.raises(StudentCheckError, match=r"not those of the architecture.*found convolutions"):
-        judge((losses, other, dict(head.state_dict()), h, head(h)), None, case)
+        judge((losses, fewer, dict(head.state_dict()), h, head(h), n), None, case)
 
 
 def test_the_graders_probe_is_the_notebooks_probe_draw_by_draw(ssl):
@@ -218,18 +224,19 @@ def test_representations_at_extreme_scales_are_refused_not_a_crash(scale):
     a = get_assignment("03_self_supervised")
     sm, ref = spec_module(a), load(a)
     case = make_cases(a, "e2e_simclr", 7)[0]
-    train, steps, _ = case.args
+    train, noise, steps, _ = case.args
     torch.manual_seed(0)
     encoder, head = ref.Encoder().eval(), ref.ProjectionHead(128).eval()
     state = {k: v.double() for k, v in encoder.state_dict().items()}
     last_norm = [k for k in state if k.endswith("running_mean")][-1][: -len("running_mean")]
     state[last_norm + "weight"] = state[last_norm + "weight"] * scale
     state[last_norm + "bias"] = state[last_norm + "bias"] * scale
-    h = sm._encode(sm._encoder_layers(state), train[:64])             # what such a kernel computes (float64)
+    layers = sm._encoder_layers(state)
+    h = sm._encode(layers, train[:64])                                 # what such a kernel computes (float64)
     with pytest.raises(StudentCheckError):
         specs(a)["e2e_simclr"].compare((torch.linspace(5.0, 4.0, steps), state,
                                         {k: v.double() for k, v in head.state_dict().items()}, h,
-                                        sm._head(head.state_dict())(h)), None, case)
+                                        sm._head(head.state_dict())(h), sm._encode(layers, noise)), None, case)
     d = case.truth
     g = torch.Generator().manual_seed(0)
     acc = sm.probe_accuracy(torch.randn(len(train), 16, generator=g, dtype=torch.float64).numpy() * scale,

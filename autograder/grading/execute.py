@@ -21,6 +21,10 @@ from .types import STATUS_GRADED, STATUS_INFRA, STATUS_KERNEL_DIED, STATUS_TIMEO
 __all__ = ["execute", "mark_not_run", "kernel_path", "KERNEL_START"]
 
 
+#: seconds to wait for a cell's last outputs once the kernel has replied (nbclient's default is 4)
+IOPUB_WAIT = 60
+
+
 def mark_not_run(nb, reason: str) -> None:
     """Give every code cell that did not run an error output that says why (in place)."""
     for cell in nb.cells:
@@ -89,7 +93,11 @@ def execute(nb, workdir: Path, cell_timeout: int, notebook_timeout: int, retries
         hooks = {} if watch is None else {"on_cell_execute": watch.before}
         # "immediate": the kernel is killed once the last cell has replied (everything a cell records is written
         # before its reply); a graceful shutdown waited about 1 s more per notebook for the kernel to exit itself
+        # after a cell's reply, nbclient waits for its last outputs; nbgrader makes a wait past 4 s an error that stops
+        # the notebook, which a loaded machine (or a cell that left many processes behind) reaches for cells that
+        # did nothing wrong. The wait is long here and its end only a warning: the reply already decided the cell.
         executor = _Watched(timeout=cell_timeout, kernel_name="python3", startup_timeout=60,
+                            iopub_timeout=IOPUB_WAIT, raise_on_iopub_timeout=False,
                             interrupt_on_timeout=True, shutdown_kernel="immediate", config=config, **hooks,
                            extra_arguments=["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR",
                                             f"--IPKernelApp.exec_lines={KERNEL_START}"])

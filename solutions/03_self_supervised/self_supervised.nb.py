@@ -1388,7 +1388,7 @@ print(f"{E2E_STEPS} steps: loss {losses_e2e[:10].mean():.3f} -> {losses_e2e[-10:
 from autograder.hidden import check
 
 
-def _simclr_end_to_end(train_images, steps, seed):
+def _simclr_end_to_end(train_images, noise, steps, seed):
     torch.random.manual_seed(int(seed))
     encoder_g = Encoder().to(train_images.device)
     head_g = ProjectionHead(encoder_g.out_dim).to(train_images.device)
@@ -1396,9 +1396,9 @@ def _simclr_end_to_end(train_images, steps, seed):
                             seed=int(seed), progress=False)
     encoder_g.eval(), head_g.eval()
     with torch.no_grad():
-        h_g = encoder_g(train_images[:64])
+        h_g, n_g = encoder_g(train_images[:64]), encoder_g(noise)
         return (torch.as_tensor(losses_g), dict(encoder_g.state_dict()), dict(head_g.state_dict()), h_g,
-                head_g(h_g))
+                head_g(h_g), n_g)
 
 
 check("03_self_supervised", "e2e_simclr", _simclr_end_to_end)

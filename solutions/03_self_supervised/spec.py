@@ -15,10 +15,12 @@ the grader's process.
   near-ties that float rounding can flip).
 * ``e2e_simclr`` trains the student's networks with the student's ``train_simclr`` on the training digits
   in an order drawn from the student's secret seed, for 100 steps, and records the trained **weights** (both
-  state dicts) with what the networks computed on 64 training digits. The grader rebuilds the architecture of
-  Part 3 from the weights in its own process (whatever the modules are called) and checks that it computes
-  what the kernel did -- a forward pass that does something its layers do not (one that recognises the public
-  digits and nudges them towards their labels) fails, flagged for a person. Everything else is computed on the
+  state dicts) with what the networks computed on 64 training digits and on 64 noise images. The grader rebuilds
+  the architecture of Part 3 from the weights in its own process (whatever the modules are called) and checks
+  that it computes what the kernel did: on the noise, or the forward pass is another architecture (0 points, the
+  networks' own check says what differs), and on the digits, or the forward pass treats the digits differently
+  from other images -- one that recognises the public digits and nudges them towards their labels -- which
+  fails, flagged for a person. Everything else is computed on the
   rebuilt networks: the test digits' representations, probed with the reference's linear probe and 10 labels per
   class (5 draws; the kernel never sees the test digits), and the reference's NT-Xent on fresh views of the
   training digits drawn from the grader's own seed, against an untrained network's. The loss must fall (in the
@@ -412,7 +414,9 @@ def _e2e_cases(rng):
 
     d = load_digits()
     order = rng.permutation(len(d.train_images))
-    return [Case((_t(d.train_images[order], device=True), E2E_STEPS, int(rng.integers(1 << 30))),
+    noise = rng.random((64,) + d.train_images.shape[1:]).astype(np.float32)     # images that are no digit
+    return [Case((_t(d.train_images[order], device=True), _t(noise, device=True), E2E_STEPS,
+                  int(rng.integers(1 << 30))),
                  label=f"the training digits in an order drawn for this grading, {E2E_STEPS} steps",
                  truth={"train_labels": d.train_labels[order], "test_labels": d.test_labels,
                         "test_images": d.test_images, "views_seed": int(rng.integers(1 << 30))})]
@@ -484,6 +488,10 @@ def _head(state: dict):
     return lambda h: F.linear(F.relu(F.linear(h, w1, b1)), w2, b2)
 
 
+def _agree(mine, theirs) -> bool:
+    return mine.shape == theirs.shape and bool(np.allclose(mine, theirs, rtol=1e-3, atol=1e-4))
+
+
 def _grader_loss(encode, head, images, seed: int) -> float:
     """The reference's NT-Xent (tau 0.5) of ``encode`` and ``head`` on two views of 256 training digits that the
     reference's two_views draws from the grader's own seed."""
@@ -551,11 +559,12 @@ def _judge_e2e(actual, expected, case):
     import torch
 
     t = case.truth
-    if not isinstance(actual, (tuple, list)) or len(actual) != 5:
+    if not isinstance(actual, (tuple, list)) or len(actual) != 6:
         raise StudentCheckError("the end-to-end run should return (losses, the encoder's and the head's state dicts, "
-                                "the representations and embeddings of 64 training digits)")
+                                "the representations and embeddings of 64 training digits, the representations of "
+                                "64 noise images)")
     losses = _np(actual[0]).astype(np.float64).reshape(-1)
-    train, steps = case.args[0], case.args[1]
+    train, noise, steps = case.args[0], case.args[1], case.args[2]
     if len(losses) != steps:
         raise StudentCheckError(f"train_simclr returned {len(losses)} losses for {steps} steps: one loss per step")
     if not np.isfinite(losses).all():
@@ -565,15 +574,23 @@ def _judge_e2e(actual, expected, case):
     if width > E2E_MAX_WIDTH:
         raise StudentCheckError(f"the representations have {width} dimensions; at most {E2E_MAX_WIDTH} (the "
                                 "notebook's encoder: 128)")
-    h_kernel, z_kernel = (_np(x).astype(np.float64) for x in actual[3:5])
+    h_kernel, z_kernel, n_kernel = (_np(x).astype(np.float64) for x in actual[3:6])
+    n_grader = _encode(layers, noise).numpy()
+    if not _agree(n_grader, n_kernel):
+        raise StudentCheckError(
+            "the grader rebuilds your trained Encoder from its weights with the architecture of Part 3 (three "
+            "conv-BatchNorm-ReLU blocks, strides 1, 2, 2, then the mean over positions, in eval mode), and on noise "
+            "images it computes something else than yours: your forward pass is not that architecture (Part 3's "
+            "hidden test of the networks says what differs)")
     h_grader = _encode(layers, np.asarray(_np(train))[:64]).numpy()
     z_grader = head(torch.as_tensor(h_grader)).numpy()
     for what, mine, theirs in (("representations", h_grader, h_kernel), ("embeddings", z_grader, z_kernel)):
-        if mine.shape != theirs.shape or not np.allclose(mine, theirs, rtol=1e-3, atol=1e-4):
+        if not _agree(mine, theirs):
             raise ForReview(
-                f"the grader rebuilt your trained networks from their weights (the architecture of Part 3) and their "
-                f"{what} of 64 training digits differ from what your networks computed: your forward pass does "
-                "something the layers do not (an extra operation, a different order, eval mode not respected)")
+                f"the grader rebuilt your trained networks from their weights: they compute what yours computed on "
+                f"noise images, but their {what} of 64 training digits differ from what your networks returned for "
+                "them: your forward pass treats the digits differently from other images (a lookup of the public "
+                "digits?)")
     first, last = losses[:10].mean(), losses[-10:].mean()
     if not last < first - 0.05:
         raise StudentCheckError(f"the loss went from {first:.3f} (first 10 steps) to {last:.3f} (last 10): it should "

@@ -21,9 +21,10 @@ come from the same wrapper computed with the reference's classes on the same wei
   ``train_step`` must set): the reconstructions of 32 of the scenes before and after, with fixed initial slots,
   are compared with the scenes here, and the error must fall below 85 % of where it started. The hidden test
   also records the model's weights before and after; the grader rebuilds the notebook's SlotAutoencoder from them
-  (the reference's classes) and computes both reconstructions itself, which must agree with the kernel's: a
-  forward pass that does something its layers do not (one that returns a copy of its input once training has
-  begun) fails, flagged for a person, and the errors judged are the grader's. Measured over 12 seeds the
+  (the reference's classes) and computes both reconstructions itself, which must agree with the kernel's: before
+  training, or the forward pass is not the notebook's (0 points, the earlier hidden tests say where), and after
+  training, or the forward pass changed once training began (one that returns a copy of its input then) --
+  which fails, flagged for a person. The errors judged are the grader's. Measured over 12 seeds the
   reference reaches 53-79 % (its untrained error is at least 0.048); an optimiser that never steps, or whose
   learning rate is never set, stays at 100 %. An untrained model whose reconstruction is already (nearly) exact
   is refused: it copies its input instead of decoding slots.
@@ -484,12 +485,15 @@ def _judge_e2e(actual, expected, case):
     if not np.isfinite(losses).all():
         raise StudentCheckError("the loss became NaN or inf during training")
     mine_before, mine_after = _rebuilt(actual[3], shown, "untrained"), _rebuilt(actual[4], shown, "trained")
-    for when, mine, theirs in (("before", mine_before, before), ("after", mine_after, after)):
-        if theirs.shape != mine.shape or not np.allclose(mine, theirs, rtol=1e-3, atol=1e-4):
-            raise ForReview(f"the grader rebuilt your model from its weights {when} training and its reconstructions "
-                            "of 32 scenes differ from what your model returned: its forward pass computes something "
-                            "its layers do not (the reconstruction must come from the slots through the decoder and "
-                            "the mixture)")
+    if before.shape != mine_before.shape or not np.allclose(mine_before, before, rtol=1e-3, atol=1e-4):
+        raise StudentCheckError("the grader rebuilds your model from its weights with the notebook's SlotAutoencoder "
+                                "and judges the reconstructions it computes; before any training they already differ "
+                                "from your model's: your forward pass is not the notebook's (the hidden tests of "
+                                "Parts 1-3 say where)")
+    if after.shape != mine_after.shape or not np.allclose(mine_after, after, rtol=1e-3, atol=1e-4):
+        raise ForReview("the grader rebuilt your model from its weights: before training it reconstructs the scenes as "
+                        "yours did, after training it does not -- your model's forward pass changed once train_step "
+                        "had run (the reconstruction must come from the slots through the decoder and the mixture)")
     if not (np.isfinite(mine_before).all() and np.isfinite(mine_after).all()):
         raise StudentCheckError("the reconstruction became NaN or inf during training")
     error_before, error_after = ((mine_before - shown) ** 2).mean(), ((mine_after - shown) ** 2).mean()

@@ -1,6 +1,7 @@
 """Hostile and broken submissions: the inputs a grader meets in a real course.
 
-Each module ``NN_name.py`` here is one case, built from the stereo release:
+Each module ``NN_name.py`` here is one case, built from an assignment's release (the stereo one unless the module
+sets ``ASSIGNMENT``):
 
 * its docstring says what the submission does;
 * ``EXPECT`` says how it must end: ``status``, ``score`` (out of 100; None
@@ -14,7 +15,8 @@ Each module ``NN_name.py`` here is one case, built from the stereo release:
   gradebook intact, the listener never reached, no file written outside
   the submission's folder).
 
-``tests/test_hostile.py`` grades them all in one batch, beside the assignment's demo class.
+``tests/test_hostile.py`` grades each assignment's cases in one batch, beside that assignment's demo class (the
+batch the other tests share).
 A network case only ever targets a listener on 127.0.0.1 started by the test.
 """
 
@@ -27,9 +29,9 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["Kit", "cases", "ASSIGNMENT"]
+__all__ = ["Kit", "cases", "assignment_of", "ASSIGNMENT"]
 
-#: the assignment whose release every case is built from
+#: the assignment a case is built from unless its module says otherwise (``ASSIGNMENT = "03_self_supervised"``)
 ASSIGNMENT = "01_stereo"
 
 #: every graded function of the stereo assignment returning zeros (or False) of the right shape and dtype:
@@ -113,11 +115,12 @@ class Kit:
 
     ref: nbformat.NotebookNode          # the release with the reference's solutions filled in
     release: nbformat.NotebookNode      # the blank release
-    folder: Path                        # this case's submission folder (write stereo.ipynb here)
+    folder: Path                        # this case's submission folder (write the notebook here)
     submissions: Path                   # every submission of the batch
     results: Path                       # the grader's results folder (gradebook.db lives there)
     solution: Path                      # the solution script (the reference)
     port: int                           # a listener on 127.0.0.1 that must never be reached
+    notebook: str = "stereo.ipynb"      # the assignment's notebook file
 
     def copy(self, nb=None) -> nbformat.NotebookNode:
         return nbformat.from_dict(json.loads(json.dumps(nb if nb is not None else self.ref)))
@@ -163,14 +166,20 @@ class Kit:
         path.write_text(nbformat.writes(nb if nb is not None else self.ref), encoding="utf-8")
         return path
 
-    def write(self, nb, name: str = "stereo.ipynb") -> Path:
+    def write(self, nb, name: str | None = None) -> Path:
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / name
+        path = self.folder / (name or self.notebook)
         path.write_text(nbformat.writes(nb), encoding="utf-8")
         return path
 
 
-def cases() -> dict:
-    """name -> module of every case, in order."""
+def assignment_of(case) -> str:
+    """The assignment a case module is built from."""
+    return getattr(case, "ASSIGNMENT", ASSIGNMENT)
+
+
+def cases(assignment: str | None = None) -> dict:
+    """name -> module of every case (of ``assignment`` only, when given), in order."""
     here = Path(__file__).parent
-    return {p.stem[3:]: importlib.import_module(f"{__name__}.{p.stem}") for p in sorted(here.glob("[0-9][0-9]_*.py"))}
+    found = {p.stem[3:]: importlib.import_module(f"{__name__}.{p.stem}") for p in sorted(here.glob("[0-9][0-9]_*.py"))}
+    return {n: c for n, c in found.items() if assignment is None or assignment_of(c) == assignment}
