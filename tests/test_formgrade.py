@@ -2,6 +2,7 @@
 the student distribution's test), on a copy of the graded demo class; the next `elv grade` run counts it in
 grades.csv, the feedback page and Gradescope's results, and still names the answers that wait."""
 
+import contextlib
 import csv
 import json
 import os
@@ -29,6 +30,38 @@ def _submissions(base: str, token: str, a) -> dict:
 
 
 needs_chromium = pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None, reason=MISSING)
+
+
+@contextlib.contextmanager
+def _formgrader(results: Path, tmp_path: Path, failure: str):
+    """`elv formgrade RESULTS` and a headless Chromium: yields (the server, its first two printed lines, its base
+    address, its token, the driver); on a failure saves a screenshot (``failure``) and prints the server's log;
+    always stops both."""
+    port = _free_port()
+    log = open(tmp_path / "formgrade.log", "w")
+    server = subprocess.Popen([str(Path(sys.executable).parent / "elv"), "formgrade", str(results), "--no-browser",
+                               "--port", str(port)], stdout=subprocess.PIPE, stderr=log, text=True, env=dict(os.environ))
+    driver = None
+    try:
+        printed = (server.stdout.readline(), server.stdout.readline().strip())
+        token = printed[1].rsplit("token=", 1)[-1]
+        base = f"http://localhost:{port}"
+        _wait_for_server(f"{base}/api/status?token={token}", server)
+        driver = headless_chromium()
+        yield server, printed, base, token, driver
+    except Exception:
+        if driver is not None:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            driver.save_screenshot(str(ARTIFACTS / failure))
+        log.flush()
+        print("formgrader's log:\n" + (tmp_path / "formgrade.log").read_text()[-4000:])
+        raise
+    finally:
+        if driver is not None:
+            driver.quit()
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
 
 
 def _listening(port: int) -> bool:
@@ -62,26 +95,13 @@ def test_a_ta_grades_a_written_answer_in_formgrader_and_the_grades_include_it(tm
     assert before["reference"]["written_pending"].split() == written      # every answer waits for a TA
     assert before["blank"]["written_pending"] == "" and float(before["blank"]["written"]) == 0
 
-    port = _free_port()
-    elv = Path(sys.executable).parent / "elv"
-    log = open(tmp_path / "formgrade.log", "w")
-    server = subprocess.Popen([str(elv), "formgrade", str(results), "--no-browser", "--port", str(port)],
-                              stdout=subprocess.PIPE, stderr=log, text=True, env=dict(os.environ))
-    driver = None
-    try:
-        first = server.stdout.readline()
-        address = server.stdout.readline().strip()
+    with _formgrader(results, tmp_path, "formgrade-failure.png") as (server, (first, address), base, token, driver):
         assert first.startswith(f"Formgrader for {a.id}:") and "/login?next=" in address, (first, address)
-        token = address.rsplit("token=", 1)[1]
-        base = f"http://localhost:{port}"
-        _wait_for_server(f"{base}/api/status?token={token}", server)
         listed = _submissions(base, token, a)
         assert {"reference", "blank"} <= set(listed)
         assert listed["reference"]["needs_manual_grade"] and not listed["blank"]["needs_manual_grade"]
         copy = results / "nbgrader" / "autograded" / "reference" / a.id / f"{a.notebook}.ipynb"
         assert sum(1 for c in json.loads(copy.read_text())["cells"] if c["metadata"].get(RUBRIC_MARK)) == len(written)
-
-        driver = headless_chromium()
         wait = WebDriverWait(driver, 60)
         driver.get(login_url(base, token, f"/formgrader/gradebook/{a.id}/{a.notebook}"))     # the printed page
         wait.until(ec.presence_of_element_located((By.XPATH, "//td[contains(., 'Submission #')]")))
@@ -104,21 +124,9 @@ def test_a_ta_grades_a_written_answer_in_formgrader_and_the_grades_include_it(tm
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", box)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         assert driver.save_screenshot(str(ARTIFACTS / "formgrade.png"))
-    except Exception:
-        if driver is not None:
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            driver.save_screenshot(str(ARTIFACTS / "formgrade-failure.png"))
-        log.flush()
-        print("formgrader's log:\n" + (tmp_path / "formgrade.log").read_text()[-4000:])
-        raise
-    finally:
-        if driver is not None:
-            driver.quit()
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
 
     # stopped by a kill rather than Ctrl-C, `elv formgrade` stops its Jupyter server too: the port is free again
+    port = int(base.rsplit(":", 1)[1])
     deadline = time.monotonic() + 15
     while _listening(port):
         assert time.monotonic() < deadline, f"formgrader's server outlived `elv formgrade` (port {port} still open)"
@@ -143,18 +151,6 @@ def test_a_ta_grades_a_written_answer_in_formgrader_and_the_grades_include_it(tm
     summary = (results / "summary.txt").read_text()
     assert (f"Written answers waiting for a TA: {sum(len(r['written_pending'].split()) for r in waiting)} answer(s) "
             f"of {len(waiting)} submission(s)") in summary
-
-
-def _start_formgrade(results: Path, port: int, log):
-    """`elv formgrade RESULTS` on ``port``; returns (the server, its base address, its token) once it answers."""
-    elv = Path(sys.executable).parent / "elv"
-    server = subprocess.Popen([str(elv), "formgrade", str(results), "--no-browser", "--port", str(port)],
-                              stdout=subprocess.PIPE, stderr=log, text=True, env=dict(os.environ))
-    server.stdout.readline()
-    token = server.stdout.readline().strip().rsplit("token=", 1)[1]
-    base = f"http://localhost:{port}"
-    _wait_for_server(f"{base}/api/status?token={token}", server)
-    return server, base, token
 
 
 def _ran(driver) -> list:
@@ -196,12 +192,7 @@ def test_nothing_a_student_wrote_runs_in_formgrader_or_the_feedback_page(tmp_pat
     page.write_text(render_feedback(poisoned, notebook=a.notebook, scores={}, max_scores={}, title="reference"),
                     encoding="utf-8")
     assert "Content-Security-Policy" in page.read_text()
-    port = _free_port()
-    log = open(tmp_path / "formgrade.log", "w")
-    server, base, token = _start_formgrade(results, port, log)
-    driver = None
-    try:
-        driver = headless_chromium()
+    with _formgrader(results, tmp_path, "formgrade-xss-failure.png") as (server, _, base, token, driver):
         driver.get(page.as_uri())
         WebDriverWait(driver, 30).until(lambda d: "My written answer, with the reasons." in d.page_source)
         time.sleep(1.0)
@@ -230,19 +221,6 @@ def test_nothing_a_student_wrote_runs_in_formgrader_or_the_feedback_page(tmp_pat
         while _submissions(base, token, a)["reference"]["written_score"] != 1:
             assert time.monotonic() < deadline, "formgrader did not save the TA's score"
             time.sleep(0.5)
-    except Exception:
-        if driver is not None:
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            driver.save_screenshot(str(ARTIFACTS / "formgrade-xss-failure.png"))
-        log.flush()
-        print("formgrader's log:\n" + (tmp_path / "formgrade.log").read_text()[-4000:])
-        raise
-    finally:
-        if driver is not None:
-            driver.quit()
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
 
 
 @needs_chromium

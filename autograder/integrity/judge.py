@@ -24,13 +24,15 @@ from __future__ import annotations
 import errno
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..course import Assignment, get_assignment
 from ..course.notebooks import (error_output, grade_cells, grade_id, grade_meta, has_test_code, imports_source,
                                 is_blank_answer, released_answer, stream_output)
-from ..kernel_side.records import MAX_JSON_BYTES, MAX_RECORD_BYTES, RecordError, cell_key, parse_record
+from ..kernel_side.records import (MAX_JSON_BYTES, MAX_RECORD_BYTES, RecordError, RecordTooLarge, cell_key,
+                                   parse_record)
 
 __all__ = ["Plan", "plan", "validation_plan", "CellWatch", "score", "TAMPERING", "RECORD_BUDGET_BYTES",
            "RecordBudgetError"]
@@ -191,8 +193,6 @@ class CellWatch:
             self.records[gid] = {stem: f"could not be read ({type(exc).__name__})" for stem in self.stems[gid]}
             self._find(f"{gid}: its records could not be read ({type(exc).__name__}: {exc})"[:300])
         if self._judge is not None and gid in self.stems:
-            import time
-
             ok = self.replies[cell_index] == "ok"
             started = time.perf_counter()
             try:
@@ -272,8 +272,8 @@ class CellWatch:
         limit = min(MAX_RECORD_BYTES, max(self.left, 0))
         try:
             payload, arrays = parse_record(*raw, max_bytes=limit)
-        except RecordError as exc:
-            if limit < MAX_RECORD_BYTES and "MB" in str(exc):
+        except RecordTooLarge:
+            if limit < MAX_RECORD_BYTES:
                 raise RecordBudgetError(f"its arrays hold more than the {limit / 2**20:.0f} MB left of the grader's "
                                         f"budget of {RECORD_BUDGET_BYTES / 2**20:.0f} MB for one submission's records "
                                         "(0 points for this cell; return smaller results)") from None

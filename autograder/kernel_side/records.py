@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["encode", "decode", "write_record", "read_record", "parse_record", "cell_key", "Other", "RecordError",
-           "HIDDEN_DIR_VARIABLE", "DATACLASSES", "tensor_storage", "MAX_RECORD_BYTES", "MAX_JSON_BYTES"]
+           "HIDDEN_DIR_VARIABLE", "DATACLASSES", "tensor_storage", "RecordTooLarge", "MAX_RECORD_BYTES", "MAX_JSON_BYTES"]
 
 HIDDEN_DIR_VARIABLE = "ELVKIT_HIDDEN_DIR"
 #: the most array data one record may hold once decompressed (a student's function could return anything)
@@ -49,6 +49,10 @@ DATACLASSES = {
 
 class RecordError(ValueError):
     """A record that is not what the kernel writes: damaged, forged, or too large."""
+
+
+class RecordTooLarge(RecordError):
+    """A record whose arrays hold more than the bytes the reader allows."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -322,7 +326,7 @@ def _read_npz(data: bytes, budget: int) -> dict:
     from numpy.lib import format as npformat
 
     if len(data) > budget:
-        raise RecordError(f"the arrays' file is {len(data) / 2**20:.0f} MB (at most {budget / 2**20:.0f} MB)")
+        raise RecordTooLarge(f"the arrays' file is {len(data) / 2**20:.0f} MB (at most {budget / 2**20:.0f} MB)")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
@@ -350,7 +354,7 @@ def _read_npz(data: bytes, budget: int) -> dict:
                         raise RecordError("an array with an invalid shape")
                     nbytes = math.prod(shape) * dtype.itemsize
                     if nbytes > left:
-                        raise RecordError(f"the arrays hold more than {budget / 2**20:.0f} MB once decompressed")
+                        raise RecordTooLarge(f"the arrays hold more than {budget / 2**20:.0f} MB once decompressed")
                     left -= nbytes
                     raw = fh.read(nbytes)
                     if len(raw) != nbytes or fh.read(1):
