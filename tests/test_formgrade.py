@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -214,6 +215,9 @@ def test_nothing_a_student_wrote_runs_in_formgrader_or_the_feedback_page(tmp_pat
         assert "My written answer, with the reasons." in driver.find_element(By.TAG_NAME, "body").text
         with urllib.request.urlopen(f"{base}/api/kernels?token={token}", timeout=10) as reply:
             assert json.loads(reply.read()) == [], "the page started a kernel"
+        with pytest.raises(urllib.error.HTTPError, match="403"):   # nor can anyone: formgrader's server runs no code
+            urllib.request.urlopen(urllib.request.Request(f"{base}/api/kernels?token={token}", data=b"{}",
+                                                          method="POST"), timeout=30)
         box.clear()                                              # formgrader's own scripts still work
         box.send_keys("1")
         box.send_keys("\t")

@@ -123,12 +123,14 @@ def serve(results: Path, *, port: int = 8890, open_browser: bool = True, db_url:
 
 def server_config(folder: Path, token: str) -> Path:
     """``<folder>/jupyter_server_config.json`` for formgrader's server: the token (in a file only its owner reads,
-    never on a command line), every markdown cell rendered through the sanitiser, and the submission pages'
-    Content-Security-Policy (:mod:`autograder.outputs.formgrade_csp`, a server extension)."""
+    never on a command line), every markdown cell rendered through the sanitiser, the submission pages'
+    Content-Security-Policy (:mod:`autograder.outputs.formgrade_csp`, a server extension), and no kernel: the
+    server that shows students' notebooks to a signed-in TA cannot run code, whatever a page asks of it."""
     folder.mkdir(parents=True, exist_ok=True)
     config = {"IdentityProvider": {"token": token},
               "HTMLExporter": {"filters": {"markdown2html": MARKDOWN_FILTER}},
-              "ServerApp": {"jpserver_extensions": {"autograder.outputs.formgrade_csp": True}}}
+              "ServerApp": {"jpserver_extensions": {"autograder.outputs.formgrade_csp": True},
+                            "kernel_manager_class": "autograder.outputs.formgrade_csp.NoKernels"}}
     path = folder / "jupyter_server_config.json"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:

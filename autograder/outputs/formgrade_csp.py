@@ -1,5 +1,5 @@
-"""A Jupyter server extension for ``elv formgrade``: the pages that show a student's notebook carry a strict
-Content-Security-Policy.
+"""What ``elv formgrade``'s Jupyter server adds to nbgrader's formgrader: the pages that show a student's notebook
+carry a strict Content-Security-Policy (a server extension), and the server starts no kernel (its kernel manager).
 
 Formgrader renders a graded notebook inside its own signed-in origin, the one that can start kernels and write
 the gradebook. What the student wrote is sanitised before it gets there (:mod:`autograder.outputs.safe`); this
@@ -14,9 +14,10 @@ from __future__ import annotations
 import re
 import secrets
 
-from tornado.web import OutputTransform
+from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+from tornado.web import HTTPError, OutputTransform
 
-__all__ = ["SubmissionPagePolicy", "policy", "PAGES"]
+__all__ = ["SubmissionPagePolicy", "NoKernels", "policy", "PAGES"]
 
 #: the paths whose pages show a student's notebook
 PAGES = re.compile(r"^/formgrader/submissions/[^/]+/?$")
@@ -62,3 +63,11 @@ def _jupyter_server_extension_points():
 def _load_jupyter_server_extension(serverapp):
     """Install the transform on formgrader's server."""
     serverapp.web_app.add_transform(SubmissionPagePolicy)
+
+
+class NoKernels(AsyncMappingKernelManager):
+    """The kernel manager of formgrader's server: formgrader runs no code, so the server that shows students'
+    notebooks to a signed-in TA starts no kernel, whoever asks (a page, a script, another account)."""
+
+    async def start_kernel(self, *args, **kwargs):
+        raise HTTPError(403, "elv formgrade's server runs no code: it starts no kernel")
