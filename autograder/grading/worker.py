@@ -42,6 +42,17 @@ def _hidden_errors(nb, watch) -> list:
     return found
 
 
+def _scripted(nb) -> list:
+    """A finding when the notebook holds markup that would act in a browser (removed from every page it is shown
+    in: see :mod:`autograder.outputs.safe`)."""
+    from ..outputs.safe import scripted_cells
+
+    cells = scripted_cells(nb)
+    return [f"markup that would run in the browser of whoever opens the notebook (never shown active): "
+            f"{'; '.join(cells[:6])}" + (f" and {len(cells) - 6} more cell(s)" if len(cells) > 6 else "")] if cells \
+        else []
+
+
 def _limit_output_size(nb) -> list:
     """Drop outputs larger than MAX_OUTPUT_BYTES (a 100 MB image would make the feedback unusable)."""
     dropped = []
@@ -130,7 +141,8 @@ def work(job: Job) -> Outcome:
     judging += time.perf_counter() - started
     scores = {gid: verdicts.scores.get(gid, 0.0) for gid in p.points}      # a cell that is gone scores 0
     max_scores = dict(p.points)
-    findings = list(dict.fromkeys(list(job.tamper) + watch.findings + verdicts.findings + _hidden_errors(nb, watch)))
+    findings = list(dict.fromkeys(list(job.tamper) + watch.findings + verdicts.findings + _hidden_errors(nb, watch)
+                                  + _scripted(nb)))
     slow = [grade_id(c) or f"cell {i}" for i, c in enumerate(nb.cells)
             if any(o.get("ename") == "CellTimeoutError" for o in c.get("outputs", []))]
     if slow:

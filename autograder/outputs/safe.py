@@ -34,7 +34,8 @@ import html
 import re
 import uuid
 
-__all__ = ["clean_html", "markdown2html", "safe_notebook", "safe_outputs", "FEEDBACK_CSP", "with_csp"]
+__all__ = ["clean_html", "markdown2html", "safe_notebook", "safe_outputs", "FEEDBACK_CSP", "with_csp", "acting_markup",
+           "scripted_cells"]
 
 #: the feedback page's policy: no script but MathJax from its CDN (which typesets the page's equations; it needs
 #: eval for its configuration block), pictures from the page itself, no connection, no frame, no form
@@ -275,3 +276,61 @@ def with_csp(page: str, policy: str = FEEDBACK_CSP) -> str:
     disk or an LMS has no headers of its own)."""
     tag = f'<meta http-equiv="Content-Security-Policy" content="{html.escape(policy)}">'
     return re.sub(r"<head>", lambda m: m.group(0) + "\n" + tag, page, count=1, flags=re.I)
+
+
+#: elements that run, load or frame something, or submit: markup a notebook of the course never needs
+_ACTING_TAGS = {"script", "iframe", "frame", "frameset", "object", "embed", "base", "form", "applet"}
+
+
+def acting_markup(markup: str) -> list[str]:
+    """What in ``markup`` would act in a browser, read as a browser's parser reads it (entities decoded, text
+    apart from tags): scripts, frames, forms, a ``<meta http-equiv>``, event-handler attributes, and URLs whose
+    scheme runs (``javascript:``, ``vbscript:``, ``data:text/html``). Empty for inert markup."""
+    from html.parser import HTMLParser
+
+    found = []
+
+    class Reader(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag in _ACTING_TAGS or (tag == "meta" and any(k == "http-equiv" for k, _ in attrs)):
+                found.append(f"<{tag}>")
+            for name, value in attrs:
+                if name.startswith("on"):
+                    found.append(f"<{tag} {name}>")
+                elif name in ("href", "src", "action", "formaction", "xlink:href", "data", "srcdoc") and value:
+                    url = "".join(value.split()).lower()
+                    if name == "srcdoc" or url.startswith(("javascript:", "vbscript:", "data:text/html")):
+                        found.append(f"<{tag} {name}>")
+
+        handle_startendtag = handle_starttag
+
+    try:
+        Reader(convert_charrefs=True).feed(markup)
+    except Exception:  # noqa: BLE001 - unparsable markup is shown as sanitised anyway; say it is odd
+        found.append("markup the HTML parser could not read")
+    return found
+
+
+def scripted_cells(nb) -> list[str]:
+    """The cells of an executed notebook whose markdown or outputs hold markup that would act in a browser (see
+    :func:`acting_markup`), or a JavaScript output: ``["cell 12 (<img onerror>)", ...]``. The pages never run it
+    (they are rebuilt from inert parts); a submission that holds it is shown to a person."""
+    where = []
+    for index, cell in enumerate(nb.cells):
+        found = []
+        if cell.get("cell_type") == "markdown":
+            found += acting_markup(_render_markdown(_text(cell.get("source"))))
+        for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            data = output.get("data") if isinstance(output, dict) else None
+            if not isinstance(data, dict):
+                continue
+            if "application/javascript" in data:
+                found.append("a JavaScript output")
+            for mime in ("text/html", "image/svg+xml"):
+                if mime in data:
+                    found += acting_markup(_text(data[mime]))
+            if "text/markdown" in data:
+                found += acting_markup(_render_markdown(_text(data["text/markdown"])))
+        if found:
+            where.append(f"cell {index + 1} ({', '.join(dict.fromkeys(found))[:120]})")
+    return where

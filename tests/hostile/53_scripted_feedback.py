@@ -3,10 +3,10 @@ Markdown and SVG outputs, a JavaScript output, an isolated (framed) output, a "p
 attribute and picture metadata that does -- a markdown cell the student added with the same payloads and a pasted
 attachment whose data is a script, and a written answer holding them, hoping to run in the browser of whoever
 opens the feedback page or the TA's copy in formgrader (to repaint the score, or start a kernel as the TA).
-Graded as the reference; both pages keep the text, show the pictures, and run none of it (the Chromium test in
-tests/test_formgrade.py opens such pages)."""
+Graded as the reference, and flagged for a person; both pages keep the text, show the pictures, and run none of it
+(the Chromium test in tests/test_formgrade.py opens such pages)."""
 
-EXPECT = {"status": "graded", "score": 100, "flagged": False}
+EXPECT = {"status": "graded", "score": 100, "flagged": True, "twin": "reference"}
 
 MARK = "ELV_SCRIPTED_FEEDBACK"
 
@@ -56,6 +56,7 @@ def verify(kit, row, out):
             for mime in ("image/png", "image/jpeg", "image/gif"):
                 assert mime not in data or re.fullmatch(r"[A-Za-z0-9+/=]+", data[mime])
             assert active_markup(data.get("text/html", "")) == [], data["text/html"][:300]
+    assert "markup that would run in the browser" in row["flags"] and "JavaScript output" in row["flags"]
     page = (out / row["feedback"]).read_text(encoding="utf-8")
     assert f"{MARK} as text is fine" in page and "My answer." in page and "Notes of mine." in page
     assert '<meta http-equiv="Content-Security-Policy"' in page
