@@ -35,7 +35,7 @@ from ..course import Assignment, get_assignment, kernel_files
 from ..course.notebooks import grade_id, grade_meta, read_source
 from ..integrity.judge import plan
 from ..outputs.feedback import refresh_pages
-from .executors import executor, gpu_ids
+from .executors import executor, gpu_ids, run_jobs
 from .execute import kernel_path
 from .gradebook import Gradebook, answer_digests
 from .preflight import bind_results_folder, check_database, check_options, check_results_folder
@@ -44,7 +44,7 @@ from .policy import apply_late, apply_roster
 from .submissions import Found, find_submissions, read_submission, student_id
 from .types import (STATUS_GRADED, STATUS_IGNORED, STATUS_INFRA, STATUS_MALFORMED, STATUS_MISSING, GradeOptions,
                     Job, Outcome, Page, SubmissionResult)
-from .worker import feedback_page, warm_up, work
+from .worker import feedback_page, warm_up
 
 __all__ = ["grade"]
 
@@ -325,59 +325,6 @@ def _with_roster(found: list, roster: dict | None) -> list:
     return found
 
 
-def _run(pool, jobs: list, batch: _Batch, writer, window: int) -> list:
-    """Run ``jobs`` (job, result, original name) on the workers, at most ``window`` at a time, and collect each
-    outcome; returns the writer's futures.
-
-    A worker that dies (killed, out of memory) breaks a local pool, and every job it held fails with it. Those
-    jobs are run again, each alone on a fresh pool: one that kills its worker a second time, alone, is the
-    cause, and only its row says so (an infrastructure error, flagged); every other student is graded as if
-    nothing happened. Then the rest of the batch goes on, on a fresh pool.
-    """
-    from .executors import BROKEN
-
-    waiting = list(reversed(jobs))
-    running, written, suspects = {}, [], []
-
-    def fail(item, exc):
-        batch.zero(item[1], STATUS_INFRA, f"grader error: {type(exc).__name__}: {exc}")
-
-    while waiting or running:
-        while waiting and len(running) < window and not suspects:
-            item = waiting.pop()
-            running[pool.submit(work, item[0])] = item
-        done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
-        for future in done:
-            item = running.pop(future)
-            try:
-                outcome = future.result()
-            except BROKEN:
-                suspects.append(item)
-                continue
-            except Exception as exc:  # noqa: BLE001 - the worker itself failed: the grader's problem
-                fail(item, exc)
-                continue
-            written.append(batch.collect(item[1], item[2], outcome, writer))
-        if suspects and not running:
-            pool.replace()
-            for item in suspects:                       # each alone: a second death is its own
-                try:
-                    outcome = pool.submit(work, item[0]).result()
-                except BROKEN:
-                    pool.replace()
-                    item[1].flags.append("the grader's worker process died while grading this notebook (for review)")
-                    batch.zero(item[1], STATUS_INFRA, "the grader's worker process died twice while grading this "
-                                                      "notebook, the second time alone (killed, or out of "
-                                                      "memory): grade it again, or look at it")
-                    continue
-                except Exception as exc:  # noqa: BLE001
-                    fail(item, exc)
-                    continue
-                written.append(batch.collect(item[1], item[2], outcome, writer))
-            suspects = []
-    return written
-
-
 def grade(assignment, submissions: Path, out: Path, options: GradeOptions | None = None) -> list[SubmissionResult]:
     """Grade every submission in ``submissions``; write the gradebook, grades.csv, feedback and summary to
     ``out``.
@@ -425,7 +372,7 @@ def grade(assignment, submissions: Path, out: Path, options: GradeOptions | None
             if prepared is not None:
                 jobs.append((*prepared, f.original))
         cf.wait(warm)
-        written = _run(pool, jobs, batch, writer, window=options.jobs)
+        written = run_jobs(pool, jobs, batch, writer, window=options.jobs)
         for w in written:
             w.result()
     bar.close()

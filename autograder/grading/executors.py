@@ -10,10 +10,10 @@ import multiprocessing
 import os
 import subprocess
 
-from .types import GradeOptions
-from .worker import worker_init
+from .types import STATUS_INFRA, GradeOptions
+from .worker import work, worker_init
 
-__all__ = ["executor", "slurm_cluster", "gpu_ids", "Workers", "BROKEN", "SCHEDULER_TIMEOUT"]
+__all__ = ["executor", "slurm_cluster", "gpu_ids", "Workers", "BROKEN", "run_jobs", "SCHEDULER_TIMEOUT"]
 
 #: seconds to wait for a Dask scheduler to answer
 SCHEDULER_TIMEOUT = 10
@@ -43,6 +43,10 @@ class Workers:
     def submit(self, fn, *args, **kwargs) -> cf.Future:
         """``fn(*args, **kwargs)`` on a worker."""
         return self.pool.submit(fn, *args, **kwargs)
+
+    def map(self, fn, *iterables, **kwargs):
+        """``fn`` over ``iterables`` on the workers (the executor's own ``map``)."""
+        return self.pool.map(fn, *iterables, **kwargs)
 
     def replace(self) -> None:
         """A fresh pool in place of this one (whose workers are left to exit)."""
@@ -131,3 +135,53 @@ def slurm_cluster(options: GradeOptions):
         settings.setdefault("job_extra_directives", ["--gres=gpu:1"])
     return SLURMCluster(**settings)
 
+
+def run_jobs(pool: Workers, jobs: list, batch, writer, window: int) -> list:
+    """Run ``jobs`` (job, result, original name) on the workers, at most ``window`` at a time, and hand each
+    outcome to ``batch.collect`` (a failure to ``batch.zero``); returns the writer's futures.
+
+    A worker that dies (killed, out of memory) breaks a local pool, and every job it held fails with it. Those
+    jobs are run again, each alone on a fresh pool: one that kills its worker a second time, alone, is the
+    cause, and only its row says so (an infrastructure error, flagged); every other student is graded as if
+    nothing happened. Then the rest of the batch goes on, on a fresh pool.
+    """
+    waiting = list(reversed(jobs))
+    running, written, suspects = {}, [], []
+
+    def fail(item, exc):
+        batch.zero(item[1], STATUS_INFRA, f"grader error: {type(exc).__name__}: {exc}")
+
+    while waiting or running:
+        while waiting and len(running) < window and not suspects:
+            item = waiting.pop()
+            running[pool.submit(work, item[0])] = item
+        done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+        for future in done:
+            item = running.pop(future)
+            try:
+                outcome = future.result()
+            except BROKEN:
+                suspects.append(item)
+                continue
+            except Exception as exc:  # noqa: BLE001 - the worker itself failed: the grader's problem
+                fail(item, exc)
+                continue
+            written.append(batch.collect(item[1], item[2], outcome, writer))
+        if suspects and not running:
+            pool.replace()
+            for item in suspects:                       # each alone: a second death is its own
+                try:
+                    outcome = pool.submit(work, item[0]).result()
+                except BROKEN:
+                    pool.replace()
+                    item[1].flags.append("the grader's worker process died while grading this notebook (for review)")
+                    batch.zero(item[1], STATUS_INFRA, "the grader's worker process died twice while grading this "
+                                                      "notebook, the second time alone (killed, or out of "
+                                                      "memory): grade it again, or look at it")
+                    continue
+                except Exception as exc:  # noqa: BLE001
+                    fail(item, exc)
+                    continue
+                written.append(batch.collect(item[1], item[2], outcome, writer))
+            suspects = []
+    return written

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from ..course.notebooks import error_output, grade_id, stream_output
-from ..integrity.judge import TAMPERING, CellWatch, score
+from ..integrity.judge import TAMPERING, CellJudge, CellWatch, score
 from .execute import execute, mark_not_run
 from .types import STATUS_GRADED, Job, Outcome, Page
 
@@ -123,7 +123,7 @@ def work(job: Job) -> Outcome:
     cases, problems = _hidden_inputs(a, job, folder) if a is not None else ({}, {})
     nb = nbformat.reads(job.notebook, as_version=4)
     watch = CellWatch(folder, p)
-    watch.attach(a, p, cases, problems)         # each cell judged as it ends, its records dropped then
+    watch.attach(CellJudge(a, p, cases, problems))     # each cell judged as it ends, its records dropped then
     watch.cells_file(nb, p)
     os.environ["ELVKIT_HIDDEN_DIR"] = str(folder)
     start = time.perf_counter()

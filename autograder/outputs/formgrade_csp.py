@@ -44,6 +44,8 @@ class SubmissionPagePolicy(OutputTransform):
         self.active = bool(PAGES.match(request.path))
 
     def transform_first_chunk(self, status_code, headers, chunk, finishing):
+        """Tornado's hook on a response's first chunk (a submission page is written whole): the policy header and
+        the nonce on formgrader's own scripts."""
         if not self.active or not headers.get("Content-Type", "").startswith("text/html"):
             return status_code, headers, chunk
         nonce = secrets.token_urlsafe(18)
@@ -70,4 +72,5 @@ class NoKernels(AsyncMappingKernelManager):
     notebooks to a signed-in TA starts no kernel, whoever asks (a page, a script, another account)."""
 
     async def start_kernel(self, *args, **kwargs):
+        """Refuse (HTTP 403): no kernel on this server."""
         raise HTTPError(403, "elv formgrade's server runs no code: it starts no kernel")

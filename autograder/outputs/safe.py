@@ -325,7 +325,7 @@ def scripted_cells(nb) -> list[str]:
             if not isinstance(data, dict):
                 continue
             if "application/javascript" in data:
-                found.append("a JavaScript output")
+                found.insert(0, "a JavaScript output")
             for mime in ("text/html", "image/svg+xml"):
                 if mime in data:
                     found += acting_markup(_text(data[mime]))
