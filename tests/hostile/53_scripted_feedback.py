@@ -17,15 +17,18 @@ def build(kit):
     from xss_payloads import _js, markup_payloads
 
     html = "".join(markup_payloads())
+    isolated = {"text/html": f"<script>{_js(35)}</script>"}
+    breakout = {"image/png": f'x" onerror="{_js(33)}'}
+    width = {"image/png": {"width": f'1 onerror="{_js(34)}"'}}
     nb = kit.appended(f"""
 from IPython.display import HTML, SVG, Javascript, Markdown, display
 display(HTML({html!r}))
 display(Markdown({html!r}))
 display(Javascript('document.title = "{MARK}"'))
 display(SVG('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(\\'{MARK}\\')"><circle r="3"/></svg>'))
-display({{"text/html": "<script>{_js(35)}</script>"}}, raw=True, metadata={{"isolated": True}})
-display({{"image/png": 'x" onerror="{_js(33)}'}}, raw=True)
-display({{"image/png": "iVBORw0KGgo="}}, raw=True, metadata={{"image/png": {{"width": '1 onerror="{_js(34)}"'}}}})
+display({isolated!r}, raw=True, metadata={{"isolated": True}})
+display({breakout!r}, raw=True)
+display({{"image/png": "iVBORw0KGgo="}}, raw=True, metadata={width!r})
 print("{MARK} as text is fine")
 """)
     added = nbformat.v4.new_markdown_cell(f"Notes of mine. {html}\n\n![pasted](attachment:x.png)")
