@@ -19,7 +19,8 @@ On a GPU, a longer schedule in the paper's proportions (a few minutes on a recen
 ``--init CHECKPOINT`` trains further from saved weights instead of a random initialisation.
 
 It saves a resumable state every ``--every`` steps (``<out>.partial``; rerun the same command after a stop, or pass
-``--stop-after N`` to train in pieces), and at the end the weights with their sha256, the recipe, and the FG-ARI of
+``--stop-after N`` to train in pieces) and appends the step, loss and held-out FG-ARI to ``<out stem>.progress.jsonl``
+(the curve over every stretch, copied into the record at the end), and at the end the weights with their sha256, the recipe, and the FG-ARI of
 the alpha masks on new scenes of both variants (with k-means on pixel colour beside it) in ``<out stem>.json``.
 The model and the training step are the assignment's reference solution (``slot_attention.nb.py``, loaded by
 :func:`reference`): one source of truth, which stays beside the solutions, not in ``elvkit``, because it is what
@@ -101,6 +102,7 @@ def train(args) -> Path:
     generator = torch.Generator().manual_seed(args.seed)
     step, out = 0, Path(args.out)
     partial = out.with_suffix(out.suffix + ".partial")
+    progress = out.with_suffix(".progress.jsonl")
     if partial.is_file():
         state = torch.load(partial, map_location=device)
         model.load_state_dict(state["model"]), opt.load_state_dict(state["opt"])
@@ -117,10 +119,15 @@ def train(args) -> Path:
             print(f"step {step}/{args.steps} loss {loss:.5f} lr {lr:.2e} {time.perf_counter() - start:.0f} s",
                   flush=True)
         if step % args.every == 0 or step in (args.steps, stop):
+            score = fg_ari(model, held_out)
             print(f"step {step}: FG-ARI of the alpha masks on {len(held_out)} new {args.variant} scenes "
-                  f"{fg_ari(model, held_out):.3f}", flush=True)
+                  f"{score:.3f}", flush=True)
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
                         "generator": generator.get_state()}, partial)
+            with open(progress, "a", encoding="utf-8") as fh:    # the training curve, over every stretch
+                fh.write(json.dumps({"step": step, "loss": round(float(loss), 6), "fg_ari": round(score, 4),
+                                     "seconds": round(time.perf_counter() - start, 1),
+                                     "when": time.strftime("%Y-%m-%dT%H:%M:%S")}) + "\n")
     if step < args.steps:
         print(f"stopped at step {step} of {args.steps}: run the same command again to resume from {partial}")
         return partial
@@ -144,6 +151,8 @@ def train(args) -> Path:
                          .hexdigest()}} if args.init else {}),
             "fg_ari": {"held_out_scenes": f"make_object_scenes({args.held_out}, seed=10_000, size={args.size}, "
                                           "objects=(2, 4))", **evaluation}}
+    if progress.is_file():
+        meta["curve"] = [json.loads(line) for line in progress.read_text().splitlines() if line.strip()]
     out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
     print(json.dumps(meta), flush=True)
     return out
