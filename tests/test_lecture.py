@@ -117,6 +117,28 @@ def test_each_demo_answers_every_control_with_a_new_picture(lecture, assignment_
         demo.render(nonsense=1)
 
 
+def test_captions_claim_only_what_the_picture_shows(lecture):
+    """A caption counts what the picture holds: the objects that won a slot of their own (not "each slot won an
+    object" beside a negative FG-ARI), the MaskCut masks that kept a patch (not "3 masks" over one)."""
+    import re
+
+    import numpy as np
+
+    won = lecture.load_demos("05_slot_attention")._objects_won
+    truth = np.array([[0, 1, 1, 2], [0, 1, 2, 2], [3, 3, 0, 0]])
+    assert won(truth, np.array([[0, 1, 1, 2], [0, 1, 2, 2], [3, 3, 0, 0]])) == (3, 3)
+    assert won(truth, np.array([[0, 1, 1, 1], [0, 1, 1, 1], [2, 2, 0, 0]])) == (1, 3)      # 1 and 2 share a slot
+    for masks in (1, 4):
+        demo = lecture.load_demos("04_normalized_cuts").DEMOS[2]
+        _, caption = demo.render(masks=masks)
+        kept = int(re.search(r"\((\d+) of the (\d+) masks asked for kept a patch", caption).group(1))
+        assert 1 <= kept <= masks, caption
+    demo = lecture.load_demos("05_slot_attention").DEMOS[0]
+    _, caption = demo.render()
+    ari = float(re.search(r"FG-ARI (-?[0-9.]+)", caption).group(1))
+    assert "won a slot" in caption and (ari > 0.5 or "each of them has won" not in caption), caption
+
+
 def test_the_widget_redraws_when_a_control_moves(lecture):
     demo = lecture.load_demos("stereo").DEMOS[2]
     box = demo.widget()

@@ -70,6 +70,18 @@ def _fg_ari(truth, labels):
     return float(ref.fg_ari(torch.as_tensor(truth)[None], torch.as_tensor(labels)[None])[0])
 
 
+def _objects_won(truth, labels) -> tuple[int, int]:
+    """(how many objects have a slot of their own, how many objects): an object's slot is the one holding most of
+    its pixels; it is the object's own when it holds at least half of them and is no other object's slot."""
+    owners = {}
+    for obj in (o for o in np.unique(truth) if o != 0):
+        pixels = labels[truth == obj]
+        slot = int(np.bincount(pixels).argmax())
+        owners[obj] = (slot, float((pixels == slot).mean()))
+    slots = [slot for slot, _ in owners.values()]
+    return sum(1 for slot, share in owners.values() if share >= 0.5 and slots.count(slot) == 1), len(owners)
+
+
 # --- 1. attention per iteration -------------------------------------------------------------------------------
 
 def _iterations_draw(fig, _state, scene, iterations, seed):
@@ -88,11 +100,16 @@ def _iterations_draw(fig, _state, scene, iterations, seed):
     ax2.set_yticks([size / 2 + t * (size + 2) for t in range(len(rows))], [f"t = {t + 1}" for t in range(len(rows))])
     ax2.set_xticks([size / 2 + k * (size + 2) for k in range(m)], [f"slot {k + 1}" for k in range(m)])
     ax2.set_title("attention a_ij of each slot over the pixels, per iteration")
-    ari = _fg_ari(scenes.masks[int(scene)], masks[0].argmax(0))
+    truth, labels = scenes.masks[int(scene)], masks[0].argmax(0)
+    ari = _fg_ari(truth, labels)
+    won, k = _objects_won(truth, labels)
+    outcome = ("each of them has won a slot of its own" if won == k else
+               f"{won} of them {'has' if won == 1 else 'have'} won a slot of {'its' if won == 1 else 'their'} own; "
+               "the others share a slot or are split between several")
     return (f"Iteration 1 starts from random slots (draw {int(seed)}), so the slots split the image almost at random; "
-            f"within two or three iterations each slot has won one object or the background. The model was trained "
-            f"with T = 3; with T = {int(iterations)} here its masks score FG-ARI {ari:.2f} on this scene (1 = every "
-            "object in a slot of its own).")
+            f"the iterations let them compete for the pixels. Here, after T = {int(iterations)} (the model was "
+            f"trained with T = 3), the scene's {k} objects: {outcome}; the masks score FG-ARI {ari:.2f} (1 = every "
+            "object in a slot of its own, 0 = chance).")
 
 
 # --- 2. the number of slots -------------------------------------------------------------------------------------
