@@ -124,3 +124,65 @@ def test_the_training_script_is_deterministic_given_its_seed_and_resumes(tmp_pat
     a, b = torch.load(tmp_path / "a.pt"), torch.load(tmp_path / "b.pt")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert (tmp_path / "a.json").read_text().count(":") > 5
+
+
+@pytest.fixture
+def fake_dino(tmp_path, monkeypatch):
+    """DINO's ViT-S/16 and ViT-S/8 as an instructor's machine holds them, made on the fly: random weights in the
+    official checkpoints' exact key layout in the data cache, and a registry whose entries hold their sha256."""
+    import tomllib
+
+    from elvkit.data.registry import _registry_path, file_sha256
+    from elvkit.models import DINO_MODELS, vit_small
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("ELVKIT_DATA_DIR", str(cache))
+    table = tomllib.loads(_registry_path().read_text())
+    for seed, (name, (file, patch)) in enumerate(DINO_MODELS.items()):
+        torch.manual_seed(seed)
+        (cache / file).parent.mkdir(parents=True, exist_ok=True)
+        torch.save(vit_small(patch=patch).state_dict(), cache / file)          # the published backbone's keys
+        table[file]["sha256"] = file_sha256(cache / file)
+    (tmp_path / "registry.toml").write_text(
+        "\n".join(f'["{k}"]\nurl = "{v["url"]}"\nsha256 = "{v.get("sha256", "")}"\n' for k, v in table.items()))
+    return tmp_path
+
+
+def test_dino_loads_only_with_a_committed_hash_and_the_real_weights_path_runs_offline(fake_dino, monkeypatch):
+    """The path of the notebooks and demos with DINO's published ViTs, on the offline photographs: the last
+    layer's [CLS] attention per head, the attention from a query patch, the patch keys, and MaskCut's masks on the
+    ViT-S/8's 28 x 28 grid of keys, as the paper cuts them. Without the committed hashes neither model loads."""
+    import numpy as np
+
+    from autograder.integrity.reference import load
+    from elvkit.data import load_photographs
+    from elvkit.models import dino_available, dino_vit, imagenet_normalise
+
+    assert not dino_available("vits8") and not dino_available("vits16")        # the shipped registry: no hash yet
+    with pytest.raises(ValueError, match="sha256 committed"):
+        dino_vit("vits8")
+    monkeypatch.setenv("ELVKIT_REGISTRY", str(fake_dino / "registry.toml"))
+    assert dino_available("vits8") and dino_available("vits16")
+    with pytest.raises(ValueError, match="one of vits16, vits8"):
+        dino_vit("vitb8")
+    photos = load_photographs(224)
+    x = imagenet_normalise(torch.as_tensor(photos.images[:2]))
+    ncut = load("04_normalized_cuts")
+    for name, grid in (("vits16", 14), ("vits8", 28)):
+        model = dino_vit(name)
+        with torch.no_grad():
+            out = model.inspect(x)
+        last = out["attention"][-1]
+        assert out["grid"] == (grid, grid) and last.shape == (2, 6, 1 + grid * grid, 1 + grid * grid)
+        per_head = last[:, :, 0, 1:].reshape(2, 6, grid, grid)                 # what [CLS] attends to, per head
+        torch.testing.assert_close(per_head.sum(dim=(2, 3)) + last[:, :, 0, 0], torch.ones(2, 6))
+        query = grid * (grid // 2) + grid // 2                                   # the centre patch
+        assert last[0, :, 1 + query, 1:].reshape(6, grid, grid).shape == (6, grid, grid)
+        keys = out["keys"][:, :, 1:].permute(0, 2, 1, 3).flatten(2).numpy()    # (B, P, 384)
+        assert keys.shape == (2, grid * grid, 384)
+        if name == "vits8":
+            masks = ncut.maskcut(keys[0], out["grid"], 3, 0.15)
+            assert masks.shape == (3, 28, 28) and masks.dtype == bool and masks[0].any()
+    with pytest.raises(ValueError, match="RGB images"):
+        imagenet_normalise(torch.zeros(1, 1, 8, 8))
+    assert np.isclose(float(imagenet_normalise(torch.full((1, 3, 1, 1), 0.485))[0, 0]), 0.0, atol=1e-6)

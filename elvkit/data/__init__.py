@@ -15,6 +15,8 @@ Offline, always available
     masks (textured objects sharing colours, or flat ones), for object discovery.
     :func:`make_region_image` -- generated images of a few regions that differ in
     intensity, colour or texture only, with exact segmentations (Normalized Cuts).
+    :func:`load_photographs` -- scikit-image's colour photographs and the Motorcycle's
+    left view, square, for what networks trained on photographs show (DINO).
 
 Downloaded on demand (pooch, sha256, cached; never needed by the tests)
     :func:`load_middlebury` -- full-size Middlebury 2014 scenes.
@@ -32,6 +34,7 @@ Downloaded on demand (pooch, sha256, cached; never needed by the tests)
 
 from .digits import Digits, load_digits
 from .objects import ObjectScenes, make_object_scenes
+from .photos import PHOTOGRAPHS, Photographs, load_photographs
 from .multi_object import MULTI_OBJECT_SETS, load_multi_object
 from .segments import BSDSImage, RegionImage, load_bsds500, make_region_image
 from .images import ImageSet, load_cifar10, load_stl10
@@ -58,6 +61,9 @@ __all__ = [
     "load_motorcycle_flow",
     "Digits",
     "load_digits",
+    "Photographs",
+    "load_photographs",
+    "PHOTOGRAPHS",
     "ObjectScenes",
     "make_object_scenes",
     "load_multi_object",

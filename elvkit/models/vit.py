@@ -23,7 +23,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 __all__ = ["VisionTransformer", "vit_tiny", "vit_small", "load_dino_state_dict", "course_state", "course_vit",
-           "dino_vits16"]
+           "dino_vits16", "dino_vit", "dino_available", "imagenet_normalise", "DINO_MODELS"]
 
 
 class PatchEmbed(nn.Module):
@@ -256,13 +256,57 @@ def course_vit(name: str = "vit_tiny_dino", *, verify: bool = True) -> VisionTra
     return model.eval()
 
 
-def dino_vits16() -> VisionTransformer:
-    """DINO's official ViT-S/16 backbone (Caron et al. 2021), downloaded on first use (83 MB, through the data
-    registry: pooch, sha256) and loaded with :func:`load_dino_state_dict`; for 224 x 224 images, in eval mode. The
-    file is read only when the registry holds its sha256 (``python -m elvkit.data hash`` prints it, for an
-    instructor to commit once)."""
+#: DINO's published ViT-S backbones (Caron et al. 2021): name -> (the data registry's file, the patch size). S/8 is
+#: the one the MaskCut paper (Wang et al. 2023) cuts: a 28 x 28 grid of keys at 224 x 224
+DINO_MODELS = {"vits16": ("dino/dino_deitsmall16_pretrain.pth", 16), "vits8": ("dino/dino_deitsmall8_pretrain.pth", 8)}
+#: the ImageNet statistics DINO's ViTs were trained on: inputs are normalised with them
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def _dino_file(name: str) -> str:
+    if name not in DINO_MODELS:
+        raise ValueError(f"`name` must be one of {', '.join(DINO_MODELS)} (DINO's ViT-S/16 and ViT-S/8); got {name!r}")
+    return DINO_MODELS[name][0]
+
+
+def dino_available(name: str = "vits16") -> bool:
+    """Whether DINO's ``name`` backbone can be loaded here: downloaded into the data cache, and its sha256 committed
+    in the data registry (it is a pickle: read only against a committed hash). Offline, the course's own ViT
+    (:func:`course_vit`) stands in."""
+    from ..data.registry import available
+
+    return any(row["name"] == _dino_file(name) and row["cached"] and row["sha256"] for row in available())
+
+
+def dino_vit(name: str = "vits16") -> VisionTransformer:
+    """DINO's official ViT-S/16 (``"vits16"``) or ViT-S/8 (``"vits8"``) backbone (Caron et al. 2021), downloaded
+    on first use (83 MB / 82 MB, through the data registry: pooch, sha256), loaded with :func:`load_dino_state_dict`;
+    for 224 x 224 images normalised with :func:`imagenet_normalise`, in eval mode. The file is read only when the
+    registry holds its sha256 (``python -m elvkit.data hash`` prints it, for an instructor to commit once).
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``name``, or a file whose sha256 the registry does not hold or that differs from it.
+    """
     from ..data.registry import fetch
 
-    state = torch.load(fetch("dino/dino_deitsmall16_pretrain.pth", executes=True), map_location="cpu",
-                       weights_only=True)
-    return load_dino_state_dict(vit_small(), state).eval()
+    state = torch.load(fetch(_dino_file(name), executes=True), map_location="cpu", weights_only=True)
+    return load_dino_state_dict(vit_small(patch=DINO_MODELS[name][1]), state).eval()
+
+
+def dino_vits16() -> VisionTransformer:
+    """DINO's official ViT-S/16 backbone: :func:`dino_vit` ``("vits16")``."""
+    return dino_vit("vits16")
+
+
+def imagenet_normalise(images: torch.Tensor) -> torch.Tensor:
+    """Images (B, 3, H, W) in [0, 1] normalised with ImageNet's mean and standard deviation, as DINO's published
+    ViTs expect them."""
+    if not torch.is_tensor(images) or images.ndim != 4 or images.shape[1] != 3:
+        raise ValueError(f"`images` must be a tensor (B, 3, H, W) of RGB images in [0, 1]; got "
+                         f"{type(images).__name__} {tuple(getattr(images, 'shape', ()))}")
+    mean = torch.tensor(IMAGENET_MEAN, dtype=images.dtype, device=images.device)[None, :, None, None]
+    std = torch.tensor(IMAGENET_STD, dtype=images.dtype, device=images.device)[None, :, None, None]
+    return (images - mean) / std
