@@ -1,5 +1,5 @@
 """Pictures for the notebooks: disparity maps, error maps, masks, point clouds, cost curves,
-the flow colour wheel, flow fields and their errors, training curves.
+the flow colour wheel, flow fields and their errors, training curves, a ViT's attention per head.
 
 Every function draws with matplotlib and returns the ``Figure`` (or draws into
 the ``ax`` it is given and returns it), so a notebook shows it and a script can
@@ -16,7 +16,8 @@ from .metrics import average_endpoint_error, bad_pixel_rate, endpoint_error, flo
 
 __all__ = ["disparity_to_rgb", "error_to_rgb", "show_images", "show_disparity", "show_stereo_pair",
            "show_mask", "compare_disparities", "plot_point_cloud", "plot_cost_curve", "ERROR_LEGEND",
-           "flow_to_rgb", "color_wheel", "show_flow", "show_flow_arrows", "compare_flows", "plot_curves"]
+           "flow_to_rgb", "color_wheel", "show_flow", "show_flow_arrows", "compare_flows", "plot_curves",
+           "show_attention_heads"]
 
 #: Colours of :func:`error_to_rgb`, for a legend.
 ERROR_LEGEND = {
@@ -491,3 +492,54 @@ def plot_curves(curves: dict, *, ax=None, title: str = "", xlabel: str = "step",
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return ax
+
+
+def show_attention_heads(images, maps, *, titles=None, suptitle: str = "", mass: float | None = 0.6):
+    """Each image beside the attention of each head over its patches, one row per image, every attention panel on
+    one colour scale (a colour bar), as the DINO paper draws [CLS] attention.
+
+    Parameters
+    ----------
+    images : array_like, shape (N, 3, H, W)
+        RGB images in [0, 1].
+    maps : array_like, shape (N, heads, h, w)
+        Attention over the h x w patch grid (each head's row of the attention, [CLS] left out).
+    titles : sequence of str, optional
+        What each image shows.
+    mass : float or None
+        Also outline, on the image, the patches holding this share of the heads' mean attention (DINO's figures
+        keep 60 %); None for no outline.
+    """
+    plt = _plt()
+    images = np.asarray(to_numpy(images), dtype=np.float32)
+    maps = np.asarray(to_numpy(maps), dtype=np.float32)
+    if images.ndim != 4 or images.shape[1] != 3:
+        raise ValueError(f"`images` must be (N, 3, H, W); got {describe(images)}")
+    if maps.ndim != 4 or len(maps) != len(images):
+        raise ValueError(f"`maps` must be (N, heads, h, w) with one row per image ({len(images)}); got "
+                         f"{describe(maps)}")
+    n, heads = maps.shape[:2]
+    h, w = images.shape[2:]
+    fig, axes = plt.subplots(n, heads + 1, figsize=(1.9 * (heads + 1), 1.9 * n + 0.6), squeeze=False)
+    vmax = float(maps.max()) or 1.0
+    for r in range(n):
+        axes[r, 0].imshow(images[r].transpose(1, 2, 0))
+        if mass is not None:
+            mean = maps[r].mean(0)
+            order = np.sort(mean.ravel())[::-1]
+            cut = order[min(np.searchsorted(np.cumsum(order) / order.sum(), mass), len(order) - 1)]
+            axes[r, 0].contour(np.kron(mean >= cut, np.ones((h // mean.shape[0], w // mean.shape[1]))),
+                               levels=[0.5], colors="cyan", linewidths=1.2)
+        axes[r, 0].set_ylabel(titles[r] if titles is not None else "", fontsize=8)
+        for k in range(heads):
+            shown = axes[r, k + 1].imshow(maps[r, k], cmap="inferno", vmin=0, vmax=vmax)
+    for k in range(heads):
+        axes[0, k + 1].set_title(f"head {k + 1}", fontsize=9)
+    axes[0, 0].set_title("image" + (f" ({mass:.0%} of the attention)" if mass is not None else ""), fontsize=9)
+    for ax in axes.ravel():
+        ax.set_xticks([]), ax.set_yticks([])
+    fig.colorbar(shown, ax=axes[:, 1:].ravel().tolist(), shrink=0.7,
+                 label=f"attention weight (uniform: {1 / (maps.shape[2] * maps.shape[3]):.4f})")
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig

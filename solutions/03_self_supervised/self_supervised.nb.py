@@ -1532,8 +1532,37 @@ print(f"  k-means on pixel colour (k = objects + 1)  {fg_colour.mean():.3f}")
 # ViT-S/16 trained for 300 epochs of ImageNet on 8–16 GPUs (Caron et al. 2021); ours is a 0.45-million-
 # parameter ViT trained for 50 CPU-minutes. Clustering the last layer's keys of this
 # model with k-means gives FG-ARI 0.233 (random weights: 0.175) — the features the next assignment's
-# MaskCut starts from. `elvkit.models.dino_vits16()` loads DINO's published ViT-S/16 (a download) for
-# the real thing on photographs.
+# MaskCut starts from.
+#
+# **The lecture's pictures, with DINO's own ViT-S/16.** When an instructor has downloaded DINO's published
+# weights once (`python -m elvkit.data download dino`, 83 MB, then `python -m elvkit.data hash` and the
+# printed sha256 committed in `data/registry.toml`: a checkpoint is a pickle, read only against a committed
+# hash), the cell below draws the same [CLS] attention of its 6 last-layer heads on photographs that ship
+# with the course (scikit-image's, and the Motorcycle's left view), normalised as DINO was trained, 224 ×
+# 224 in a 14 × 14 grid of patches; the cyan outline keeps the patches holding 60 % of the heads' mean
+# attention, as the paper's figures do. There the heads find the astronaut, the cat, the cup, the rocket:
+# what 300 ImageNet epochs on photographs teach. Without the weights the cell says so, and the figure above
+# is all this notebook can show: a small model on generated scenes, which separates figure from ground more
+# than objects.
+
+# %%
+from elvkit.data import load_photographs
+from elvkit.models import dino_available, dino_vit, imagenet_normalise
+
+if dino_available("vits16"):
+    photos = load_photographs(224)
+    dino = dino_vit("vits16").to(DEVICE)
+    with torch.no_grad():
+        out = dino.inspect(imagenet_normalise(torch.as_tensor(photos.images, device=DEVICE)))
+    gh, gw = out["grid"]
+    dino_maps = out["attention"][-1][:, :, 0, 1:].reshape(len(photos), -1, gh, gw).cpu().numpy()
+    viz.show_attention_heads(photos.images, dino_maps, titles=photos.names,
+                             suptitle="[CLS] attention of the last layer of DINO's ViT-S/16, 6 heads")
+    plt.show()
+else:
+    print("DINO's ViT-S/16 is not on this machine (or its sha256 is not committed in data/registry.toml): the "
+          "figure above, the course's small ViT, stands in. An instructor runs `python -m elvkit.data download "
+          "dino` once, then commits the hash `python -m elvkit.data hash` prints.")
 
 # %% [markdown]
 # **Written question — attention.** (2 points)
