@@ -96,6 +96,20 @@ they run when your notebook is graded. The written answers are listed too, with 
 Submit the notebook file itself (for example `assignments/01_stereo/stereo.ipynb`), as your course
 asks. Everything runs offline: the data ship with elvkit or are generated; the larger real data sets
 are downloaded once, checked against `data/registry.toml`, when a notebook asks for them.
+
+## DINO's published ViTs (optional)
+
+The self-supervised and Normalized Cuts notebooks show what DINO's own ViT-S/16 and ViT-S/8 see on
+photographs when the weights are on your machine; otherwise the course's small ViT stands in, and the
+notebooks say so. To get them (about 165 MB):
+
+```bash
+python -m elvkit.data download dino
+```
+
+A checkpoint is a pickle, so elvkit reads it only when `data/registry.toml` holds its sha256. When your
+course's copy holds none yet, `python -m elvkit.data hash` prints the lines to add there (your instructor
+publishes them once for everyone).
 """
 
 
