@@ -182,3 +182,27 @@ def stereo_batch(tmp_path_factory):
     from hostile import ASSIGNMENT
 
     return graded_class(ASSIGNMENT, tmp_path_factory)
+
+
+@pytest.fixture
+def fake_dino(tmp_path, monkeypatch):
+    """DINO's ViT-S/16 and ViT-S/8 as an instructor's machine holds them, made on the fly: random weights in the
+    official checkpoints' exact key layout in the data cache, and a registry whose entries hold their sha256."""
+    import tomllib
+
+    import torch
+
+    from elvkit.data.registry import _registry_path, file_sha256
+    from elvkit.models import DINO_MODELS, vit_small
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("ELVKIT_DATA_DIR", str(cache))
+    table = tomllib.loads(_registry_path().read_text())
+    for seed, (name, (file, patch)) in enumerate(DINO_MODELS.items()):
+        torch.manual_seed(seed)
+        (cache / file).parent.mkdir(parents=True, exist_ok=True)
+        torch.save(vit_small(patch=patch).state_dict(), cache / file)          # the published backbone's keys
+        table[file]["sha256"] = file_sha256(cache / file)
+    (tmp_path / "registry.toml").write_text(
+        "\n".join(f'["{k}"]\nurl = "{v["url"]}"\nsha256 = "{v.get("sha256", "")}"\n' for k, v in table.items()))
+    return tmp_path

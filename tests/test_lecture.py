@@ -139,6 +139,33 @@ def test_captions_claim_only_what_the_picture_shows(lecture):
     assert "won a slot" in caption and (ari > 0.5 or "each of them has won" not in caption), caption
 
 
+def test_the_attention_and_maskcut_demos_show_dino_when_an_instructor_has_it(fake_dino, monkeypatch):
+    """With DINO's published ViTs on the machine (checkpoints in DINO's layout made on the fly, their hashes
+    committed in a registry), the attention demo shows ViT-S/16 and the MaskCut demo ViT-S/8 on the offline
+    photographs, every control and a click answered; without them, the course's ViT on scenes (the other tests)."""
+    import importlib.util
+
+    from autograder.course import get_assignment
+
+    monkeypatch.setenv("ELVKIT_REGISTRY", str(fake_dino / "registry.toml"))
+    for assignment_id, index, model in (("03_self_supervised", 3, "DINO's ViT-S/16"),
+                                        ("04_normalized_cuts", 2, "DINO's ViT-S/8")):
+        path = get_assignment(assignment_id).solution_dir / "lecture.py"
+        spec = importlib.util.spec_from_file_location(f"lecture_with_dino_{assignment_id}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)                        # the model is chosen when the lecture loads
+        demo = module.DEMOS[index]
+        png, caption = demo.render()
+        assert png[:4] == b"\x89PNG" and model in caption and "photograph" in caption, caption
+        assert demo.controls["scene"].values()[-1] == 4                   # the five photographs
+        for name, control in demo.controls.items():
+            values = control.values()
+            other = values[values.index(control.value) - 1]
+            assert demo.render(**{name: other})[0] != png, f"{demo.title}: {name} changed nothing"
+        if demo.click is not None:
+            assert demo.click(100.0, 40.0) == {"row": 2.0, "col": 6.0}       # 16 x 16-pixel patches
+
+
 def test_the_widget_redraws_when_a_control_moves(lecture):
     demo = lecture.load_demos("stereo").DEMOS[2]
     box = demo.widget()

@@ -1,6 +1,6 @@
 """Lecture demos of "Self-Supervised Visual Learning" to "Visualizing Attention": the augmentations, NT-Xent
-as the temperature moves, the digits' embedding as SimCLR trains, and the [CLS] attention of the course's
-DINO ViT. They compute with the assignment's reference solution (`elv lecture ssl`; `elv slides ssl`)."""
+as the temperature moves, the digits' embedding as SimCLR trains, and the [CLS] attention of a ViT trained with DINO
+(DINO's ViT-S/16 on photographs when an instructor has it, else the course's own). They compute with the assignment's reference solution (`elv lecture ssl`; `elv slides ssl`)."""
 
 import hashlib
 from functools import lru_cache
@@ -170,44 +170,74 @@ def _embedding_draw(fig, s, snapshot):
             "told the network what a class is; few labels gain most.")
 
 
-# --- 4. attention of the course's ViT ----------------------------------------------------------------------
+# --- 4. attention of a ViT trained with DINO -------------------------------------------------------------------
+
+def _dino() -> bool:
+    """Whether DINO's published ViT-S/16 is on this machine (downloaded, its hash committed): the demo then shows
+    it on photographs, as the lecture does; otherwise the course's small ViT on generated scenes."""
+    from elvkit.models import dino_available
+
+    return dino_available("vits16")
+
+
+#: the attention demo's model, chosen when the lecture loads: (its name, images, the patch grid's side, pixels a patch)
+VIT = ("DINO's ViT-S/16", "photo", 14, 16) if _dino() else ("the course's ViT", "scene", 8, 8)
+
 
 @lru_cache(maxsize=None)
 def _vit_setup():
-    from elvkit.data import make_object_scenes
-    from elvkit.models import course_vit
+    from elvkit.models import course_vit, dino_vit, imagenet_normalise
 
-    scenes = make_object_scenes(16, seed=10_000)
+    if _dino():
+        from elvkit.data import load_photographs
+
+        photos = load_photographs(224)
+        x, model, names = imagenet_normalise(torch.as_tensor(photos.images)), dino_vit("vits16"), photos.names
+        images = photos.images
+    else:
+        from elvkit.data import make_object_scenes
+
+        scenes = make_object_scenes(16, seed=10_000)
+        images, names = scenes.images, [f"scene {i}" for i in range(len(scenes))]
+        x, model = torch.as_tensor(images), course_vit()
     with torch.no_grad():
-        out = course_vit().eval().inspect(torch.as_tensor(scenes.images))
-    return dict(scenes=scenes, attention=out["attention"][-1].numpy(), grid=out["grid"])
+        out = model.eval().inspect(x)
+    return dict(images=images, names=names, attention=out["attention"][-1].numpy(), grid=out["grid"])
 
 
 def _attention_draw(fig, s, scene, row, col):
-    scenes, att = s["scenes"], s["attention"][int(scene)]
+    import matplotlib.patches
+
+    i = min(int(scene), len(s["images"]) - 1)
+    att = s["attention"][i]
     h, w = s["grid"]
     heads = att.shape[0]
     axes = fig.subplots(1, heads + 2)
-    image = scenes.images[int(scene)].transpose(1, 2, 0)
+    image = s["images"][i].transpose(1, 2, 0)
     axes[0].imshow(image)
-    axes[0].set_title("scene; red: the query patch")
+    axes[0].set_title(f"{s['names'][i]}; red: the query patch", fontsize=9)
     axes[0].set_gid("elv-click")
-    p = 64 // h
-    axes[0].add_patch(__import__("matplotlib").patches.Rectangle((col * p - 0.5, row * p - 0.5), p, p, fill=False,
-                                                                   ec="red", lw=2))
+    p = image.shape[0] // h
+    axes[0].add_patch(matplotlib.patches.Rectangle((col * p - 0.5, row * p - 0.5), p, p, fill=False, ec="red", lw=2))
     for k in range(heads):
         axes[1 + k].imshow(att[k, 0, 1:].reshape(h, w), cmap="inferno")
-        axes[1 + k].set_title(f"[CLS] → patches, head {k + 1}")
+        axes[1 + k].set_title(f"[CLS], head {k + 1}", fontsize=9)
     token = 1 + int(row) * w + int(col)
     axes[-1].imshow(att[:, token, 1:].mean(0).reshape(h, w), cmap="inferno")
-    axes[-1].set_title(f"from patch ({int(row)}, {int(col)}), mean of heads")
+    axes[-1].set_title(f"from patch ({int(row)}, {int(col)})", fontsize=9)
     for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])
-    return (f"The last block's attention on a scene it never saw (8×8 patches of 8×8 pixels). Each head's [CLS] row "
-            "says where the image's summary looks; the last panel, what the red patch attends to. Nothing told the "
-            "ViT what an object is: DINO's teacher-student training made patches of one object attend to each other, "
-            "which is what the next assignment's MaskCut segments.")
+    if VIT[1] == "photo":
+        return (f"The last block's attention of DINO's ViT-S/16 (Caron et al. 2021) on a photograph ({h}×{w} patches "
+                f"of {p}×{p} pixels). Each head's [CLS] row says where the image's summary looks -- on the object, "
+                "without a label ever telling it what one is; the last panel, what the red patch attends to: the "
+                "rest of its own object, which is what MaskCut segments.")
+    return (f"The last block's attention of the course's small ViT on a scene it never saw ({h}×{w} patches of {p}×{p} "
+            "pixels). Each head's [CLS] row says where the image's summary looks; the last panel, what the red patch "
+            "attends to. This tiny model, trained for minutes, separates figure from ground more than objects (the "
+            "assignment measures it); DINO's published ViT, once an instructor has downloaded it, shows the lecture's "
+            "pictures here.")
 
 
 DEMOS = [
@@ -227,10 +257,13 @@ DEMOS = [
          "by the label SimCLR never saw.",
          {"snapshot": Slider("snapshot", 0, STEPS // EVERY, 1, STEPS // EVERY)},
          _embedding_draw, _snapshots, size=(11.5, 4.4)),
-    Demo("What the DINO ViT attends to",
-         "The course's small ViT, trained with DINO on generated scenes of textured objects that share their colours: "
-         "the [CLS] token's attention per head, and the attention of one patch.",
-         {"scene": Slider("scene", 0, 15, 1, 0), "row": Slider("patch row", 0, 7, 1, 3),
-          "col": Slider("patch column", 0, 7, 1, 3)},
-         _attention_draw, _vit_setup, size=(12.5, 3.0), click=lambda x, y: {"row": (y + 0.5) // 8, "col": (x + 0.5) // 8}),
+    Demo("What a ViT trained with DINO attends to",
+         (f"{VIT[0][0].upper() + VIT[0][1:]}, trained with DINO"
+          + (" on ImageNet, on photographs" if VIT[1] == "photo" else " on generated scenes of textured objects "
+             "that share their colours") + ": the [CLS] token's attention per head, and the attention of one patch."),
+         {"scene": Slider(VIT[1], 0, 4 if VIT[1] == "photo" else 15, 1, 0),
+          "row": Slider("patch row", 0, VIT[2] - 1, 1, VIT[2] // 2 - 1),
+          "col": Slider("patch column", 0, VIT[2] - 1, 1, VIT[2] // 2 - 1)},
+         _attention_draw, _vit_setup, size=(14.0, 3.0) if VIT[1] == "photo" else (12.5, 3.0),
+         click=lambda x, y: {"row": (y + 0.5) // VIT[3], "col": (x + 0.5) // VIT[3]}),
 ]

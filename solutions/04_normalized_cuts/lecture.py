@@ -1,5 +1,5 @@
 """Lecture demos of "Graph Cut" to "MaskCut": why the cut is normalised, the eigenvector images as σ_I, σ_X and r
-move, and MaskCut on the course ViT's keys. They compute with the assignment's reference solution
+move, and MaskCut on a ViT's keys (DINO's ViT-S/8 on photographs when an instructor has it, else the course's ViT). They compute with the assignment's reference solution
 (`elv lecture ncut`; `elv slides ncut` for the deck)."""
 
 import itertools
@@ -124,49 +124,84 @@ def _eigen_draw(fig, images, image, sigma_i, sigma_x, radius):
 
 # --- 3. MaskCut ------------------------------------------------------------------------------------------------
 
+def _dino() -> bool:
+    """Whether DINO's published ViT-S/8 is on this machine (downloaded, its hash committed): MaskCut then cuts its
+    keys on photographs, as the paper does; otherwise the course's small ViT's on generated scenes."""
+    from elvkit.models import dino_available
+
+    return dino_available("vits8")
+
+
+#: MaskCut's model, chosen when the lecture loads: (its name, what it cuts, how many)
+MASKCUT = ("DINO's ViT-S/8", "photo", 5) if _dino() else ("the course's ViT", "scene", 16)
+
+
 @lru_cache(maxsize=None)
 def _maskcut_setup():
     import torch
 
-    from elvkit.data import make_object_scenes
-    from elvkit.models import course_vit
+    from elvkit.models import course_vit, dino_vit, imagenet_normalise
 
-    scenes = make_object_scenes(16, seed=21)
+    if _dino():
+        from elvkit.data import load_photographs
+
+        photos = load_photographs(224)
+        images, names, truth = photos.images, photos.names, None
+        x, model = imagenet_normalise(torch.as_tensor(images)), dino_vit("vits8")
+    else:
+        from elvkit.data import make_object_scenes
+
+        scenes = make_object_scenes(16, seed=21)
+        images, names, truth = scenes.images, [f"scene {i}" for i in range(len(scenes))], scenes
+        x, model = torch.as_tensor(images), course_vit()
     with torch.no_grad():
-        out = course_vit().eval().inspect(torch.as_tensor(scenes.images))
+        out = model.eval().inspect(x)
     keys = out["keys"][:, :, 1:].permute(0, 2, 1, 3).flatten(2).numpy()
-    return dict(scenes=scenes, keys=keys, grid=out["grid"])
+    return dict(images=images, names=names, scenes=truth, keys=keys, grid=out["grid"])
 
 
 def _maskcut_draw(fig, s, scene, tau, masks):
     from elvkit.metrics import adjusted_rand_index
 
-    i = int(scene)
+    i = min(int(scene), len(s["images"]) - 1)
     found = ref.maskcut(s["keys"][i], s["grid"], int(masks), tau)
     labels = np.zeros(found.shape[1:], np.int64)
     for t, m in enumerate(found):
         labels[m & (labels == 0)] = t + 1
-    labels = np.kron(labels, np.ones((8, 8), np.int64))
-    truth = s["scenes"].masks[i]
-    fg = truth > 0
-    ari = adjusted_rand_index(truth, labels, foreground_only=True) if len(np.unique(truth[fg])) > 1 else float("nan")
-    ax1, ax2, ax3 = fig.subplots(1, 3)
-    ax1.imshow(s["scenes"].images[i].transpose(1, 2, 0))
-    ax1.set_title("scene (objects share colours)")
-    ax2.imshow(truth, cmap="tab10", vmin=0, vmax=9, interpolation="nearest")
-    ax2.set_title(f"the {int(s['scenes'].num_objects[i])} objects")
-    ax3.imshow(labels, cmap="tab10", vmin=0, vmax=9, interpolation="nearest")
+    labels = np.kron(labels, np.ones((8, 8), np.int64))            # both models have 8 x 8-pixel patches
     shown = len(np.unique(labels[labels > 0]))          # masks left with a patch once earlier ones took theirs
+    image = s["images"][i].transpose(1, 2, 0)
+    if s["scenes"] is None:                                           # a photograph: no ground truth
+        ax1, ax3 = fig.subplots(1, 2)
+        ax1.imshow(image)
+        ax1.set_title(s["names"][i])
+        ax3.imshow(image)
+        ax3.imshow(np.ma.masked_equal(labels, 0), cmap="tab10", vmin=0, vmax=9, alpha=0.55, interpolation="nearest")
+        score = "The photographs have no ground truth: judge the masks by eye."
+    else:
+        truth = s["scenes"].masks[i]
+        fg = truth > 0
+        ari = adjusted_rand_index(truth, labels, foreground_only=True) if len(np.unique(truth[fg])) > 1 \
+            else float("nan")
+        ax1, ax2, ax3 = fig.subplots(1, 3)
+        ax1.imshow(image)
+        ax1.set_title("scene (objects share colours)")
+        ax2.imshow(truth, cmap="tab10", vmin=0, vmax=9, interpolation="nearest")
+        ax2.set_title(f"the {int(s['scenes'].num_objects[i])} objects")
+        ax3.imshow(labels, cmap="tab10", vmin=0, vmax=9, interpolation="nearest")
+        score = f"FG-ARI against the objects: {ari:.2f} (1 = every object found exactly, 0 = chance)."
     ax3.set_title(f"MaskCut, τ = {tau:.2f}: {shown} mask{'s' if shown != 1 else ''} of {int(masks)} asked")
     for ax in fig.axes:
         ax.set_xticks([])
         ax.set_yticks([])
-    return (f"Keys of the course ViT's last layer on an 8×8 grid of patches; W_ij = 1 where cos(K_i, K_j) > τ, else a "
-            f"small ε. Each mask is the side of the second eigenvector holding its largest entry, and its patches are "
-            f"removed before the next cut ({shown} of the {int(masks)} masks asked for kept a patch here). FG-ARI "
-            f"against the objects: {ari:.2f} (1 = every object found exactly, 0 = chance). The course's ViT is tiny "
-            "and was trained for minutes, so its keys separate objects only sometimes; the assignment measures how "
-            "often.")
+    h, w = s["grid"]
+    model = ("DINO's ViT-S/8, trained on ImageNet without labels: its keys are what MaskCut was made for" if
+             s["scenes"] is None else "the course's ViT, which is tiny and was trained for minutes, so its keys "
+             "separate objects only sometimes; the assignment measures how often")
+    return (f"Keys of the last layer on a {h}×{w} grid of patches; W_ij = 1 where cos(K_i, K_j) > τ, else a small ε. "
+            f"Each mask is the side of the second eigenvector holding its largest entry, and its patches are removed "
+            f"before the next cut ({shown} of the {int(masks)} masks asked for kept a patch here). {score} The keys "
+            f"are those of {model}.")
 
 
 DEMOS = [
@@ -182,9 +217,9 @@ DEMOS = [
           "radius": Slider("r", 2, 8, 1, 4), "image": Choice("image", ("camera man", "generated regions"), "camera man")},
          _eigen_draw, _images, size=(13.0, 2.8)),
     Demo("MaskCut on self-supervised features",
-         "The same cut on a ViT's features instead of pixels: nodes are patches, affinities are the cosine "
-         "similarities of their keys, binarised at τ; one object per cut, earlier masks removed.",
-         {"scene": Slider("scene", 0, 15, 1, 2), "tau": Slider("τ", 0.0, 0.6, 0.05, 0.15),
+         f"The same cut on a ViT's features instead of pixels ({MASKCUT[0]}'s keys): nodes are patches, affinities are "
+         "the cosine similarities of their keys, binarised at τ; one object per cut, earlier masks removed.",
+         {"scene": Slider(MASKCUT[1], 0, MASKCUT[2] - 1, 1, 2), "tau": Slider("τ", 0.0, 0.6, 0.05, 0.15),
           "masks": Slider("masks", 1, 4, 1, 3)},
          _maskcut_draw, _maskcut_setup, size=(10.0, 3.6)),
 ]
