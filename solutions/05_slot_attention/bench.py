@@ -5,6 +5,7 @@
   a fixed tiling of the image into 5 compact regions that never looks at it (the floor position alone gives), and on
   the colour-proof scenes against MaskCut from the Normalized Cuts assignment (the course's DINO ViT, whose input
   is 64 x 64: the same scenes upsampled twice; its 8 x 8 patches cover 4 x 4 pixels of a scene);
+* any checkpoint still being trained (``runs/<name>.pt.partial``, see ``train_slots.py``) beside the shipped one;
 * the training step the notebook fine-tunes with (batch 32, 32 x 32, 5 slots, forward and backward, one Adam
   step) in steps per second on the CPU, with the slots detached before the last iteration and through all
   three. `bench/run.py` finds this file and calls :func:`run`.
@@ -78,6 +79,20 @@ def _steps_per_second(ref, state, record, detach_last: bool, steps: int = 15) ->
     return steps / (time.perf_counter() - start)
 
 
+def _training_runs(ref, record):
+    """(name, step, model) of every training run whose resumable state lies in this folder's ``runs/`` (see
+    ``train_slots.py``: a long training goes on there, stretch by stretch, before it becomes the shipped checkpoint)."""
+    from pathlib import Path
+
+    import torch
+
+    for partial in sorted((Path(__file__).parent / "runs").glob("*.pt.partial")):
+        state = torch.load(partial, map_location="cpu", weights_only=False)
+        model = ref.SlotAutoencoder(record["size"], record["slots"], record["dim"])
+        model.load_state_dict(state["model"])
+        yield partial.name[: -len(".pt.partial")], int(state["step"]), model.eval()
+
+
 def run(bench, a, args) -> None:
     """The checkpoint's FG-ARI against k-means on colour and MaskCut; the training step's speed."""
     import torch
@@ -114,6 +129,12 @@ def run(bench, a, args) -> None:
     slots, kmeans, scenes, truth = results["colour-proof"]
     bench.row(part, "colour-proof scenes: slot attention vs k-means on colour", slots, kmeans,
               f">= k-means + {TARGET_MARGIN}", slots >= kmeans + TARGET_MARGIN)
+    for name, step, trained in _training_runs(ref, record):          # checkpoints still being trained, if any
+        for variant in ("palette", "colour-proof"):
+            shipped, _, run_scenes, run_truth = results[variant]
+            bench.row(part, f"{variant} scenes: {name} at step {step:,} (training) vs the shipped checkpoint",
+                      float(ref.fg_ari(run_truth, _slot_labels(ref, trained, run_scenes.images)).mean()), shipped,
+                      "", None)
     maskcut = float(ref.fg_ari(truth, torch.as_tensor(_maskcut_labels(scenes))).mean())
     bench.row(part, "colour-proof scenes: slot attention vs MaskCut (course ViT, scenes upsampled to 64 x 64)", slots,
               maskcut, "", None)
