@@ -123,7 +123,8 @@ def train(args) -> Path:
             print(f"step {step}: FG-ARI of the alpha masks on {len(held_out)} new {args.variant} scenes "
                   f"{score:.3f}", flush=True)
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
-                        "generator": generator.get_state()}, partial)
+                        "generator": generator.get_state()}, partial.with_name(partial.name + ".tmp"))
+            partial.with_name(partial.name + ".tmp").replace(partial)     # whole or not at all: a commit never takes half
             with open(progress, "a", encoding="utf-8") as fh:    # the training curve, over every stretch
                 fh.write(json.dumps({"step": step, "loss": round(float(loss), 6), "fg_ari": round(score, 4),
                                      "seconds": round(time.perf_counter() - start, 1),
