@@ -247,3 +247,24 @@ def test_a_poisoned_notebook_renders_inert_with_its_text_and_pictures():
         re.search(r'src="data:image/png;base64,iVBORw0KGgo="[^>]*width=300', page)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page                      # the title, escaped
     assert html.escape(FEEDBACK_CSP) in page
+
+
+def test_feedback_tracebacks_start_at_the_students_code_and_name_no_folder_of_the_grader():
+    """The recorder's frames are left out; paths into the toolkit, the course and installed packages lose the
+    grading machine's folders."""
+    import nbformat
+
+    from autograder.course import root
+    from autograder.outputs.safe import safe_outputs
+
+    error = nbformat.from_dict({"output_type": "error", "ename": "ValueError",
+                                "evalue": f"the data registry {root()}/data/registry.toml is missing",
+                                "traceback": ["Cell In[3], line 2\n----> 2 f(x)",
+                                              f"File \x1b[0;32m{root()}/autograder/kernel_side/capture.py:12\x1b[0m",
+                                              f"File {root()}/elvkit/_checks.py:40, in check_array(x)",
+                                              "File /opt/py/lib/python3.11/site-packages/torch/nn/functional.py:10"]})
+    [out] = safe_outputs([error])
+    text = "\n".join(out.traceback) + out.evalue
+    assert "capture.py" not in text and str(root()) not in text and "/opt/py" not in text
+    assert "File elvkit/_checks.py:40" in text and "File torch/nn/functional.py:10" in text and "Cell In[3]" in text
+    assert out.evalue == "the data registry data/registry.toml is missing"

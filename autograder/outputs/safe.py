@@ -34,8 +34,8 @@ import html
 import re
 import uuid
 
-__all__ = ["clean_html", "markdown2html", "safe_notebook", "safe_outputs", "FEEDBACK_CSP", "with_csp", "acting_markup",
-           "scripted_cells"]
+__all__ = ["clean_html", "markdown2html", "safe_notebook", "safe_outputs", "clean_traceback", "FEEDBACK_CSP", "with_csp",
+           "acting_markup", "scripted_cells"]
 
 #: the feedback page's policy: no script but MathJax from its CDN (which typesets the page's equations; it needs
 #: eval for its configuration block), pictures from the page itself, no connection, no frame, no form
@@ -206,6 +206,32 @@ def _safe_bundle(data: dict, metadata) -> tuple[dict, dict]:
     return out, meta
 
 
+#: an absolute path into an installed package or the toolkit: shown from the package on (no machine's folders)
+_INSTALLED = re.compile(r"(?:/[^\s:'\"]*?)?/(?:site-packages|dist-packages)/|(?:/[^\s:'\"]*?)?/(?=elvkit/|autograder/)")
+
+
+def _short_paths(text: str) -> str:
+    """``text`` without the grading machine's folders: the course's root and the installed packages' parents."""
+    from ..course import root
+
+    return _INSTALLED.sub("", text.replace(f"{root()}/", ""))
+
+
+def clean_traceback(trace) -> list:
+    """A traceback as the student should read it: the grader's own frames (the recorder that wraps a test's calls)
+    left out, and paths into installed packages shown from the package on, without the grading machine's
+    folders. Frames of the student's cells and of the libraries the student called stay."""
+    if not isinstance(trace, list):
+        return []
+    kept = []
+    for frame in (t for t in trace if isinstance(t, str)):
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", frame)
+        if re.search(r"[/\\]autograder[/\\]", plain):
+            continue
+        kept.append(_short_paths(frame))
+    return kept
+
+
 def safe_outputs(outputs) -> list:
     """A code cell's outputs, rebuilt from what is inert (see the module's docstring)."""
     from nbformat import NotebookNode
@@ -219,9 +245,8 @@ def safe_outputs(outputs) -> list:
         elif kind == "error":
             trace = output.get("traceback")
             safe.append(NotebookNode(output_type="error", ename=_text(output.get("ename"))[:200],
-                                     evalue=_text(output.get("evalue")),
-                                     traceback=[t for t in trace if isinstance(t, str)] if isinstance(trace, list)
-                                     else []))
+                                     evalue=_short_paths(_text(output.get("evalue"))),
+                                     traceback=clean_traceback(trace)))
         elif kind in ("display_data", "execute_result"):
             data, meta = _safe_bundle(output.get("data"), output.get("metadata"))
             node = NotebookNode(output_type=kind, data=NotebookNode(data), metadata=NotebookNode(meta))

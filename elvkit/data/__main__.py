@@ -20,6 +20,7 @@ def main(argv=None) -> int:
                                              "sha256 for)")
     args = parser.parse_args(argv)
     if args.command in (None, "list"):
+        registry()                                   # no registry: say where it should be, not an empty list
         for row in available():
             mark = "cached" if row["cached"] else "      "
             print(f"{mark}  {row['name']:45s} {row['check']}")

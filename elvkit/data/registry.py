@@ -88,7 +88,11 @@ def cache_dir() -> Path:
 
 def available() -> list[dict]:
     """Every registered file with its status: cached or not, and whether the registry holds its sha256
-    (``check``: "registry sha256" or "unpinned": used unchecked, never unpickled)."""
+    (``check``: "registry sha256" or "unpinned": used unchecked, never unpickled). Empty where there is no
+    registry (a grading sandbox, which sees the installed package only): nothing is known to be downloaded there,
+    and a notebook cell that asks takes its offline path."""
+    if not _registry_path().is_file():
+        return []
     rows = []
     for name, entry in registry().items():
         sha = entry.get("sha256", "")
