@@ -13,6 +13,9 @@ come from the same wrapper computed with the reference's classes on the same wei
   running the reference's layers in the mistaken order.
 * ``slot_gradients`` compares the gradients of a fixed projection of the output with respect to the inputs, the
   initial slots and ``q``'s weight, with and without ``detach_last``.
+* ``slot_attention``'s last case has nearly identical inputs and a sharp query, so that some slots win no input
+  at all (their attention underflows to 0): the weighted mean's eps keeps them finite, and a mean without it
+  divides 0 by 0 (NaN), which the message names.
 * ``fg_ari`` is compared with scikit-learn's ``adjusted_rand_score`` on each image's foreground pixels, on label
   maps with one object covering the whole foreground, with no background, and with no foreground at all.
 * ``train_step`` compares the loss, the gradient norm before clipping and two weights after one Adam step.
@@ -160,11 +163,21 @@ def _attention_cases(rng):
     perm = rng.permutation(first.args[1].shape[1])
     cases.append(Case((first.args[0], first.args[1][:, perm], first.args[2], first.args[3]),
                       label=f"the first case's slots in the order {perm.tolist()}"))
+    # nearly identical inputs and a sharp query: slots that win no input at all (their attention underflows to 0),
+    # which the eps of the weighted mean is there for
+    b, n, d, m, t = 2, 30, 16, 4, 3
+    inputs = (rng.normal(size=(b, 1, d)) + 1e-3 * rng.normal(size=(b, n, d))).astype(np.float32)
+    slots = rng.normal(size=(b, m, d)).astype(np.float32)
+    state = _state(rng, lambda: ref.SlotAttention(d, t))
+    state["q.weight"] = state["q.weight"] * 300
+    cases.append(Case((_t(inputs, device=True), _t(slots, device=True), state, t),
+                      label="nearly identical inputs and a sharp query: slots that win no input (attention 0 "
+                            "everywhere), kept finite by the weighted mean's eps"))
     return cases
 
 
 def _run_attention(state, inputs, slots, iterations, *, over="slots", scale=True, norm_slots=True, mean=True,
-                   gru_swapped=False, mlp_of_previous=False, detach_last=False):
+                   eps=True, gru_swapped=False, mlp_of_previous=False, detach_last=False):
     """The reference's layers (loaded with ``state``) run as the module's loop, or in one of the mistaken orders."""
     torch = _torch()
     module = _ref().SlotAttention(inputs.shape[-1], int(iterations))
@@ -179,7 +192,8 @@ def _run_attention(state, inputs, slots, iterations, *, over="slots", scale=True
             normed = module.norm_slots(slots) if norm_slots else slots
             logits = module.q(normed) @ k.transpose(1, 2) / (math.sqrt(d) if scale else 1.0)
             attn = torch.softmax(logits, dim=1 if over == "slots" else 2)
-            w = (attn + module.eps) / (attn + module.eps).sum(dim=2, keepdim=True) if mean else attn
+            e = module.eps if eps else 0.0
+            w = (attn + e) / (attn + e).sum(dim=2, keepdim=True) if mean else attn
             updates = (w @ v).reshape(-1, d)
             flat = slots.reshape(-1, d)
             new = (module.gru(flat, updates) if gru_swapped else module.gru(updates, flat)).reshape(b, m, d)
@@ -195,6 +209,9 @@ _ATTENTION_MISTAKES = {
     "the slots are not normalised (norm_slots) before q.": {"norm_slots": False},
     "the updates are the sum over the inputs: use the weighted mean, w_ij = (a_ij + eps) / sum_i (a_ij + eps).":
         {"mean": False},
+    "the weighted mean leaves out the eps: w_ij = a_ij / sum_i a_ij divides 0 by 0 for a slot that wins no input "
+    "(its attention underflows to 0 everywhere), and NaN spreads; (a_ij + eps) / sum_i (a_ij + eps) stays finite.":
+        {"eps": False},
     "the GRU's arguments are swapped: gru(updates, slots) -- the input is the update, the hidden state the slot.":
         {"gru_swapped": True},
     "the MLP reads the slots before the GRU (the slide's MLP(LN(m_t-1))): the paper's residual MLP reads the GRU's "
