@@ -1197,7 +1197,7 @@ assert_close(new[0], torch.tensor([1.5, 1.5]), name="ema(teacher = (1, 2), stude
                        torch.tensor([2.5, 0.5])})
 print("All visible tests passed.")
 
-# %% nbgrader={"grade_id": "q4-dino-hidden", "grade": true, "points": 11}
+# %% nbgrader={"grade_id": "q4-dino-hidden", "grade": true, "points": 5}
 ### BEGIN HIDDEN TESTS
 from autograder.hidden import check
 
@@ -1211,7 +1211,19 @@ def _dino_and_gradients(student_logits, teacher_logits, center, tau_s, tau_t):
 
 
 check("03_self_supervised", "dino_loss", _dino_and_gradients)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade_id": "q4-center-hidden", "grade": true, "points": 3}
+### BEGIN HIDDEN TESTS
+from autograder.hidden import check
+
 check("03_self_supervised", "update_center", update_center)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade_id": "q4-ema-hidden", "grade": true, "points": 3}
+### BEGIN HIDDEN TESTS
+from autograder.hidden import check
+
 check("03_self_supervised", "ema", ema)
 ### END HIDDEN TESTS
 
