@@ -58,16 +58,19 @@ _ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title", "width", "
 _CLASS = re.compile(r"^(language-[A-Za-z0-9_+-]{1,30}|dataframe|highlight)$")
 
 
-@functools.lru_cache(maxsize=1)
-def _token_classes() -> frozenset:
-    from pygments.token import STANDARD_TYPES
-
-    return frozenset(c for c in STANDARD_TYPES.values() if c)
 _SIZE = re.compile(r"^[0-9]{1,5}%?$")
 _IMAGE_URL = re.compile(r"^data:image/(png|jpeg|gif|svg\+xml);base64,[A-Za-z0-9+/=\s]+$")
 _LINK = re.compile(r"^(https?://|mailto:|#)", re.I)
 _PICTURES = ("image/png", "image/jpeg", "image/gif")
 _PLAIN = re.compile(r"^[A-Za-z0-9_.+-]{1,64}$")
+
+
+@functools.lru_cache(maxsize=1)
+def _token_classes() -> frozenset:
+    """Pygments' token classes (``k``, ``nb``, ``s1`` ...): what a highlighted code block's spans carry."""
+    from pygments.token import STANDARD_TYPES
+
+    return frozenset(c for c in STANDARD_TYPES.values() if c)
 
 
 def _attribute(tag: str, name: str, value: str):
