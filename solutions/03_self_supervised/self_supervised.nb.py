@@ -616,7 +616,8 @@ for t, a, r in zip(taus, aligned, random_pairs):
 #
 # * `Encoder(width=32)`: three 3 × 3 convolutions with padding 1 — 1 → `width` channels (stride 1),
 #   `width` → `2·width` (stride 2), `2·width` → `4·width` (stride 2) — each followed by a BatchNorm and
-#   a ReLU, then the mean over the remaining 2 × 2 positions: $\mathbf{h} \in \mathbb{R}^{4 \cdot
+#   a ReLU (a convolution's bias is optional: the BatchNorm after it subtracts any constant; both are
+#   accepted), then the mean over the remaining 2 × 2 positions: $\mathbf{h} \in \mathbb{R}^{4 \cdot
 #   \text{width}}$ (128 for the default); the attribute `out_dim` says how many;
 # * `ProjectionHead(in_dim, out_dim=64)`: Linear(`in_dim`, `in_dim`), ReLU, Linear(`in_dim`, `out_dim`).
 
