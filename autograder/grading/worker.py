@@ -87,14 +87,14 @@ def _workdir(job: Job) -> Path:
 def _hidden_inputs(a, job: Job, folder: Path) -> tuple[dict, dict]:
     """The hidden inputs of every function the assignment ``a`` checks, made for the job's seed and written
     where the kernel reads them: ``(name -> cases, name -> why they could not be made)``."""
-    from ..integrity.specs import make_cases, write_inputs
+    from ..integrity.specs import make_cases, specs, write_inputs
 
     names = sorted({n for ns in job.plan.hidden.values() for n in ns})
     cases, problems = {}, {}
     for name in names:
         try:
             cases[name] = make_cases(a, name, job.seed)
-            write_inputs(folder, name, cases[name])
+            write_inputs(folder, name, cases[name], isolate=specs(a)[name].isolate)
         except Exception as exc:  # a spec that fails is the grader's problem: reported, never a crash
             cases.pop(name, None)
             problems[name] = f"{type(exc).__name__}: {exc}"

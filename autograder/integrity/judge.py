@@ -126,14 +126,14 @@ def score(nb, p: Plan, watch: CellWatch, cases: dict, problems: dict, a: Assignm
             findings.extend(found)
             if gid in p.hidden:
                 _show_hidden(cell, verdict, gid in p.hidden_only)
-            elif kernel_ok and verdict is not None:
+            elif kernel_ok and verdict is not None and not getattr(verdict, "passed", False):
                 disagree.append(gid)
                 cell.outputs.append(error_output("GraderVerdict", "This test passed in your kernel, but not when the "
                                            "grader ran it again on the values your functions returned there: "
                                            + verdict))
         else:
             verdict = "the grader has no way to judge this cell."
-        earned = ran and kernel_ok and verdict is None
+        earned = ran and kernel_ok and (verdict is None or getattr(verdict, "passed", False))
         scores[gid] = p.points[gid] if earned else 0.0
         if not earned:
             messages[gid] = verdict or "the cell raised an error in the kernel."
@@ -212,9 +212,16 @@ def _judge_hidden(a: Assignment, p: Plan, gid: str, watch: CellWatch, cases: dic
             except RecordError as exc:
                 message = f"`{name}`: its recorded results could not be read ({exc})."
                 findings.append(f"{gid}: a record for `{name}` that the kernel's recorder cannot have written ({exc})")
-        failed |= message is not None
+        passed = message is None or getattr(message, "passed", False)
+        failed |= not passed
         lines.append(f"`{name}`: passed every hidden case." if message is None else message)
-    return "\n".join(lines) if failed else None
+    if failed:
+        return "\n".join(lines)
+    if any(getattr(line, "passed", False) for line in lines):     # passed, judged with the earlier answers
+        from .specs import Passed
+
+        return Passed("\n".join(lines))
+    return None
 
 
 def _show_hidden(cell, verdict: str | None, replace: bool) -> None:
@@ -222,6 +229,8 @@ def _show_hidden(cell, verdict: str | None, replace: bool) -> None:
     traceback from a hidden region would show its source)."""
     if verdict is None:
         out = stream_output("Hidden tests: passed every case (judged by the grader).\n")
+    elif getattr(verdict, "passed", False):
+        out = stream_output(f"Hidden tests: passed (judged by the grader).\n{verdict}\n")
     else:
         out = error_output("HiddenTestFailure", verdict)
     cell.outputs = [out] if replace else list(cell.outputs) + [out]

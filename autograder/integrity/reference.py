@@ -9,24 +9,57 @@ module and caches it. Only the grader loads it; a student's kernel never can (th
 from __future__ import annotations
 
 import types
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 
 from ..course import Assignment, get_assignment
 from ..course.notebooks import read_source, solution_code
 
-__all__ = ["load", "locked_cell"]
+__all__ = ["load", "locked_cell", "fresh", "using"]
+
+#: assignment id -> the module :func:`load` returns instead of the cached one, while :func:`using` holds
+_SUBSTITUTE: ContextVar[dict] = ContextVar("reference_substitute", default={})
+
+
+@lru_cache(maxsize=None)
+def _code(assignment_id: str, source: str, mtime_ns: int):
+    """The compiled solution cells of one version of the script (cached by its modification time)."""
+    from pathlib import Path
+
+    return compile(solution_code(read_source(Path(source))), f"<reference {assignment_id}>", "exec")
+
+
+def _module(assignment_id: str, source: str, mtime_ns: int) -> types.ModuleType:
+    module = types.ModuleType(f"reference_{assignment_id}")
+    module.__file__ = source
+    exec(_code(assignment_id, source, mtime_ns), module.__dict__)
+    return module
 
 
 @lru_cache(maxsize=None)
 def _load(assignment_id: str, source: str, mtime_ns: int) -> types.ModuleType:
     """The reference module of one version of the script (cached by its modification time)."""
-    from pathlib import Path
+    return _module(assignment_id, source, mtime_ns)
 
-    code = solution_code(read_source(Path(source)))
-    module = types.ModuleType(f"reference_{assignment_id}")
-    module.__file__ = source
-    exec(compile(code, f"<reference {assignment_id}>", "exec"), module.__dict__)
-    return module
+
+def fresh(assignment) -> types.ModuleType:
+    """A new copy of the reference module of ``assignment``, not cached: its names may be replaced (see
+    :func:`using`) without touching the one :func:`load` shares."""
+    a = assignment if isinstance(assignment, Assignment) else get_assignment(assignment)
+    return _module(a.id, str(a.source), a.source.stat().st_mtime_ns)
+
+
+@contextmanager
+def using(assignment, module: types.ModuleType):
+    """Within the block (in this thread or task), :func:`load` of ``assignment`` returns ``module``: the
+    specs' judges, which load the reference themselves, then compute with its replaced names."""
+    a = assignment if isinstance(assignment, Assignment) else get_assignment(assignment)
+    token = _SUBSTITUTE.set({**_SUBSTITUTE.get(), a.id: module})
+    try:
+        yield module
+    finally:
+        _SUBSTITUTE.reset(token)
 
 
 def load(assignment) -> types.ModuleType:
@@ -38,6 +71,10 @@ def load(assignment) -> types.ModuleType:
     KeyError
         For an unknown assignment id.
     """
+    aid = assignment.id if isinstance(assignment, Assignment) else assignment
+    substitute = _SUBSTITUTE.get().get(aid)
+    if substitute is not None:
+        return substitute
     a = assignment if isinstance(assignment, Assignment) else get_assignment(assignment)
     return _load(a.id, str(a.source), a.source.stat().st_mtime_ns)
 

@@ -32,11 +32,11 @@ from elvkit.testing import StudentCheckError, assert_close
 
 from ..course import Assignment, get_assignment
 from ..kernel_side.capture import call_cases
-from ..kernel_side.records import Other, decode, encode, write_record
+from ..kernel_side.records import Other, RecordError, decode, encode, write_record
 from . import reference
 
 __all__ = ["Case", "Spec", "HiddenTestFailure", "ForReview", "Verdict", "specs", "checked_names", "make_cases", "write_inputs", "judge",
-           "self_check", "axis_names", "spec_module"]
+           "self_check", "axis_names", "spec_module", "Passed", "Isolated"]
 
 
 class ForReview(StudentCheckError):
@@ -49,6 +49,14 @@ class Verdict(str):
     """The message of a failed hidden check; ``review`` when it asks a person to look (:class:`ForReview`)."""
 
     review = False
+    passed = False
+
+
+class Passed(Verdict):
+    """A hidden check that passed, with a note for the student: it was judged with what the student's earlier
+    functions returned inside it (their own questions judge them)."""
+
+    passed = True
 
 
 class HiddenTestFailure(AssertionError):
@@ -88,6 +96,10 @@ class Spec:
     reference: str | None = ""
     #: names of the result's axes, for messages: ("disparity d", "row y", "column x")
     axes: tuple = ()
+    #: the earlier functions (or ``nn.Module`` classes) of the notebook that the function under test calls and
+    #: that other questions judge: the kernel records what they returned during this check, and a case that fails
+    #: is judged again with those answers in the reference's place (a mistake costs points in its own question)
+    isolate: tuple = ()
 
 
 def spec_module(a: Assignment):
@@ -174,10 +186,14 @@ def _encode_cases(cases: list) -> tuple[list, dict]:
     return encoded, arrays
 
 
-def write_inputs(folder: Path, name: str, cases: list) -> None:
-    """The inputs of ``cases`` as the kernel reads them (``folder/in/<name>.json`` and ``.npz``)."""
+def write_inputs(folder: Path, name: str, cases: list, isolate=()) -> None:
+    """The inputs of ``cases`` as the kernel reads them (``folder/in/<name>.json`` and ``.npz``), with the names of
+    the earlier functions whose calls the kernel records during the check (:attr:`Spec.isolate`)."""
     encoded, arrays = _encode_cases(cases)
-    write_record(Path(folder) / "in" / name, {"cases": encoded}, arrays)
+    payload = {"cases": encoded}
+    if isolate:
+        payload["isolate"] = [str(n) for n in isolate]
+    write_record(Path(folder) / "in" / name, payload, arrays)
 
 
 def _where(i: int, cases: list, case: Case) -> str:
@@ -205,6 +221,7 @@ def judge(a: Assignment, name: str, cases: list, payload: dict, arrays: dict) ->
         return f"`{name}`: the record of its hidden cases is incomplete (the kernel stopped or it was altered)."
     ref_name = name if spec.reference == "" else spec.reference
     ref_fn = getattr(reference.load(a), ref_name) if ref_name else None
+    isolated = Isolated()
     for i, (case, entry) in enumerate(zip(cases, entries), start=1):
         where = _where(i, cases, case)
         if not isinstance(entry, dict):
@@ -213,7 +230,10 @@ def judge(a: Assignment, name: str, cases: list, payload: dict, arrays: dict) ->
             error = str(entry["error"])[:80]
             if error == "NotImplementedError":
                 return f"`{name}` is not implemented yet."
-            return f"`{name}` raised {error}: {str(entry.get('message', ''))[:400]}\n(on {where})"
+            if isolated.explains(a, spec, ref_name, case, entry, arrays):
+                continue
+            return (f"`{name}` raised {error}: {str(entry.get('message', ''))[:400]}\n(on {where})"
+                    + isolated.caveat(name))
         actual = decode(entry.get("returned"), arrays)      # RecordError: a forged or damaged record
         expected = None if ref_fn is None else ref_fn(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
         problem = _type_problem(actual, entry.get("returned"), case)
@@ -222,11 +242,328 @@ def judge(a: Assignment, name: str, cases: list, payload: dict, arrays: dict) ->
         try:
             _compare(actual, expected, case, spec)
         except StudentCheckError as exc:
+            if not isinstance(exc, ForReview) and isolated.explains(a, spec, ref_name, case, entry, arrays, actual):
+                continue
             judged = "differs from the reference" if ref_fn is not None else "falls short"
-            verdict = Verdict(f"`{name}` {judged} on {where}:\n{exc}")
+            verdict = Verdict(f"`{name}` {judged} on {where}:\n{exc}" + isolated.caveat(name))
             verdict.review = isinstance(exc, ForReview)
             return verdict
-    return None
+    return isolated.note(name)
+
+
+class _NoAnswer(Exception):
+    """The reference asked an earlier function something the student's code never asked it (or got an answer that
+    cannot stand in for one): the case cannot be judged apart from the earlier functions. ``gap``: the earlier
+    function the student's code called with other arguments than the reference did, when that is why."""
+
+    def __init__(self, message: str, gap: str = ""):
+        super().__init__(message)
+        self.gap = gap
+
+
+class Isolated:
+    """Judges a failed hidden case again with the student's earlier functions' answers in the reference's place.
+
+    The kernel recorded every call the function under test made to the earlier functions named in
+    :attr:`Spec.isolate` (arguments and what came back). A fresh copy of the reference has those names replaced by
+    look-ups into that record: the reference's later function runs as usual, and each time it calls an earlier
+    function it gets what the student's earlier function returned *for the same arguments*. The case passes when
+    the student's result then matches. The earlier functions are judged in their own questions on the grader's
+    inputs; here their answers are data, under three rules:
+
+    * the reference must find every call it makes among the student's (within float rounding): the student's later
+      function computed everything up to each call as the reference does;
+    * an answer that is not finite, or the same number everywhere, stands in for nothing (an earlier function
+      written to make the later one trivial gains nothing);
+    * a record of calls that was cut short, or a call that could not be recorded, stands in for nothing.
+    """
+
+    #: how closely the reference's arguments must match the student's recorded ones (float rounding)
+    RTOL, ATOL = 1e-4, 1e-6
+
+    def __init__(self):
+        self.differ: set = set()        # earlier functions whose answers differed from the reference's
+        self.used: set = set()          # earlier functions whose answers were used
+        self.last_differ: set = set()   # those of the last attempt that compared and still failed
+        self.last_used: set = set()     # the earlier answers the last attempt used
+        self.last_gap: str = ""         # the earlier function the last attempt's arguments went astray at
+        self.order: tuple = ()          # the spec's earlier functions, the most basic first
+
+    def explains(self, a, spec: Spec, ref_name, case: Case, entry: dict, arrays: dict, actual=None) -> bool:
+        """True when the case passes with the student's recorded earlier answers in the reference's place."""
+        self.last_differ, self.last_used, self.last_gap = set(), set(), ""
+        calls = entry.get("calls")
+        if not spec.isolate or not isinstance(calls, list) or not calls:
+            return False
+        try:
+            book = _CallBook(calls, arrays, spec.isolate)
+        except (RecordError, _NoAnswer):
+            return False
+        module = reference.fresh(a)
+        book.install(module)
+        try:
+            with reference.using(a, module):
+                fn = getattr(module, ref_name) if ref_name else None
+                if "error" in entry:          # the student's function raised: does the reference, fed the same?
+                    try:
+                        if fn is not None:
+                            fn(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
+                        else:
+                            spec.compare(None, None, case)
+                    except _NoAnswer:
+                        raise
+                    except Exception as exc:
+                        if type(exc).__name__ != str(entry["error"]) or not book.used:
+                            return False
+                    else:
+                        return False
+                else:
+                    expected = None if fn is None else fn(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
+                    _compare(actual, expected, case, spec)
+                    if not book.used:
+                        return False
+        except _NoAnswer as exc:
+            if exc.gap:
+                self.last_differ, self.last_used, self.last_gap = set(book.differ), set(book.used), exc.gap
+            return False
+        except (StudentCheckError, RecordError):
+            self.last_differ, self.last_used = set(book.differ), set(book.used)
+            return False
+        except Exception:  # the reference fed the student's answers failed in a way the student's did not
+            return False
+        self.used |= book.used
+        self.differ |= book.differ | book.audit(module)
+        self.order = tuple(spec.isolate)
+        return True
+
+    def caveat(self, name: str) -> str:
+        """For a failed case that was judged again with the student's earlier answers: a line that says the
+        difference is in ``name`` itself (and, when the arguments went astray before an earlier function, where)."""
+        if self.last_gap:
+            used = f"With what your {_listed(sorted(self.last_used))} returned in the reference's place, t" \
+                if self.last_used else "T"
+            return (f"\n({used}he reference would call `{self.last_gap}` with other arguments than your code did: "
+                    f"the difference is in `{name}`'s own steps before that call.)")
+        if not self.last_differ:
+            return ""
+        wrong = _listed(sorted(self.last_differ))
+        return (f"\n(Your {wrong} also differs from the reference, and its own hidden test judges it; this case was "
+                f"judged again with what your {wrong} returned here, and it still differs: the difference is in "
+                f"`{name}` itself.)")
+
+    def note(self, name: str):
+        """None when no case needed the earlier answers; else a :class:`Passed` that says which ones."""
+        if not self.used:
+            return None
+        rank = {n: i for i, n in enumerate(self.order)}
+        names = _listed(sorted(self.used, key=lambda n: rank.get(n, len(rank))))
+        if self.differ:
+            wrong = sorted(self.differ, key=lambda n: rank.get(n, len(rank)))
+            origin, through = wrong[0], wrong[1:]
+            also = f", and with it what your {_listed(through)} returned" if through else ""
+            return Passed(f"`{name}` passed every hidden case, judged with what your {names} returned inside it. "
+                          f"Your `{origin}` differs from the reference (its own hidden test says how){also}; this "
+                          "question does not take points for that again.")
+        return Passed(f"`{name}` passed every hidden case, judged with what your {names} returned inside it: those "
+                      "values differ from the reference's by float rounding, which grows through the later steps.")
+
+
+def _listed(names) -> str:
+    """`a`, `b` and `c`."""
+    quoted = [f"`{n}`" for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def _values(x) -> list:
+    """The arrays, tensors and numbers in ``x`` (nested tuples, lists and dicts), as float64 arrays."""
+    from elvkit import to_numpy
+
+    if isinstance(x, (tuple, list)):
+        return [v for item in x for v in _values(item)]
+    if isinstance(x, dict):
+        return [v for k in sorted(x, key=str) for v in _values(x[k])]
+    if isinstance(x, Other) or x is None or isinstance(x, str):
+        return []
+    if hasattr(x, "toarray"):           # a SciPy sparse matrix
+        x = x.toarray()
+    try:
+        return [np.asarray(to_numpy(x) if hasattr(x, "shape") else x).astype(np.float64)]
+    except (TypeError, ValueError):
+        return []
+
+
+def _same(a, b, rtol: float, atol: float) -> bool:
+    """``a`` and ``b`` hold the same structure and the same numbers within the tolerances."""
+    import torch
+
+    if isinstance(a, (tuple, list)) or isinstance(b, (tuple, list)):
+        return isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b) \
+            and all(_same(x, y, rtol, atol) for x, y in zip(a, b))
+    if isinstance(a, dict) or isinstance(b, dict):
+        return isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys() \
+            and all(_same(a[k], b[k], rtol, atol) for k in a)
+    arrays = (np.ndarray, torch.Tensor, np.generic, int, float, bool)
+    if (isinstance(a, arrays) or hasattr(a, "toarray")) and (isinstance(b, arrays) or hasattr(b, "toarray")):
+        x, y = _values(a), _values(b)
+        if len(x) != 1 or len(y) != 1 or x[0].shape != y[0].shape:
+            return False
+        scale = max(1.0, float(np.nanmax(np.abs(y[0]))) if y[0].size and np.isfinite(y[0]).any() else 1.0)
+        return bool(np.allclose(x[0], y[0], rtol=rtol, atol=atol * scale, equal_nan=True))
+    return type(a) is type(b) and a == b
+
+
+class _CallBook:
+    """The student's recorded calls to the earlier functions of one hidden case, as look-ups the reference calls."""
+
+    def __init__(self, calls: list, arrays: dict, names):
+        self.names = tuple(names)
+        self.calls: dict = {}
+        self.used, self.differ = set(), set()
+        self.passthrough = False        # while the reference's own answer is computed: no look-ups
+        self.signatures: dict = {}      # name -> the reference's signature (self dropped), to match arguments
+        for call in calls:
+            if not isinstance(call, dict):
+                raise RecordError("a recorded call is not a record")
+            if call.get("overflow") or (call.get("unreadable") and not call.get("nested")):
+                raise _NoAnswer("some of its calls were not recorded")
+            if call.get("unreadable"):
+                continue
+            name = call.get("name")
+            if name not in self.names:
+                continue
+            args = decode({"$list": call.get("args", [])}, arrays)
+            kwargs = decode({"$dict": call.get("kwargs", {})}, arrays)
+            self.calls.setdefault(name, []).append((args, kwargs, decode(call.get("returned"), arrays)))
+
+    def answer(self, name: str, original, args, kwargs):
+        """What the student's ``name`` returned for these arguments; ``original`` (the reference's) computes the
+        reference's answer, to tell a different answer from float rounding."""
+        if self.passthrough:
+            return original()
+        want = self._bind(name, args, kwargs)
+        for got_args, got_kwargs, returned in self.calls.get(name, ()):
+            if _same(want, self._bind(name, got_args, got_kwargs), Isolated.RTOL, Isolated.ATOL):
+                values = _values(returned)
+                if not values or any(not np.isfinite(v).all() for v in values) \
+                        or all(v.size > 1 and np.ptp(v) == 0 for v in values) or self._constant(name):
+                    raise _NoAnswer(f"what your `{name}` returned cannot stand in for the reference's (not finite, "
+                                    "or one number everywhere)")
+                self.used.add(name)
+                self.passthrough = True
+                try:
+                    if not _same(returned, original(), 1e-5, 1e-7):
+                        self.differ.add(name)
+                except Exception:
+                    self.differ.add(name)
+                finally:
+                    self.passthrough = False
+                return _like(copy.deepcopy(returned), args)
+        raise _NoAnswer(f"it calls `{name}` with arguments that your code never passed it", gap=name)
+
+    def audit(self, module) -> set:
+        """The earlier *functions* (not modules, whose weights a record does not hold) whose recorded answers differ
+        from the reference's on the same arguments, whether or not the reference needed them: where a mistake
+        starts when the answers of the modules built on them differ too."""
+        import torch
+
+        differ = set()
+        self.passthrough = True
+        try:
+            for name, calls in self.calls.items():
+                fn = getattr(module, name, None)
+                if not callable(fn) or (isinstance(fn, type) and issubclass(fn, torch.nn.Module)):
+                    continue
+                for args, kwargs, returned in calls:
+                    args = [None if _is_device(v) else v for v in args]       # the grader computes on its CPU
+                    kwargs = {k: None if _is_device(v) else v for k, v in kwargs.items()}
+                    try:
+                        same = _same(returned, fn(*copy.deepcopy(args), **copy.deepcopy(kwargs)), 1e-5, 1e-7)
+                    except Exception:
+                        same = False
+                    if not same:
+                        differ.add(name)
+                        break
+        finally:
+            self.passthrough = False
+        return differ
+
+    def _constant(self, name: str) -> bool:
+        """The student's ``name`` returned one and the same answer to three or more different calls."""
+        distinct = []
+        for args, kwargs, returned in self.calls.get(name, ()):
+            bound = self._bind(name, args, kwargs)
+            if not any(_same(bound, seen, 0.0, 0.0) for seen, _ in distinct):
+                distinct.append((bound, returned))
+        return len(distinct) >= 3 and all(_same(r, distinct[0][1], 0.0, 0.0) for _, r in distinct[1:])
+
+    def _bind(self, name: str, args, kwargs) -> dict:
+        """The arguments of one call by parameter name (the reference's signature), so that a value passed by
+        position and the same value passed by keyword match; by position when they do not bind."""
+        signature = self.signatures.get(name)
+        if signature is not None:
+            try:
+                bound = signature.bind(*args, **kwargs)
+                bound.apply_defaults()
+                return {k: v for k, v in bound.arguments.items() if k != "device" and not _is_device(v)}
+            except TypeError:
+                pass
+        return {"$args": [a for a in args if not _is_device(a)],
+                **{k: v for k, v in kwargs.items() if k != "device" and not _is_device(v)}}
+
+    def install(self, module) -> None:
+        """Replace the earlier functions of ``module`` (a fresh reference) by look-ups into this book."""
+        import inspect
+
+        import torch
+
+        book = self
+        for name in self.names:
+            original = getattr(module, name, None)
+            try:
+                signature = inspect.signature(original.forward if isinstance(original, type) else original)
+                if isinstance(original, type):
+                    signature = signature.replace(parameters=list(signature.parameters.values())[1:])
+                self.signatures[name] = signature
+            except (TypeError, ValueError, AttributeError):
+                pass
+            if isinstance(original, type) and issubclass(original, torch.nn.Module):
+                def forward(self, *args, _name=name, _cls=original, **kwargs):
+                    return book.answer(_name, lambda: _cls.forward(self, *args, **kwargs), args, kwargs)
+
+                setattr(module, name, type(original.__name__, (original,), {"forward": forward}))
+            elif callable(original):
+                def looked_up(*args, _name=name, _fn=original, **kwargs):
+                    return book.answer(_name, lambda: _fn(*args, **kwargs), args, kwargs)
+
+                setattr(module, name, looked_up)
+
+
+def _is_device(x) -> bool:
+    """A device (where a computation runs, not what it computes: the kernel's may be a GPU, the grader's a CPU)."""
+    import torch
+
+    return isinstance(x, torch.device) or (isinstance(x, Other) and x.type_name == "device")
+
+
+def _like(returned, args):
+    """A recorded answer on the device of the call's first tensor argument (the reference may run on the CPU
+    where the student's ran on a GPU)."""
+    import torch
+
+    device = next((a.device for a in args if torch.is_tensor(a)), None)
+    if device is None:
+        return returned
+
+    def move(x):
+        if torch.is_tensor(x):
+            return x.to(device)
+        if isinstance(x, tuple):
+            return tuple(move(v) for v in x)
+        if isinstance(x, list):
+            return [move(v) for v in x]
+        return x
+
+    return move(returned)
 
 
 def self_check(assignment_id: str, name: str, student_fn) -> None:
@@ -248,7 +585,7 @@ def self_check(assignment_id: str, name: str, student_fn) -> None:
     arrays_out: dict = {}
     entries = call_cases(student_fn, encoded, arrays_in, arrays_out, device=elvkit.device())
     message = judge(a, name, cases, {"cases": entries}, arrays_out)
-    if message:
+    if message and not getattr(message, "passed", False):
         raise HiddenTestFailure(message)
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .records import HIDDEN_DIR_VARIABLE, _torch, cell_key, decode, encode, read_record, write_record
 
-__all__ = ["record_check", "install", "call_cases"]
+__all__ = ["record_check", "install", "call_cases", "DependencyCalls", "MAX_DEPENDENCY_CALLS"]
 
 _MAX_ERROR = 400
 
@@ -36,10 +36,11 @@ def _short(text) -> str:
     return text if len(text) <= _MAX_ERROR else text[:_MAX_ERROR] + " ..."
 
 
-def call_cases(fn, cases: list, arrays_in: dict, arrays_out: dict, *, device=None) -> list:
+def call_cases(fn, cases: list, arrays_in: dict, arrays_out: dict, *, device=None, calls=None) -> list:
     """Run ``fn`` on each encoded case (entries and ``arrays_in`` as the records hold them, tensors put on
     ``device``); returns one entry per case: what it returned (arrays go into ``arrays_out``), or how it
-    failed. Never raises for what ``fn`` does."""
+    failed, and with ``calls`` (a :class:`DependencyCalls`) the calls it made to the earlier functions. Never
+    raises for what ``fn`` does."""
     entries = []
     for case in cases:
         args = decode({"$list": case["args"]}, arrays_in, device=device)
@@ -47,16 +48,106 @@ def call_cases(fn, cases: list, arrays_in: dict, arrays_out: dict, *, device=Non
         try:
             value = fn(*args, **kwargs)
         except NotImplementedError:
-            entries.append({"error": "NotImplementedError", "message": ""})
-            continue
+            entry = {"error": "NotImplementedError", "message": ""}
         except Exception as exc:  # the student's code crashed on this input: recorded, judged by the grader
-            entries.append({"error": type(exc).__name__, "message": _short(exc)})
-            continue
-        try:
-            entries.append({"returned": encode(value, arrays_out)})
-        except Exception as exc:  # a value that cannot even be described
-            entries.append({"returned": {"$other": f"{type(value).__name__} ({type(exc).__name__})"}})
+            entry = {"error": type(exc).__name__, "message": _short(exc)}
+        else:
+            try:
+                entry = {"returned": encode(value, arrays_out)}
+            except Exception as exc:  # a value that cannot even be described
+                entry = {"returned": {"$other": f"{type(value).__name__} ({type(exc).__name__})"}}
+        if calls is not None:
+            entry["calls"] = calls.take()
+        entries.append(entry)
     return entries
+
+
+#: the most calls to earlier functions recorded per hidden case (more: the grader judges without them), and the most
+#: calls made inside those (recorded only to tell where a difference starts)
+MAX_DEPENDENCY_CALLS = 64
+MAX_NESTED_CALLS = 16
+
+
+class DependencyCalls:
+    """While one hidden check runs: every call that the function under test makes to the *earlier* functions the
+    grader names (and every ``forward`` of the earlier modules), with what each returned. The grader judges a later
+    question with these answers in place of the reference's (``autograder.integrity.specs``), so that a mistake in an
+    earlier function costs points in its own question only. Names are swapped in ``namespace`` for the duration of
+    the check and put back by :meth:`restore`."""
+
+    def __init__(self, namespace: dict, names, arrays: dict):
+        self.namespace, self.arrays, self.calls, self.swapped = namespace, arrays, [], {}
+        self.overflow, self.depth, self.nested = False, 0, 0
+        for name in names:
+            original = namespace.get(name) if isinstance(name, str) else None
+            torch = _torch()
+            if isinstance(original, type) and torch is not None and issubclass(original, torch.nn.Module):
+                stand_in = self._module(name, original)
+            elif callable(original) and not isinstance(original, type):
+                stand_in = self._function(name, original)
+            else:
+                continue
+            self.swapped[name] = (original, stand_in)
+            namespace[name] = stand_in
+
+    def _add(self, name: str, args, kwargs, value, nested: bool) -> None:
+        if nested:       # a call made inside another recorded call: only to tell where a difference starts
+            if self.nested >= MAX_NESTED_CALLS:
+                return
+            self.nested += 1
+        elif len(self.calls) - self.nested >= MAX_DEPENDENCY_CALLS:
+            self.overflow = True
+            return
+        entry = {"name": name, **({"nested": True} if nested else {})}
+        try:
+            entry.update({"args": [encode(a, self.arrays) for a in args],
+                          "kwargs": {str(k): encode(v, self.arrays) for k, v in kwargs.items()},
+                          "returned": encode(value, self.arrays)})
+        except Exception:  # a value that cannot be described: the grader will find no answer for this call
+            entry = {"name": name, "unreadable": True, **({"nested": True} if nested else {})}
+        self.calls.append(entry)
+
+    def _call(self, name: str, fn, args, kwargs):
+        self.depth += 1
+        try:
+            value = fn(*args, **kwargs)
+        finally:
+            self.depth -= 1
+        self._add(name, args, kwargs, value, nested=self.depth > 0)
+        return value
+
+    def _function(self, name: str, fn):
+        import functools
+
+        recorder = self
+
+        @functools.wraps(fn)
+        def recorded(*args, **kwargs):
+            return recorder._call(name, fn, args, kwargs)
+
+        return recorded
+
+    def _module(self, name: str, cls):
+        recorder = self
+
+        def forward(module, *args, **kwargs):
+            return recorder._call(name, lambda *a, **k: cls.forward(module, *a, **k), args, kwargs)
+
+        return type(cls.__name__, (cls,), {"forward": forward, "__qualname__": cls.__qualname__,
+                                           "__module__": cls.__module__, "__doc__": cls.__doc__})
+
+    def take(self) -> list:
+        """The calls since the last take (those of one hidden case)."""
+        calls, self.calls, self.nested = self.calls, [], 0
+        if self.overflow:
+            calls.append({"name": "", "overflow": True})
+            self.overflow = False
+        return calls
+
+    def restore(self) -> None:
+        for name, (original, stand_in) in self.swapped.items():
+            if self.namespace.get(name) is stand_in:
+                self.namespace[name] = original
 
 
 def _device():
@@ -66,6 +157,17 @@ def _device():
         return device()
     except Exception:
         return None
+
+
+def _user_namespace():
+    """The notebook's namespace (where the student's functions live), None outside IPython."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except Exception:
+        return None
+    return getattr(shell, "user_ns", None)
 
 
 def record_check(folder: Path, assignment_id: str, name: str, student_fn) -> None:
@@ -87,7 +189,19 @@ def record_check(folder: Path, assignment_id: str, name: str, student_fn) -> Non
         return
     payload, arrays_in = read_record(folder / "in" / name)
     arrays_out: dict = {}
-    entries = call_cases(student_fn, payload["cases"], arrays_in, arrays_out, device=_device())
+    calls = None
+    isolate = payload.get("isolate")
+    if isinstance(isolate, list) and isolate:
+        namespace = getattr(student_fn, "__globals__", None)
+        if not isinstance(namespace, dict):
+            namespace = _user_namespace()
+        if isinstance(namespace, dict):
+            calls = DependencyCalls(namespace, [n for n in isolate if isinstance(n, str)], arrays_out)
+    try:
+        entries = call_cases(student_fn, payload["cases"], arrays_in, arrays_out, device=_device(), calls=calls)
+    finally:
+        if calls is not None:
+            calls.restore()
     write_record(folder / "out" / name, {"assignment": assignment_id, "name": name, "cases": entries}, arrays_out)
     print(f"`{name}`: {len(entries)} hidden case(s) recorded; the grader judges them.")
 

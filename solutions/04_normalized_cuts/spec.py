@@ -364,14 +364,15 @@ SPECS = {
     "affinity": Spec(_affinity_cases, compare=_judge_affinity),
     "graph_values": Spec(_graph_value_cases, compare=_judge_graph_values, reference=None),
     "ncut_eigenvectors": Spec(_eigen_cases, compare=_judge_eigen),
-    "best_threshold": Spec(_threshold_cases, compare=_judge_threshold),
+    "best_threshold": Spec(_threshold_cases, compare=_judge_threshold, isolate=("assoc", "cut_value", "ncut_value")),
     "recursive_ncut": Spec(_recursive_cases, compare=_judge_by_ari(
         0.9, "segmentation", "Cut each side on its own subgraph W[idx][:, idx] with its second eigenvector and best "
-                             "threshold; stop by size, by max_ncut and by stability")),
+                             "threshold; stop by size, by max_ncut and by stability"),
+        isolate=("assoc", "cut_value", "ncut_value", "ncut_eigenvectors", "best_threshold")),
     "kway_ncut": Spec(_kway_cases, compare=_judge_by_ari(
         0.95, "clustering", "Normalise each row of Y to unit length before k-means: rows of large segments are short "
                             "and would bunch together")),
     "key_affinity": Spec(_key_cases, rtol=1e-9, atol=1e-12, axes=("patch i", "patch j"),
                          hint="Normalise each key by max(norm, 1e-12); 1 where K_i . K_j > tau, eps elsewhere."),
-    "maskcut": Spec(_maskcut_cases, compare=_judge_maskcut),
+    "maskcut": Spec(_maskcut_cases, compare=_judge_maskcut, isolate=("key_affinity",)),
 }

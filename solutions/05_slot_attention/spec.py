@@ -18,7 +18,9 @@ come from the same wrapper computed with the reference's classes on the same wei
   divides 0 by 0 (NaN), which the message names.
 * ``fg_ari`` is compared with scikit-learn's ``adjusted_rand_score`` on each image's foreground pixels, on label
   maps with one object covering the whole foreground, with no background, and with no foreground at all.
-* ``train_step`` compares the loss, the gradient norm before clipping and two weights after one Adam step.
+* ``train_step`` runs on a stand-in model with the interface of ``SlotAutoencoder`` (``autograder.kernel_side.probes``:
+  the step is judged apart from the student's model, which q3 judges) and compares the loss, the gradient norm before
+  clipping and two weights after one Adam step.
 * ``e2e_training`` trains a small model from scratch with the student's ``train_step`` and ``learning_rate`` on
   scenes drawn for this grading (40 steps of 16, an optimiser created with the learning rate 0, which
   ``train_step`` must set): the reconstructions of 32 of the scenes before and after, with fixed initial slots,
@@ -416,32 +418,59 @@ def _lr_cases(rng):
             for s, wu, hl in ((0, 100, 1000), (49, 100, 1000), (int(rng.integers(150, 900)), 100, 250), (5000, 10, 2000))]
 
 
+def _probe_state(rng, size, num_slots, dim):
+    from autograder.kernel_side.probes import StepProbe
+
+    return _state(rng, lambda: StepProbe(size, num_slots, dim))
+
+
 def _train_step_cases(rng):
     from elvkit.data import make_object_scenes
 
     cases = []
     for detach, clip in ((True, 1.0), (False, 0.05)):
         images = make_object_scenes(6, seed=int(rng.integers(1 << 20)), size=16, objects=(1, 3), variant="palette").images
-        cases.append(Case((_t(images, device=True), _model_state(rng, 16, 3, 16), 1e-3, clip,
+        cases.append(Case((_t(images, device=True), _probe_state(rng, 16, 3, 16), 1e-3, clip,
                            int(rng.integers(1 << 20)), detach),
-                          label=f"one step on 6 scenes of 16 x 16 with the grader's weights, clip {clip}, "
-                                f"detach_last={detach}"))
+                          label=f"one step on 6 scenes of 16 x 16 with a stand-in model (the interface of "
+                                f"SlotAutoencoder) and the grader's weights, clip {clip}, detach_last={detach}"))
     return cases
 
 
 def _train_step_reference(images, state, lr, clip, seed, detach_last):
+    from autograder.kernel_side.probes import StepProbe
+
     torch = _torch()
     ref = _ref()
-    model = ref.SlotAutoencoder(images.shape[-1], 3, state["slots_mu"].shape[-1], 8)
+    model = StepProbe(images.shape[-1], 3, state["slots_mu"].shape[-1])
     model.load_state_dict(state)
     optimiser = torch.optim.Adam(model.parameters(), lr=1.0)
+    for p in model.parameters():            # gradients left over from an earlier step, as the hidden test leaves
+        p.grad = torch.full_like(p, 0.25)
     loss, norm = ref.train_step(model, optimiser, images.cpu(), torch.Generator().manual_seed(int(seed)), float(lr),
                                 float(clip), bool(detach_last))
-    return torch.tensor([loss, norm]), model.slot_attention.q.weight.detach(), model.encoder.cnn[0].weight.detach()
+    return torch.tensor([loss, norm]), model.q.weight.detach(), model.read.weight.detach()
+
+
+def _norm_without_zero_grad(images, state, lr, clip, seed, detach_last) -> float:
+    """The gradient norm a step that never zeroes its gradients reports: this step's gradient plus the 0.25 the
+    hidden test left in every ``.grad``."""
+    from autograder.kernel_side.probes import StepProbe
+
+    torch = _torch()
+    model = StepProbe(images.shape[-1], 3, state["slots_mu"].shape[-1])
+    model.load_state_dict(state)
+    recon, _, _ = model(images.cpu(), model.initial_slots(len(images), torch.Generator().manual_seed(int(seed))),
+                        bool(detach_last))
+    grads = torch.autograd.grad(torch.nn.functional.mse_loss(recon, images.cpu()), list(model.parameters()),
+                                allow_unused=True)
+    return float(torch.sqrt(sum(((g if g is not None else 0.0) + 0.25).pow(2).sum() if g is not None
+                                else torch.full_like(p, 0.25).pow(2).sum()
+                                for g, p in zip(grads, model.parameters()))))
 
 
 def _judge_train_step(actual, expected, case):
-    got = _tuple(actual, 3, "(loss and norm, q's weight, the first convolution's weight)")
+    got = _tuple(actual, 3, "(loss and norm, two of the stand-in model's weights)")
     want = [_np(v) for v in _train_step_reference(*case.args)]
     if got[0].shape != (2,):
         raise StudentCheckError("train_step should return two numbers, (loss, gradient norm)")
@@ -449,11 +478,13 @@ def _judge_train_step(actual, expected, case):
     assert_close(got[0][0], want[0][0], name="the loss", rtol=1e-4, atol=1e-7,
                  hint="The mean squared error of the reconstruction against the images, before the step.")
     assert_close(got[0][1], want[0][1], name="the gradient norm", rtol=1e-3, atol=1e-6,
-                 mistakes={f"the norm after clipping is returned: return what clip_grad_norm_ returns, the norm "
-                           f"before clipping.": clip}
-                 if want[0][1] > clip * 1.01 else None,
+                 mistakes={**({f"the norm after clipping is returned: return what clip_grad_norm_ returns, the norm "
+                              f"before clipping.": clip} if want[0][1] > clip * 1.01 else {}),
+                           "the gradients are never zeroed: this step's gradient was added to what an earlier step "
+                           "left in .grad. Call optimiser.zero_grad() before loss.backward().":
+                               _norm_without_zero_grad(*case.args)},
                  hint="clip_grad_norm_ over all the model's parameters returns the norm before clipping.")
-    for g, w, what in zip(got[1:], want[1:], ("q's weight", "the first convolution's weight")):
+    for g, w, what in zip(got[1:], want[1:], ("a weight of the stand-in model's query", "a weight of its input layer")):
         assert_close(g, w, name=f"{what} after one Adam step", rtol=1e-4, atol=1e-6,
                      hint="Set every parameter group's lr, zero the gradients, backward, clip the norm to clip, step.")
 
@@ -530,13 +561,14 @@ def _judge_e2e(actual, expected, case):
 SPECS = {
     "position_grid": Spec(_grid_cases, rtol=1e-6, atol=1e-7, axes=("row", "column", "channel"),
                           hint="(x, y, 1 - x, 1 - y) with x = c / (w - 1) and y = r / (h - 1): torch.linspace(0, 1, n)."),
-    "encoder": Spec(_encoder_cases, compare=_judge_encoder, reference=None),
+    "encoder": Spec(_encoder_cases, compare=_judge_encoder, reference=None, isolate=("position_grid",)),
     "slot_attention": Spec(_attention_cases, compare=_judge_attention, reference=None),
     "slot_gradients": Spec(_gradient_cases, compare=_judge_gradients, reference=None),
     "mix": Spec(_mix_cases, rtol=1e-5, atol=1e-6,
                 hint="alpha = softmax of the logits over the slots (dimension 1); the sum over the slots of alpha * "
                      "rgb, and the masks alpha[:, :, 0]."),
-    "autoencoder": Spec(_autoencoder_cases, compare=_judge_autoencoder, reference=None),
+    "autoencoder": Spec(_autoencoder_cases, compare=_judge_autoencoder, reference=None,
+                        isolate=("position_grid", "SoftPositionEmbed", "Encoder", "SlotAttention", "mix")),
     "initial_slots": Spec(_slots_cases, compare=_judge_slots, reference=None),
     "fg_ari": Spec(_ari_cases, compare=_judge_ari, reference=None),
     "learning_rate": Spec(_lr_cases, rtol=1e-9, atol=1e-15,

@@ -1,0 +1,131 @@
+"""A mistake costs points in its own question: a later question's hidden check is judged with what the student's
+earlier functions returned inside it (recorded by the kernel), so an earlier mistake does not cost its points again;
+and an earlier function written to make a later one trivial gains nothing."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from autograder.course import get_assignment
+from autograder.course.notebooks import grade_id, read_source
+from autograder.integrity import reference
+from autograder.integrity.specs import checked_names, judge, make_cases, specs, write_inputs
+from autograder.kernel_side.capture import DependencyCalls, MAX_DEPENDENCY_CALLS
+from autograder.kernel_side.records import HIDDEN_DIR_VARIABLE, read_record
+
+SEED = 7
+
+
+def _graded(aid: str, cells: list, tmp_path: Path, monkeypatch, mistake: str | None = None, code: str = "") -> dict:
+    """Run hidden cells of ``aid`` as a graded kernel would, over a namespace holding the reference with a corpus
+    mistake (or ``code``) in place, and judge each record in this process: check name -> the grader's message."""
+    a = get_assignment(aid)
+    ns = vars(reference.fresh(a))            # the reference's own globals: its classes see the replaced names
+    if mistake:
+        exec(compile((a.mistakes_dir / mistake).read_text(), mistake, "exec"), ns)
+    if code:
+        exec(compile(code, "student", "exec"), ns)
+    monkeypatch.setenv(HIDDEN_DIR_VARIABLE, str(tmp_path))
+    verdicts = {}
+    for cell in read_source(a.source).cells:
+        if grade_id(cell) not in cells:
+            continue
+        names = checked_names(cell.source, aid)
+        for name in names:
+            write_inputs(tmp_path, name, make_cases(a, name, SEED), isolate=specs(a)[name].isolate)
+        exec(compile(cell.source, grade_id(cell), "exec"), ns)
+        for name in names:
+            verdicts[name] = judge(a, name, make_cases(a, name, SEED), *read_record(tmp_path / "out" / name))
+    return verdicts
+
+
+def _passed(message) -> bool:
+    return message is None or getattr(message, "passed", False)
+
+
+def test_a_wrong_position_grid_costs_its_own_points_only(tmp_path, monkeypatch):
+    got = _graded("05_slot_attention", ["q1-grid-hidden", "q1-encoder-hidden", "q3-model-hidden"], tmp_path,
+                  monkeypatch, mistake="grid_x_y_swapped.py")
+    assert not _passed(got["position_grid"])
+    for name in ("encoder", "autoencoder"):
+        assert _passed(got[name]) and got[name].passed, (name, got[name])
+        assert "Your `position_grid` differs from the reference" in got[name], got[name]
+
+
+def test_a_wrong_weighted_mean_costs_the_slot_attention_question_only(tmp_path, monkeypatch):
+    got = _graded("05_slot_attention", ["q2-module-hidden", "q3-model-hidden", "q5-step-hidden"], tmp_path,
+                  monkeypatch, mistake="sum_not_weighted_mean.py")
+    assert not _passed(got["slot_attention"])
+    assert _passed(got["autoencoder"]) and "`SlotAttention` differs" in got["autoencoder"]
+    assert got["train_step"] is None          # the step is judged on a stand-in model: nothing of the student's
+
+
+def test_a_wrong_decoder_still_fails_the_model_question_and_says_the_difference_is_its_own(tmp_path, monkeypatch):
+    """Isolation judges the later function given the earlier answers; it never excuses the later function."""
+    wrong_decoder = '''
+_Decoder = Decoder
+class Decoder(_Decoder):
+    def forward(self, slots):
+        rgb, alpha = super().forward(slots)
+        return rgb, -alpha
+'''
+    got = _graded("05_slot_attention", ["q3-model-hidden"], tmp_path, monkeypatch, mistake="grid_x_y_swapped.py",
+                  code=wrong_decoder)
+    assert not _passed(got["autoencoder"])
+    assert "the reference would call `mix` with other arguments than your code did: the difference is in " \
+           "`autoencoder`'s own steps" in got["autoencoder"], got["autoencoder"]
+
+
+def test_an_earlier_function_made_trivial_earns_nothing_later(tmp_path, monkeypatch):
+    """A student who gives up an earlier question's points to make a later one easy: a position grid of zeros (one
+    number everywhere) cannot stand in for the reference's, so the encoder is judged as it is, and fails."""
+    zeros = '''
+def position_grid(h, w, device=None):
+    return torch.zeros(h, w, 4, device=device)
+'''
+    got = _graded("05_slot_attention", ["q1-encoder-hidden"], tmp_path, monkeypatch, code=zeros)
+    assert not _passed(got["encoder"]), got["encoder"]
+
+
+def test_a_wrong_cut_costs_the_cut_question_not_the_threshold_search(tmp_path, monkeypatch):
+    got = _graded("04_normalized_cuts", ["q2-ncut-hidden", "q4-threshold-hidden"], tmp_path, monkeypatch,
+                  mistake="cut_counted_twice.py")
+    assert not _passed(got["graph_values"])
+    assert _passed(got["best_threshold"]) and "Your `cut_value` differs" in got["best_threshold"], got["best_threshold"]
+
+
+def test_wrong_eigenvectors_cost_the_eigenvector_question_not_the_recursive_cut(tmp_path, monkeypatch):
+    got = _graded("04_normalized_cuts", ["q3-eigen-hidden", "q4-recursive-hidden"], tmp_path, monkeypatch,
+                  mistake="largest_eigenvectors.py")
+    assert not _passed(got["ncut_eigenvectors"])
+    assert _passed(got["recursive_ncut"]) and "`ncut_eigenvectors` differs" in got["recursive_ncut"]
+
+
+def test_the_reference_passes_without_a_note(tmp_path, monkeypatch):
+    got = _graded("05_slot_attention", ["q1-encoder-hidden", "q3-model-hidden"], tmp_path, monkeypatch)
+    assert got == {"encoder": None, "autoencoder": None}
+
+
+def test_the_kernel_puts_the_student_names_back_and_bounds_what_it_records():
+    torch = pytest.importorskip("torch")
+
+    def grid(h, w, device=None):
+        return torch.ones(h, w, 4)
+
+    class Block(torch.nn.Module):
+        def forward(self, x):
+            return grid(*x.shape[:2]) + x
+
+    ns = {"grid": grid, "Block": Block, "other": 3}
+    calls = DependencyCalls(ns, ["grid", "Block", "other", "missing"], {})
+    assert ns["grid"] is not grid and issubclass(ns["Block"], Block) and ns["other"] == 3
+    ns["Block"]()(torch.zeros(2, 3, 4))
+    first = calls.take()
+    assert [c["name"] for c in first] == ["Block"]           # grid was called by the module it was not swapped in
+    for _ in range(MAX_DEPENDENCY_CALLS + 5):
+        ns["grid"](2, 2)
+    overflowed = calls.take()
+    assert overflowed[-1] == {"name": "", "overflow": True} and len(overflowed) == MAX_DEPENDENCY_CALLS + 1
+    calls.restore()
+    assert ns["grid"] is grid and ns["Block"] is Block
