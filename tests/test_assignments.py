@@ -74,13 +74,14 @@ def _reference_namespace(a) -> dict:
 def test_every_checked_function_has_a_spec_and_the_reference_passes(a):
     found = specs(a)
     checked = set()
+    ns = _reference_namespace(a)        # one kernel: a hidden cell may use what an earlier hidden cell defined
     for cell in read_source(a.source).cells:
         names = set(checked_names(cell.source, a.id))
         if not names:
             continue
         checked |= names
         # the cell's hidden region, run as the kernel runs it, on the reference's functions (judged in-process)
-        exec(compile(hidden_region(cell.source), grade_meta(cell)["grade_id"], "exec"), _reference_namespace(a))
+        exec(compile(hidden_region(cell.source), grade_meta(cell)["grade_id"], "exec"), ns)
     assert checked == set(found), "each hidden test checks functions that have a spec, and every spec is used"
 
 

@@ -67,6 +67,28 @@ def test_nt_xent_is_stable_in_half_precision_down_to_tau_0_05(ssl, dtype):
     assert not torch.isfinite(torch.exp(z @ z.T / 0.05)).all()
 
 
+def test_masking_after_exp_is_exact_in_float64_and_fails_only_by_overflow():
+    """What the notebook says of a 0/1 mask multiplied after exp: the same value and gradient as the lecture's loop
+    in float64 (nothing flows through s_ii), and NaN in float16 at tau 0.05 (e^(1/tau) overflows, inf * 0)."""
+    from elvkit.contrastive import nt_xent_loop
+
+    def mask_after_exp(z1, z2, tau):
+        z = torch.nn.functional.normalize(torch.cat([z1, z2]), dim=1)
+        n = len(z1)
+        e = torch.exp(z @ z.T / tau) * (1 - torch.eye(2 * n, dtype=z.dtype))
+        rows = torch.arange(2 * n)
+        return (-torch.log(e[rows, (rows + n) % (2 * n)] / e.sum(1))).mean()
+
+    gen = torch.Generator().manual_seed(3)
+    z1 = torch.randn(6, 4, generator=gen, dtype=torch.float64, requires_grad=True)
+    z2 = torch.randn(6, 4, generator=gen, dtype=torch.float64, requires_grad=True)
+    masked, loop = mask_after_exp(z1, z2, 0.5), nt_xent_loop(z1, z2, 0.5)
+    assert abs(masked.item() - loop.item()) <= 1e-14
+    for a, b in zip(torch.autograd.grad(masked, [z1, z2]), torch.autograd.grad(loop, [z1, z2])):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-14)
+    assert torch.isnan(mask_after_exp(z1.detach().half(), z2.detach().half(), 0.05))
+
+
 def test_nt_xent_loop_names_the_shapes_it_needs():
     from elvkit.contrastive import nt_xent_loop
 

@@ -462,8 +462,11 @@ plt.show()
 # it as a cross-entropy over **logits** instead: $\ell_{i,j} = \operatorname{logsumexp}_{k \ne i}(s_{ik})
 # - s_{ij}$ with $s_{ik} = \operatorname{sim}(\mathbf{z}_i, \mathbf{z}_k)/\tau$, which subtracts the
 # largest logit before exponentiating. Leave $k = i$ out by setting $s_{ii} = -\infty$ (`masked_fill`):
-# then it contributes $e^{-\infty} = 0$ and no gradient. (Multiplying by a mask after `exp` would
-# still send a gradient through $s_{ii}$, and $s_{ii} = 1/\tau$ is the largest logit of every row.)
+# then it contributes $e^{-\infty} = 0$ and no gradient. (Multiplying the exponentials by a 0/1 mask
+# after `exp` gives the same value and the same gradient in float64 — the 0 stops the gradient through
+# $s_{ii}$ too — but it has to form $e^{s_{ii}} = e^{1/\tau}$, the largest term of every row, first: in
+# float16 that is $\infty$ already at $\tau = 0.09$, and $\infty \cdot 0$ is NaN. A $-\infty$ logit
+# never forms that product.)
 #
 # `elvkit.contrastive.nt_xent_loop`, printed below, is the formula as a double loop in float64: slow,
 # but a direct transcription of the slide. Your vectorised version must agree with it, gradient included.
@@ -526,8 +529,8 @@ assert_close(loss, truth, name="NT-Xent of 5 pairs in 3-D, tau = 0.5", rtol=1e-6
 loss.backward()
 truth_grad = torch.autograd.grad(nt_xent_loop(za, zb, 0.5), [za, zb])
 assert_close(za.grad, truth_grad[0], name="d loss / d z1", rtol=1e-6, atol=1e-9, axes=("view i", "dimension"),
-             hint="The value is right but not the gradient: is the anchor's own similarity removed by a -inf "
-                  "before the logsumexp (no gradient), not by a mask multiplied after exp?")
+             hint="The value is right but not the gradient: is part of the loss computed outside the graph "
+                  "(.detach(), .data, .item(), NumPy), or a tensor changed in place after it was used?")
 assert_close(zb.grad, truth_grad[1], name="d loss / d z2", rtol=1e-6, atol=1e-9, axes=("view i", "dimension"))
 for tau in (0.05, 2.0):
     assert_close(nt_xent(za.detach(), zb.detach(), tau), nt_xent_loop(za.detach(), zb.detach(), tau),
@@ -540,7 +543,7 @@ assert_close(low.float(), nt_xent_loop(za.detach(), zb.detach(), 0.05).float(), 
              name="NT-Xent in float16 at tau = 0.05")
 print("All visible tests passed.")
 
-# %% nbgrader={"grade_id": "q2-nt-xent-hidden", "grade": true, "points": 12}
+# %% nbgrader={"grade_id": "q2-nt-xent-hidden", "grade": true, "points": 5}
 ### BEGIN HIDDEN TESTS
 from autograder.hidden import check
 
@@ -568,6 +571,27 @@ def _nt_xent_and_gradient(z1, z2, tau):
 
 
 check("03_self_supervised", "nt_xent", _nt_xent_and_gradient)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade_id": "q2-nt-xent-gradient-hidden", "grade": true, "points": 3}
+### BEGIN HIDDEN TESTS
+from autograder.hidden import check
+
+check("03_self_supervised", "nt_xent_gradient", _nt_xent_and_gradient)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade_id": "q2-nt-xent-float16-hidden", "grade": true, "points": 2}
+### BEGIN HIDDEN TESTS
+from autograder.hidden import check
+
+check("03_self_supervised", "nt_xent_low_precision", _nt_xent_and_gradient)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade_id": "q2-nt-xent-vectorised-hidden", "grade": true, "points": 2}
+### BEGIN HIDDEN TESTS
+from autograder.hidden import check
+
+check("03_self_supervised", "nt_xent_vectorised", _nt_xent_and_gradient)
 ### END HIDDEN TESTS
 
 # %% [markdown]

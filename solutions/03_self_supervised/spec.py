@@ -31,7 +31,9 @@ the grader's process.
   them): that fails too, flagged for a person. Representations wider than 4,096 are refused. Mistakes in the
   loss itself (the anchor in the denominator, no normalisation, tau twice) still reach 0.92-0.94 on this short
   schedule: q2 catches them.
-* ``nt_xent`` is also judged by the size of its autograd graph, which the hidden test measures: the notebook
+* ``nt_xent`` is judged in four parts, each in its own cell so that its points follow the part: the value in float64
+  and float32 (with the common mistakes named), the gradient in float64, the value in float16 and bfloat16 at
+  tau 0.05 (finite, within 3 %), and -- on a right value -- the size of its autograd graph, which the hidden test measures: the notebook
   asks for a vectorised loss, whose graph has the same dozen or so operations for any batch (the reference: 15),
   where a loop over views or pairs adds operations with every view (140 for 6 pairs over anchors, 1,649 for the
   double loop of ``elvkit.contrastive.nt_xent_loop``). At most 64 pass.
@@ -190,7 +192,9 @@ def _judge_views(actual, expected, case):
 # ----------------------------------------------------------------------------------------------
 # Part 2: NT-Xent
 
-def _nt_xent_cases(rng):
+def _nt_xent_cases(rng, kinds=("value", "gradient", "low", "graph")):
+    """NT-Xent's hidden inputs (the same five pairs of batches for every part, drawn once), those of ``kinds``:
+    float64/32 for the value, float64 for the gradient and the graph, float16/bfloat16 for the stability."""
     import torch
 
     cases = []
@@ -198,9 +202,12 @@ def _nt_xent_cases(rng):
                              (torch.float16, 16, 8, 0.05), (torch.bfloat16, 16, 8, 0.05)):
         z1 = rng.normal(size=(n, d))
         z2 = z1 + rng.normal(0, 0.5, size=(n, d))
-        cases.append(Case((_t(z1).to(dtype), _t(z2).to(dtype), tau),
-                          label=f"{n} pairs in {d}-D, {str(dtype).replace('torch.', '')}, tau {tau}",
-                          truth=(z1, z2, tau)))
+        kind = {"value", "gradient", "graph"} if dtype == torch.float64 else \
+            {"value"} if dtype == torch.float32 else {"low"}
+        if kind & set(kinds):
+            cases.append(Case((_t(z1).to(dtype), _t(z2).to(dtype), tau),
+                              label=f"{n} pairs in {d}-D, {str(dtype).replace('torch.', '')}, tau {tau}",
+                              truth=(z1, z2, tau)))
     return cases
 
 
@@ -209,39 +216,117 @@ def _nt_xent_cases(rng):
 NT_XENT_GRAPH = 64
 
 
-def _judge_nt_xent(actual, expected, case):
+def _nt_xent_variants(z1, z2, tau) -> tuple:
+    """The reference's loss (and gradients) in float64, and the values of the common mistakes on the same input."""
     import torch
+    import torch.nn.functional as F
 
-    if not isinstance(actual, (tuple, list)) or len(actual) != 4:
-        raise StudentCheckError("the hidden test's wrapper returned something else than (loss, grad1, grad2, the "
-                                "size of the loss's graph)")
-    z1, z2, tau = case.truth
     a, b = (torch.tensor(z, dtype=torch.float64, requires_grad=True) for z in (z1, z2))
     loss = _ref().nt_xent(a, b, tau)
     g1, g2 = torch.autograd.grad(loss, [a, b])
-    dtype = case.args[0].dtype
+    with torch.no_grad():
+        raw = torch.cat([a, b])
+        n = len(z1)
+        rows = torch.arange(2 * n)
+        positive = (rows + n) % (2 * n)
+        eye = torch.eye(2 * n, dtype=torch.bool)
+
+        def ntx(z, t, mask=True):
+            logits = z @ z.T / t
+            if mask:
+                logits = logits.masked_fill(eye, float("-inf"))
+            return (torch.logsumexp(logits, dim=1) - logits[rows, positive]).mean().item()
+
+        unit = F.normalize(raw, dim=1)
+        each = torch.logsumexp((unit @ unit.T / tau).masked_fill(eye, float("-inf")), dim=1) \
+            - (unit @ unit.T / tau)[rows, positive]
+        mistakes = {
+            "the anchor itself is left in the denominator (k = i): mask the diagonal with -inf.": ntx(unit, tau, False),
+            "the embeddings are not normalised: sim is the cosine, u.v / (|u| |v|).": ntx(raw, tau),
+            "the positive of view i is taken as view i itself: it is view i + N (and i - N for the second half).":
+                (torch.logsumexp((unit @ unit.T / tau).masked_fill(eye, float("-inf")), dim=1) - 1 / tau).mean().item(),
+            "the similarities are divided by tau twice (tau squared).": ntx(unit, tau * tau),
+            "tau is applied more than once: each embedding divided by tau and then the logits by tau again (tau "
+            "cubed). Divide the cosine similarities by tau exactly once.": ntx(unit, tau ** 3),
+            "the similarities are not divided by tau at all.": ntx(unit, 1.0),
+            "only the first N views are anchors: average l(i, j) over all 2N views, each view once as the anchor.":
+                each[:n].mean().item(),
+            "the loss is summed over the 2N views, not averaged.": each.sum().item(),
+        }
+    return loss.item(), g1, g2, mistakes
+
+
+def _nt_xent_parts(actual):
+    if not isinstance(actual, (tuple, list)) or len(actual) != 4:
+        raise StudentCheckError("the hidden test's wrapper returned something else than (loss, grad1, grad2, the "
+                                "size of the loss's graph)")
     value = _np(actual[0]).astype(np.float64)
     if value.shape != ():
         raise StudentCheckError(f"the loss has shape {value.shape}, expected a scalar (the mean over the 2N views)")
+    return value
+
+
+def _check_nt_xent_value(value, case, low_precision_tolerance=False):
+    import torch
+
+    z1, z2, tau = case.truth
+    dtype = case.args[0].dtype
     if not np.isfinite(value):
         raise StudentCheckError(f"the loss is {float(value)} in {str(dtype).replace('torch.', '')} at tau {tau}: "
-                                "exponentials overflow; use logsumexp on the logits")
+                                "an exponential overflowed (exp(1 / tau) = exp(20) > 65504, float16's largest number), "
+                                "and inf * 0 or inf / inf is NaN. Work with the logits: torch.logsumexp, and the "
+                                "anchor's own logit set to -inf before it, never exp then log")
+    loss, _, _, mistakes = _nt_xent_variants(z1, z2, tau)
     low = dtype in (torch.float16, torch.bfloat16)
     tol = dict(rtol=3e-2, atol=3e-2) if low else dict(rtol=1e-6 if dtype == torch.float64 else 1e-4, atol=1e-7)
-    assert_close(value, loss.item(), name="the loss", **tol,
+    assert_close(value, loss, name="the loss", **tol, mistakes=None if low else mistakes,
                  hint="The mean over all 2N views of -log softmax at the positive (view i + N), the anchor itself "
                       "left out of the denominator, the cosine similarity divided once by tau.")
+
+
+def _judge_nt_xent(actual, expected, case):
+    """The loss's value in float64 and float32."""
+    _check_nt_xent_value(_nt_xent_parts(actual), case)
+
+
+def _judge_nt_xent_gradient(actual, expected, case):
+    """The gradients in float64 (judged whatever the value: a right gradient of the loss is its own part)."""
+    value = _nt_xent_parts(actual)
+    z1, z2, tau = case.truth
+    loss, g1, g2, _ = _nt_xent_variants(z1, z2, tau)
+    if actual[1] is None or actual[2] is None:
+        raise StudentCheckError("no gradient reached z1 or z2: is the loss computed from detached tensors "
+                                "(.detach(), .data, .item(), NumPy)?")
+    if np.isfinite(value) and not np.isclose(value, loss, rtol=1e-6, atol=1e-7):
+        hint = ("The loss's value differs too (its own hidden test names the mistake): the gradient follows it, so "
+                "fix the value first.")
+    else:
+        hint = ("The value is right but not the gradient: part of the loss was computed outside the graph "
+                "(.detach(), .data, .item(), NumPy), or a tensor was changed in place after it was used.")
+    assert_close(actual[1], g1, name="d loss / d z1", rtol=1e-6, atol=1e-9, axes=("view i", "dimension"), hint=hint)
+    assert_close(actual[2], g2, name="d loss / d z2", rtol=1e-6, atol=1e-9, axes=("view i", "dimension"), hint=hint)
+
+
+def _judge_nt_xent_low_precision(actual, expected, case):
+    """float16 and bfloat16 at tau 0.05: finite, and the float64 loss within 3 %."""
+    _check_nt_xent_value(_nt_xent_parts(actual), case)
+
+
+def _judge_nt_xent_graph(actual, expected, case):
+    """A vectorised loss: its autograd graph's size does not grow with the batch (judged on a right value)."""
+    value = _nt_xent_parts(actual)
+    z1, _, _ = case.truth
+    try:
+        _check_nt_xent_value(value, case)
+    except StudentCheckError:
+        raise StudentCheckError("the loss's value is not the reference's (its own hidden test says how): "
+                                "vectorisation is judged on a right loss") from None
     size = int(_np(actual[3])) if np.ndim(_np(actual[3])) == 0 else -1
     if size > NT_XENT_GRAPH:
         raise StudentCheckError(
             f"the loss is right, but its autograd graph has {size} operations for {len(z1)} pairs (a vectorised NT-Xent "
             f"has about 15, whatever the batch): a Python loop over the views or the pairs. The notebook asks for a "
             "vectorised loss: one similarity matrix for all 2N views, the diagonal masked, one logsumexp per row")
-    if dtype == torch.float64:
-        assert_close(actual[1], g1, name="d loss / d z1", rtol=1e-6, atol=1e-9, axes=("view i", "dimension"),
-                     hint="The loss is right but not its gradient: remove the anchor's own similarity with a -inf "
-                          "before the logsumexp, not with a mask multiplied after exp.")
-        assert_close(actual[2], g2, name="d loss / d z2", rtol=1e-6, atol=1e-9, axes=("view i", "dimension"))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -638,7 +723,13 @@ SPECS = {
                           hint="A normalised kernel over t = -radius..radius, rows then columns, reflect padding; "
                                "sigma clamped to 1e-3."),
     "two_views": Spec(_views_cases, compare=_judge_views, reference="two_views"),
-    "nt_xent": Spec(_nt_xent_cases, compare=_judge_nt_xent, reference=None),
+    "nt_xent": Spec(lambda rng: _nt_xent_cases(rng, ("value",)), compare=_judge_nt_xent, reference=None),
+    "nt_xent_gradient": Spec(lambda rng: _nt_xent_cases(rng, ("gradient",)), compare=_judge_nt_xent_gradient,
+                             reference=None),
+    "nt_xent_low_precision": Spec(lambda rng: _nt_xent_cases(rng, ("low",)), compare=_judge_nt_xent_low_precision,
+                                  reference=None),
+    "nt_xent_vectorised": Spec(lambda rng: _nt_xent_cases(rng, ("graph",))[:1], compare=_judge_nt_xent_graph,
+                               reference=None),
     "networks": Spec(_networks_cases, compare=_judge_networks, reference=None),
     "linear_probe": Spec(_probe_cases, max_mismatch=0.02,
                          hint="Standardise with the training features' mean and std, a bias column, L2 on the weights "
