@@ -164,6 +164,10 @@ def _cmd_demo(args) -> int:
             options.sandbox = "none"        # the demo class is the course's own code: no sandbox needed to trust it
         results = grade(a, cls, results_dir, options)
         _print_results(a, results, results_dir, time.perf_counter() - start)
+        from .course.classroom import corpus_table
+
+        print()
+        print(corpus_table(a, results_dir))
     return 0
 
 

@@ -73,8 +73,8 @@ class Decoder(_Decoder):
     got = _graded("05_slot_attention", ["q3-model-hidden"], tmp_path, monkeypatch, mistake="grid_x_y_swapped.py",
                   code=wrong_decoder)
     assert not _passed(got["autoencoder"])
-    assert "the reference would call `mix` with other arguments than your code did: the difference is in " \
-           "`autoencoder`'s own steps" in got["autoencoder"], got["autoencoder"]
+    assert "difference is in `autoencoder` itself: with your earlier answers in the reference's place, the " \
+           "reference would call `mix` with other arguments" in got["autoencoder"], got["autoencoder"]
 
 
 def test_an_earlier_function_made_trivial_earns_nothing_later(tmp_path, monkeypatch):
@@ -129,3 +129,17 @@ def test_the_kernel_puts_the_student_names_back_and_bounds_what_it_records():
     assert overflowed[-1] == {"name": "", "overflow": True} and len(overflowed) == MAX_DEPENDENCY_CALLS + 1
     calls.restore()
     assert ns["grid"] is grid and ns["Block"] is Block
+
+
+def test_an_earlier_function_that_raises_is_its_answer_too(tmp_path, monkeypatch):
+    """assoc(A, A) divides by 0 inside ncut_value: the threshold search raised ZeroDivisionError in the student's
+    kernel, and the reference, handed the same raising ncut_value, raises it too; the search itself is right."""
+    got = _graded("04_normalized_cuts", ["q4-threshold-hidden"], tmp_path, monkeypatch,
+                  mistake="assoc_within_the_segment.py")
+    assert _passed(got["best_threshold"]) and "Your `assoc` differs" in got["best_threshold"], got["best_threshold"]
+
+
+def test_threshold_candidates_on_another_grid_are_named(tmp_path, monkeypatch):
+    got = _graded("04_normalized_cuts", ["q4-threshold-hidden"], tmp_path, monkeypatch,
+                  mistake="thresholds_include_the_ends.py")
+    assert "it is on np.linspace(min, max, num)" in got["best_threshold"], got["best_threshold"]

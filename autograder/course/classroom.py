@@ -3,7 +3,10 @@
 A *mistake* is a file ``solutions/<assignment>/mistakes/<name>.py`` holding a
 realistic wrong version of one or more graded functions. Its docstring's first
 line names the mistake and a ``Question: qN`` line names the question that must
-lose points. The file is a fragment of a notebook cell: it uses the notebook's
+lose points; a ``Message: ...`` line holds words its question's feedback must
+show (the message that names the mistake), and an ``Also loses: qM (why)`` line
+a later question that may lose points too (an end-to-end check that runs the
+whole pipeline): any other question that loses points is a cascade. The file is a fragment of a notebook cell: it uses the notebook's
 imports (``np``, ``torch``, ``elvkit``) and the student's other functions.
 
 A submission is built the way a student makes one: start from the released
@@ -26,7 +29,7 @@ from .assignments import Assignment
 from .notebooks import SOLUTION, grade_meta, marked_lines, read_source, write_notebook
 
 __all__ = ["Mistake", "mistakes", "reference_submission", "blank_submission", "mistake_submission",
-           "without_demonstrations", "build_class"]
+           "without_demonstrations", "build_class", "corpus_report", "corpus_table"]
 
 @dataclass(frozen=True)
 class Mistake:
@@ -38,6 +41,8 @@ class Mistake:
     description: str
     functions: tuple
     path: Path
+    message: str = ""          # words the feedback of its question must show ("" when none is promised)
+    also: tuple = ()           # other questions it may lose points in (end-to-end checks), by design
 
     @property
     def student(self) -> str:
@@ -64,9 +69,90 @@ def mistakes(a: Assignment) -> list[Mistake]:
         question = match.group(1)
         if question not in a.questions:
             raise ValueError(f"{path}: question {question!r} is not one of {', '.join(a.questions)}")
-        description = " ".join(l.strip() for l in lines[1:] if l.strip() and not l.startswith("Question:"))
-        found.append(Mistake(path.stem, lines[0].rstrip("."), question, description, functions, path))
+        message = re.search(r"^Message:\s*(.+?)\s*$", doc, re.MULTILINE)
+        also = tuple(q for line in re.findall(r"^Also loses:(.*)$", doc, re.MULTILINE)
+                     for q in re.findall(r"\bq\d+\b", line))
+        fields = ("Question:", "Message:", "Also loses:")
+        description = " ".join(l.strip() for l in lines[1:] if l.strip() and not l.startswith(fields))
+        found.append(Mistake(path.stem, lines[0].rstrip("."), question, description, functions, path,
+                             message.group(1) if message else "", also))
     return found
+
+
+def _feedback_by_question(notebook: Path) -> dict:
+    """question -> the text the grader and the tests showed in that question's graded cells (errors, verdicts)."""
+    nb = nbformat.read(notebook, as_version=4)
+    out: dict = {}
+    for cell in nb.cells:
+        gid = grade_meta(cell).get("grade_id") or ""
+        if "-" not in gid or not grade_meta(cell).get("grade"):
+            continue
+        texts = []
+        for o in cell.get("outputs", []):
+            if o.get("output_type") == "error":
+                texts.append(f"{o.get('ename', '')}: {o.get('evalue', '')}")
+            elif o.get("output_type") == "stream":
+                texts.append(str(o.get("text", "")))
+        out.setdefault(gid.split("-", 1)[0], []).append("\n".join(texts))
+    return {q: "\n".join(t) for q, t in out.items()}
+
+
+def corpus_report(a: Assignment, results_dir: Path) -> list[dict]:
+    """For each mistake of the corpus graded in ``results_dir`` (an ``elv demo`` class): the points it lost in each
+    question against the reference, the questions beyond its own (and its ``Also loses``) that lost points (cascades),
+    and whether its question's feedback shows its ``Message``. Mistakes not in the results are left out."""
+    import csv
+
+    rows = {r["student"]: r for r in csv.DictReader(open(results_dir / "grades.csv", newline="", encoding="utf-8"))}
+    ref = rows.get("reference")
+    if ref is None:
+        raise ValueError(f"{results_dir}/grades.csv has no row for the reference: grade an `elv demo` class")
+    questions = [q for q in a.questions if q in ref and ref[q] not in ("", None)]
+    report = []
+    for m in mistakes(a):
+        row = rows.get(m.student)
+        if row is None or row.get("status") != "graded":
+            continue
+        lost = {q: round(float(ref[q]) - float(row[q] or 0), 6) for q in questions}
+        lost = {q: v for q, v in lost.items() if v > 1e-9}
+        page = results_dir / "autograded" / m.student / f"{a.notebook}.ipynb"
+        feedback = _feedback_by_question(page) if page.is_file() else {}
+        own = feedback.get(m.question, "")
+        report.append({"mistake": m.name, "question": m.question, "lost": lost,
+                       "cascades": sorted(q for q in lost if q != m.question and q not in m.also),
+                       "message": m.message, "named": bool(m.message) and m.message.lower() in own.lower(),
+                       "said": _first_verdict(own)})
+    return report
+
+
+def _first_verdict(text: str) -> str:
+    """The first line of a question's feedback that says what is wrong (for a table)."""
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith(("Hidden tests: passed", "All visible tests passed", "`")) \
+                and "recorded; the grader judges" not in line:
+            return line[:160]
+    return ""
+
+
+def corpus_table(a: Assignment, results_dir: Path) -> str:
+    """:func:`corpus_report` as a text table, with the share of mistakes whose message names them and the count of
+    cascades."""
+    report = corpus_report(a, results_dir)
+    if not report:
+        return f"{a.id}: no mistake of the corpus in {results_dir}"
+    lines = [f"Mistakes of {a.id}: points lost by question; cascades (a later question losing points too); whether "
+             "the feedback names the mistake", ""]
+    for r in report:
+        lost = ", ".join(f"{q} -{v:g}" for q, v in r["lost"].items()) or "nothing"
+        flag = "named" if r["named"] else ("NOT NAMED" if r["message"] else "no message promised")
+        cascade = f"; CASCADE into {', '.join(r['cascades'])}" if r["cascades"] else ""
+        lines.append(f"  {r['mistake']:38s} {r['question']:4s} lost {lost}{cascade}; {flag}")
+    named = sum(r["named"] for r in report)
+    cascades = sum(bool(r["cascades"]) for r in report)
+    lines += ["", f"{named} of {len(report)} messages name the mistake ({100 * named / len(report):.0f} %); "
+                  f"{cascades} mistake(s) cascade into another question."]
+    return "\n".join(lines)
 
 
 def _solution_cells(a: Assignment, code_only: bool = False) -> dict:

@@ -324,10 +324,11 @@ class Isolated:
                         return False
         except _NoAnswer as exc:
             if exc.gap:
-                self.last_differ, self.last_used, self.last_gap = set(book.differ), set(book.used), exc.gap
+                self.last_differ, self.last_used, self.last_gap = book.differ | book.audit(module), set(book.used), \
+                    exc.gap
             return False
         except (StudentCheckError, RecordError):
-            self.last_differ, self.last_used = set(book.differ), set(book.used)
+            self.last_differ, self.last_used = book.differ | book.audit(module), set(book.used)
             return False
         except Exception:  # the reference fed the student's answers failed in a way the student's did not
             return False
@@ -337,19 +338,19 @@ class Isolated:
         return True
 
     def caveat(self, name: str) -> str:
-        """For a failed case that was judged again with the student's earlier answers: a line that says the
-        difference is in ``name`` itself (and, when the arguments went astray before an earlier function, where)."""
-        if self.last_gap:
-            used = f"With what your {_listed(sorted(self.last_used))} returned in the reference's place, t" \
-                if self.last_used else "T"
-            return (f"\n({used}he reference would call `{self.last_gap}` with other arguments than your code did: "
-                    f"the difference is in `{name}`'s own steps before that call.)")
+        """For a failed case that was judged again with the student's earlier answers, where some of those differ
+        from the reference's: a line that says the difference is in ``name`` itself (the earlier ones are judged in
+        their own questions), and where the arguments went astray when that is known."""
         if not self.last_differ:
             return ""
         wrong = _listed(sorted(self.last_differ))
-        return (f"\n(Your {wrong} also differs from the reference, and its own hidden test judges it; this case was "
-                f"judged again with what your {wrong} returned here, and it still differs: the difference is in "
-                f"`{name}` itself.)")
+        if self.last_gap:
+            where = (f"with your earlier answers in the reference's place, the reference would call `{self.last_gap}` "
+                     "with other arguments than your code did")
+        else:
+            where = f"judged again with what your {wrong} returned here, it still differs"
+        return (f"\n(Your {wrong} differs from the reference too, and its own hidden test judges it; but this case's "
+                f"difference is in `{name}` itself: {where}.)")
 
     def note(self, name: str):
         """None when no case needed the earlier answers; else a :class:`Passed` that says which ones."""
@@ -361,8 +362,8 @@ class Isolated:
             wrong = sorted(self.differ, key=lambda n: rank.get(n, len(rank)))
             origin, through = wrong[0], wrong[1:]
             also = f", and with it what your {_listed(through)} returned" if through else ""
-            return Passed(f"`{name}` passed every hidden case, judged with what your {names} returned inside it. "
-                          f"Your `{origin}` differs from the reference (its own hidden test says how){also}; this "
+            return Passed(f"`{name}` passed every hidden case, judged with what your {names} returned (or raised) "
+                          f"inside it. Your `{origin}` differs from the reference (its own hidden test says how){also}; this "
                           "question does not take points for that again.")
         return Passed(f"`{name}` passed every hidden case, judged with what your {names} returned inside it: those "
                       "values differ from the reference's by float rounding, which grows through the later steps.")
@@ -412,6 +413,17 @@ def _same(a, b, rtol: float, atol: float) -> bool:
     return type(a) is type(b) and a == b
 
 
+class _Raise:
+    """A recorded call of an earlier function that raised: the name of its exception's type."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def exception(self) -> Exception:
+        """An exception whose type has the recorded name (a plain subclass of Exception: nothing is imported)."""
+        return type(self.name, (Exception,), {})(f"raised by the student's function (recorded as {self.name})")
+
+
 class _CallBook:
     """The student's recorded calls to the earlier functions of one hidden case, as look-ups the reference calls."""
 
@@ -433,7 +445,13 @@ class _CallBook:
                 continue
             args = decode({"$list": call.get("args", [])}, arrays)
             kwargs = decode({"$dict": call.get("kwargs", {})}, arrays)
-            self.calls.setdefault(name, []).append((args, kwargs, decode(call.get("returned"), arrays)))
+            if "raised" in call:
+                raised = str(call["raised"])
+                if not raised.isidentifier() or len(raised) > 80:
+                    raise RecordError("a recorded exception name that is not a name")
+                self.calls.setdefault(name, []).append((args, kwargs, _Raise(raised)))
+            else:
+                self.calls.setdefault(name, []).append((args, kwargs, decode(call.get("returned"), arrays)))
 
     def answer(self, name: str, original, args, kwargs):
         """What the student's ``name`` returned for these arguments; ``original`` (the reference's) computes the
@@ -443,6 +461,10 @@ class _CallBook:
         want = self._bind(name, args, kwargs)
         for got_args, got_kwargs, returned in self.calls.get(name, ()):
             if _same(want, self._bind(name, got_args, got_kwargs), Isolated.RTOL, Isolated.ATOL):
+                if isinstance(returned, _Raise):        # the student's function raised here: so does its stand-in
+                    self.used.add(name)
+                    self.differ.add(name)
+                    raise returned.exception()
                 values = _values(returned)
                 if not values or any(not np.isfinite(v).all() for v in values) \
                         or all(v.size > 1 and np.ptp(v) == 0 for v in values) or self._constant(name):
@@ -491,6 +513,8 @@ class _CallBook:
         """The student's ``name`` returned one and the same answer to three or more different calls."""
         distinct = []
         for args, kwargs, returned in self.calls.get(name, ()):
+            if isinstance(returned, _Raise):
+                continue
             bound = self._bind(name, args, kwargs)
             if not any(_same(bound, seen, 0.0, 0.0) for seen, _ in distinct):
                 distinct.append((bound, returned))

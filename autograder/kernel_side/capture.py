@@ -68,6 +68,13 @@ MAX_DEPENDENCY_CALLS = 64
 MAX_NESTED_CALLS = 16
 
 
+class _Raised:
+    """What an earlier function raised instead of returning (its exception's type name)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+
 class DependencyCalls:
     """While one hidden check runs: every call that the function under test makes to the *earlier* functions the
     grader names (and every ``forward`` of the earlier modules), with what each returned. The grader judges a later
@@ -101,8 +108,11 @@ class DependencyCalls:
         entry = {"name": name, **({"nested": True} if nested else {})}
         try:
             entry.update({"args": [encode(a, self.arrays) for a in args],
-                          "kwargs": {str(k): encode(v, self.arrays) for k, v in kwargs.items()},
-                          "returned": encode(value, self.arrays)})
+                          "kwargs": {str(k): encode(v, self.arrays) for k, v in kwargs.items()}})
+            if isinstance(value, _Raised):
+                entry["raised"] = value.name[:80]
+            else:
+                entry["returned"] = encode(value, self.arrays)
         except Exception:  # a value that cannot be described: the grader will find no answer for this call
             entry = {"name": name, "unreadable": True, **({"nested": True} if nested else {})}
         self.calls.append(entry)
@@ -111,8 +121,11 @@ class DependencyCalls:
         self.depth += 1
         try:
             value = fn(*args, **kwargs)
-        finally:
+        except Exception as exc:       # what it raised is its answer too: the grader raises the same there
             self.depth -= 1
+            self._add(name, args, kwargs, _Raised(type(exc).__name__), nested=self.depth > 0)
+            raise
+        self.depth -= 1
         self._add(name, args, kwargs, value, nested=self.depth > 0)
         return value
 

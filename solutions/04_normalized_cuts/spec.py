@@ -260,7 +260,21 @@ def _judge_threshold(actual, expected, case):
     t, value = (_numeric(v, what) for v, what in zip(actual, ("the threshold", "the Ncut")))
     if t.size != 1 or value.size != 1:
         raise StudentCheckError("the threshold and the Ncut should be single numbers")
-    y = np.asarray(case.args[0])
+    y = np.asarray(case.args[0], dtype=np.float64).ravel()
+    num = int(case.kwargs.get("num", case.args[2] if len(case.args) > 2 else 64))
+    lo, hi = float(y.min()), float(y.max())
+    tol = 1e-9 * (hi - lo + 1)
+    grid = lo + (hi - lo) * np.arange(1, num + 1) / (num + 1)
+    if np.isfinite(t.item()) and not np.isclose(t.item(), grid, rtol=0, atol=tol).any() \
+            and not np.isclose(t.item(), expected[0], rtol=0, atol=tol):
+        on = [(f"np.linspace(min, max, num)", np.linspace(lo, hi, num)),
+              (f"np.linspace(min, max, num + 1)", np.linspace(lo, hi, num + 1)),
+              ("the values of y themselves", y)]
+        which = next((what for what, g in on if np.isclose(t.item(), g, rtol=0, atol=tol).any()), None)
+        raise StudentCheckError(
+            f"the threshold {t.item():.6g} is not one of the num = {num} candidates min + (max - min) m / (num + 1), "
+            f"m = 1..num" + (f"; it is on {which}" if which else "") + ". The candidates lie strictly inside "
+            "(min, max), (max - min) / (num + 1) apart: neither end is one (at max, A would be empty)")
     assert_close(value.item(), expected[1], name="the smallest Ncut over the candidates", rtol=1e-7, atol=1e-10,
                  hint="Try every candidate t_m = min + (max - min) m / (num + 1), m = 1..num, A = {y > t}; keep the "
                       "smallest Ncut.")
