@@ -143,3 +143,43 @@ def test_threshold_candidates_on_another_grid_are_named(tmp_path, monkeypatch):
     got = _graded("04_normalized_cuts", ["q4-threshold-hidden"], tmp_path, monkeypatch,
                   mistake="thresholds_include_the_ends.py")
     assert "it is on np.linspace(min, max, num)" in got["best_threshold"], got["best_threshold"]
+
+
+def _visible(aid: str, gid: str, tmp_path: Path, mistake: str):
+    """Run one visible test cell of ``aid`` as a graded kernel records it (over the reference with a corpus mistake
+    in place), then replay it in the grader: (did it fail in the kernel, the grader's verdict)."""
+    from autograder.course.notebooks import imports_source
+    from autograder.integrity.judge import plan
+    from autograder.integrity.replay import Replayer, VisibleCell
+    from autograder.kernel_side.capture import _CellRecorder
+
+    a = get_assignment(aid)
+    source = read_source(a.source)
+    p = plan(a, source)
+    ns = vars(reference.fresh(a))
+    exec(compile((a.mistakes_dir / mistake).read_text(), mistake, "exec"), ns)
+    cell_source, names = next((src, names) for g, src, names in p.visible if g == gid)
+    recorder = _CellRecorder(tmp_path, gid, names, ns, {n: p.isolate[n] for n in names if n in p.isolate})
+    try:
+        exec(compile(cell_source, gid, "exec"), ns)
+        failed = False
+    except AssertionError:
+        failed = True
+    finally:
+        recorder.restore()
+    replayer = Replayer.for_imports(imports_source(source))
+    replayer.assignment, replayer.isolate = a, dict(p.isolate)
+    return failed, replayer.run(VisibleCell(gid, cell_source, names), read_record(tmp_path / "out" / "cells" / gid))
+
+
+def test_a_visible_test_that_fails_only_through_an_earlier_function_keeps_its_points(tmp_path):
+    failed, verdict = _visible("04_normalized_cuts", "q4-threshold-visible", tmp_path, "cut_counted_twice.py")
+    assert failed, "the student sees the test fail in the notebook"
+    assert getattr(verdict, "explained", False), verdict
+    assert "inside your `best_threshold`" in verdict and "`cut_value` loses points in its own question" in verdict, \
+        verdict
+
+
+def test_a_visible_test_that_fails_through_its_own_function_loses_its_points(tmp_path):
+    failed, verdict = _visible("04_normalized_cuts", "q4-threshold-visible", tmp_path, "thresholds_include_the_ends.py")
+    assert failed and verdict is not None and not getattr(verdict, "passed", False), verdict

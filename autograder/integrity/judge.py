@@ -49,6 +49,9 @@ class Plan:
     #: judge by the kernel's replies alone: ``elv validate`` on a student's own machine, where the student's
     #: code decides nothing but what the student is told (never used to grade)
     kernel_only: bool = False
+    #: function -> the earlier functions it calls that other questions judge (the specs' ``isolate``): the kernel
+    #: records those calls inside a visible test's calls too, and the replay judges with them where they differ
+    isolate: dict = field(default_factory=dict)
 
 
 def plan(a: Assignment, source_nb) -> Plan:
@@ -75,7 +78,10 @@ def plan(a: Assignment, source_nb) -> Plan:
             if not has_test_code(cell.source):
                 hidden_only.append(gid)
     visible = [(c.grade_id, c.source, list(c.names)) for c in visible_cells(source_nb) if c.grade_id not in hidden]
-    return Plan(a.id, points, hidden, visible, imports_source(source_nb), hidden_only, manual, answers)
+    from .specs import specs
+
+    isolate = {name: list(s.isolate) for name, s in specs(a).items() if s.isolate}
+    return Plan(a.id, points, hidden, visible, imports_source(source_nb), hidden_only, manual, answers, isolate=isolate)
 
 
 def validation_plan(release_nb) -> Plan:
@@ -133,7 +139,10 @@ def score(nb, p: Plan, watch: CellWatch, cases: dict, problems: dict, a: Assignm
                                            + verdict))
         else:
             verdict = "the grader has no way to judge this cell."
-        earned = ran and kernel_ok and (verdict is None or getattr(verdict, "passed", False))
+        explained = getattr(verdict, "explained", False)      # failed in the kernel only through earlier answers
+        if explained:
+            cell.outputs.append(stream_output(f"The grader: {verdict}\n"))
+        earned = ran and (kernel_ok or explained) and (verdict is None or getattr(verdict, "passed", False))
         scores[gid] = p.points[gid] if earned else 0.0
         if not earned:
             messages[gid] = verdict or "the cell raised an error in the kernel."
@@ -158,6 +167,7 @@ class CellJudge:
 
         if self._replayer is None:
             self._replayer = Replayer.for_imports(self.p.imports)
+            self._replayer.assignment, self._replayer.isolate = self.a, dict(self.p.isolate)
         return self._replayer
 
     def __call__(self, watch: CellWatch, gid: str, ran: bool, kernel_ok: bool) -> tuple[str | None, list]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import copy
 import io
 import os
 import warnings
@@ -125,6 +126,11 @@ class Replayer:
     made); it starts from the notebook's ``imports`` cell.
     """
 
+    #: the assignment (for the reference) and, function -> the earlier functions it calls that other questions
+    #: judge: set by the grader, so that a test that fails only through those is judged again without them
+    assignment = None
+    isolate: dict = {}
+
     def __init__(self, imports: str):
         self.ns = dict(base_namespace(imports))
 
@@ -135,7 +141,47 @@ class Replayer:
 
     def run(self, cell: VisibleCell, record) -> str | None:
         """Judge ``cell`` on ``record`` (``(payload, arrays)`` written by the kernel, or None when there is
-        none). Returns None when the test passes, else its message."""
+        none). Returns None when the test passes, else its message -- or an
+        :class:`~autograder.integrity.specs.Explained` when it failed only through what the student's earlier
+        functions returned inside the functions it calls (judged in their own questions)."""
+        verdict = self._run(cell, record)
+        if verdict is None or self.assignment is None or not self.isolate or record is None:
+            return verdict
+        return self._explained(cell, record) or verdict
+
+    def _explained(self, cell: VisibleCell, record):
+        """The test run again with the reference's answers to the calls whose difference comes from earlier
+        functions only; an Explained note when it passes then, else None."""
+        from .specs import Explained, _listed, explain_call
+
+        payload, arrays = record
+        calls = payload.get("calls") if isinstance(payload, dict) else None
+        if not isinstance(calls, list):
+            return None
+        overrides, used, differ, through = {}, set(), set(), []
+        for entry in calls:
+            if isinstance(entry, dict) and entry.get("name") in self.isolate and "calls" in entry:
+                found = explain_call(self.assignment, entry, arrays, self.isolate[entry["name"]])
+                if found is not None:
+                    overrides[id(entry)] = found[0]
+                    used |= found[1]
+                    differ |= found[2]
+                    if entry["name"] not in through:
+                        through.append(entry["name"])
+        if not overrides or not differ:
+            return None
+        ns = dict(self.ns)
+        if self._run(cell, record, overrides, ns) is not None:
+            return None
+        self.ns.update(ns)
+        order = [n for fn in through for n in self.isolate.get(fn, ())]
+        wrong = sorted(differ, key=lambda n: order.index(n) if n in order else len(order))
+        return Explained(f"this test failed only through what your {_listed(wrong)} returned inside your "
+                         f"{_listed(through)}: with the reference's answers to those calls in their place, the test "
+                         f"passes. Its points are kept; `{wrong[0]}` loses points in its own question.")
+
+    def _run(self, cell: VisibleCell, record, overrides: dict | None = None, ns: dict | None = None) -> str | None:
+        ns = self.ns if ns is None else ns
         calls, arrays = [], {}
         if record is not None:
             payload, arrays = record
@@ -144,13 +190,13 @@ class Replayer:
                 return "the record of this test's calls is unreadable."
         queue = list(calls)
         for name in cell.names:
-            self.ns[name] = _stand_in(name, queue, arrays, record is not None)
+            ns[name] = _stand_in(name, queue, arrays, record is not None, overrides or {})
         out = io.StringIO()
         try:
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out), warnings.catch_warnings(), \
                     np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
-                exec(_compiled(cell.source, cell.grade_id), self.ns)
+                exec(_compiled(cell.source, cell.grade_id), ns)
         except NotImplementedError:
             return "NotImplementedError: a function this test calls is not written yet."
         except (ReplayFailure, StudentFunctionError) as exc:
@@ -164,7 +210,7 @@ class Replayer:
         return None
 
 
-def _stand_in(name: str, queue: list, arrays: dict, recorded: bool):
+def _stand_in(name: str, queue: list, arrays: dict, recorded: bool, overrides: dict):
     def stand_in(*args, **kwargs):
         if not queue:
             why = ("the kernel recorded no call of it here: the cell stopped before it, or the record was removed"
@@ -180,6 +226,8 @@ def _stand_in(name: str, queue: list, arrays: dict, recorded: bool):
             raise ReplayFailure(f"`{name}` was called in the kernel on other inputs than this test's ({problem}). "
                                 "Does a function change its input arrays in place, or was a name the test uses "
                                 "redefined?")
+        if id(entry) in overrides:              # the reference's answer: the student's differed only through
+            return copy.deepcopy(overrides[id(entry)])     # earlier functions, judged in their own questions
         if "error" in entry:
             ename, message = str(entry.get("error"))[:80], str(entry.get("message", ""))[:400]
             if ename == "NotImplementedError":

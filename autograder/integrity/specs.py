@@ -36,7 +36,7 @@ from ..kernel_side.records import Other, RecordError, decode, encode, write_reco
 from . import reference
 
 __all__ = ["Case", "Spec", "HiddenTestFailure", "ForReview", "Verdict", "specs", "checked_names", "make_cases", "write_inputs", "judge",
-           "self_check", "axis_names", "spec_module", "Passed", "Isolated"]
+           "self_check", "axis_names", "spec_module", "Passed", "Isolated", "Explained", "explain_call"]
 
 
 class ForReview(StudentCheckError):
@@ -249,6 +249,56 @@ def judge(a: Assignment, name: str, cases: list, payload: dict, arrays: dict) ->
             verdict.review = isinstance(exc, ForReview)
             return verdict
     return isolated.note(name)
+
+
+class Explained(Passed):
+    """A visible test that failed in the kernel only through what the student's earlier functions returned inside
+    the functions it calls: judged again with the reference's answers to those calls, it passes; its points stay."""
+
+    explained = True
+
+
+def explain_call(a, entry: dict, arrays: dict, names) -> tuple | None:
+    """One recorded call of a student's function (``entry``, as the kernel's cell recorder writes it, with the calls
+    it made to the earlier functions ``names``): when the student's answer is what the reference gives for the same
+    arguments with the student's earlier answers in place, ``(the reference's own answer, the earlier functions
+    used, those that differ from the reference's)``; else None (the difference is the function's own, or cannot be
+    told)."""
+    name = entry.get("name")
+    calls = entry.get("calls")
+    if not isinstance(name, str) or not isinstance(calls, list) or not calls:
+        return None
+    try:
+        book = _CallBook(calls, arrays, names)
+        args = decode({"$list": entry.get("args", [])}, arrays)
+        kwargs = decode({"$dict": entry.get("kwargs", {})}, arrays)
+    except (RecordError, _NoAnswer):
+        return None
+    module = reference.fresh(a)
+    book.install(module)
+    fn = getattr(module, name, None)
+    if not callable(fn):
+        return None
+    try:
+        with reference.using(a, module):
+            raised = None
+            try:
+                isolated = fn(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+            except _NoAnswer:
+                return None
+            except Exception as exc:
+                isolated, raised = None, type(exc).__name__
+        if "error" in entry:
+            if raised != str(entry["error"]):
+                return None
+        elif raised is not None or not _same(decode(entry.get("returned"), arrays), isolated, 1e-6, 1e-9):
+            return None
+        if not book.used:
+            return None
+        answer = getattr(reference.load(a), name)(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+    except Exception:  # the reference cannot answer this call (the test's own inputs are odd): nothing to explain
+        return None
+    return answer, set(book.used), book.differ | book.audit(module)
 
 
 class _NoAnswer(Exception):

@@ -70,7 +70,9 @@ class CellWatch:
         for cell in nb.cells:
             gid = grade_id(cell)
             if gid in names and cell.cell_type == "code":
-                entries[cell_key(cell.source)] = {"cell": gid, "names": names[gid]}
+                isolate = {n: list(p.isolate[n]) for n in names[gid] if n in getattr(p, "isolate", {})}
+                entries[cell_key(cell.source)] = {"cell": gid, "names": names[gid],
+                                                  **({"isolate": isolate} if isolate else {})}
         target = self.folder / "in" / "cells.json"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(entries), encoding="utf-8")

@@ -226,13 +226,16 @@ def record_check(folder: Path, assignment_id: str, name: str, student_fn) -> Non
 class _CellRecorder:
     """Wraps the student's functions while one test cell runs and writes every call it makes."""
 
-    def __init__(self, folder: Path, cell: str, names: list, namespace: dict):
+    def __init__(self, folder: Path, cell: str, names: list, namespace: dict, isolate: dict | None = None):
         self.path = folder / "out" / "cells" / cell
         self.namespace = namespace
         self.calls: list = []
         self.arrays: dict = {}
         self.depth = 0
         self.wrapped: dict = {}
+        #: function -> the earlier functions whose calls inside it are recorded too (the grader's choice)
+        self.isolate = {k: [n for n in v if isinstance(n, str)] for k, v in (isolate or {}).items()
+                        if isinstance(k, str) and isinstance(v, list)}
         for name in names:
             fn = namespace.get(name)
             if callable(fn):
@@ -257,15 +260,23 @@ class _CellRecorder:
             except Exception as exc:  # an argument that cannot be described: the grader will not match it
                 entry["args"], entry["kwargs"] = [{"$other": type(exc).__name__}], {}
             recorder.depth += 1
+            deps = DependencyCalls(recorder.namespace, recorder.isolate[name], recorder.arrays) \
+                if recorder.isolate.get(name) else None
             try:
                 value = fn(*args, **kwargs)
             except BaseException as exc:
                 entry["error"] = type(exc).__name__
                 entry["message"] = _short(exc)
+                if deps is not None:
+                    entry["calls"] = deps.take()
                 recorder._append(entry)
                 raise
             finally:
                 recorder.depth -= 1
+                if deps is not None:
+                    deps.restore()
+            if deps is not None:
+                entry["calls"] = deps.take()
             try:
                 entry["returned"] = encode(value, recorder.arrays)
                 grads = _gradients(value, args, kwargs, recorder.arrays)
@@ -330,7 +341,9 @@ def install() -> None:
     def before(info) -> None:
         entry = cells.get(cell_key(getattr(info, "raw_cell", "") or ""))
         if isinstance(entry, dict):
-            active.append(_CellRecorder(folder, str(entry["cell"]), list(entry["names"]), shell.user_ns))
+            isolate = entry.get("isolate")
+            active.append(_CellRecorder(folder, str(entry["cell"]), list(entry["names"]), shell.user_ns,
+                                        isolate if isinstance(isolate, dict) else None))
 
     def after(*_args) -> None:
         while active:

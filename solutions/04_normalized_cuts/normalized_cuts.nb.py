@@ -650,7 +650,9 @@ assert_close(t_line, 0.2, name="the best of the 9 thresholds 0.1, 0.2, ..., 0.9 
                        "the threshold is the last of the best candidates: return the first (smallest) on ties.": 0.8},
              hint="t = 0.1 puts node 3 (y = 0.15) in A and cuts a strong link; every t from 0.2 to 0.8 cuts the weak "
                   "link 3-4, and the first of them is 0.2.")
-assert_close(n_line, ncut_value(W_line, y_line > 0.5), name="the Ncut returned with it", rtol=1e-9, atol=1e-12)
+# cutting the weak link: cut = 0.05, assoc(A = nodes 4-5, V) = 1.05 + 1, assoc(B = nodes 0-3, V) = 1 + 2 + 2 + 1.05
+assert_close(n_line, 0.05 / 2.05 + 0.05 / 6.05, name="the Ncut returned with it", rtol=1e-9, atol=1e-12,
+             hint="Return the Ncut of the chosen split A = {y > t}, as ncut_value computes it.")
 print("All visible tests passed.")
 
 # %% nbgrader={"grade_id": "q4-threshold-hidden", "grade": true, "points": 6}
