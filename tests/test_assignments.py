@@ -185,6 +185,25 @@ def test_every_mistake_loses_points_in_its_question(class_batch):
         assert told, f"{m.student}: a cell of {m.question} on its feedback page says why it lost points"
 
 
+@pytest.mark.slow
+def test_every_mistake_costs_points_once_with_a_message_that_names_it(class_batch):
+    """For a corpus whose mistakes say what their feedback must show (a ``Message:`` line each): every message is
+    on the feedback page of its question, and no other question loses points beyond those a mistake declares
+    (``Also loses:``, the end-to-end checks that train what the student wrote)."""
+    from autograder.course.classroom import corpus_report
+
+    a = class_batch["assignment"]
+    corpus = mistakes(a)
+    if not all(m.message for m in corpus):
+        pytest.skip(f"the mistakes of {a.id} do not all say what their feedback must show yet")
+    report = corpus_report(a, class_batch["out"])
+    assert {r["mistake"] for r in report} == {m.name for m in corpus}
+    unnamed = [(r["mistake"], r["message"]) for r in report if not r["named"]]
+    assert not unnamed, f"feedback pages that do not show their mistake's message: {unnamed}"
+    cascades = [(r["mistake"], r["cascades"]) for r in report if r["cascades"]]
+    assert not cascades, f"mistakes that cost points in another question too: {cascades}"
+
+
 @pytest.mark.gpu
 @pytest.mark.slow
 def test_the_demo_class_scores_the_same_on_the_gpu(class_batch, tmp_path):

@@ -422,22 +422,28 @@ def _simsiam_reference(p1, p2, z1, z2, stop_gradient):
     return loss.detach(), [torch.zeros_like(t) if g is None else g for t, g in zip(leaves, grads)]
 
 
-def _judge_with_reference(reference_fn, what):
+def _judge_with_reference(reference_fn, what, mistakes=None):
+    """A judge of (loss, gradients) against ``reference_fn``; ``mistakes(case)``: message -> the loss a common
+    mistake gives on the case's inputs, named when the student's loss is one of them."""
+
     def judge(actual, expected, case):
         want = reference_fn(*case.args, **case.kwargs)
         if not isinstance(actual, (tuple, list)) or len(actual) != len(want):
             raise StudentCheckError(f"the hidden test's wrapper returned something else than {what}")
-        assert_close(actual[0], want[0], name="the loss", rtol=1e-4, atol=1e-6)
+        assert_close(actual[0], want[0], name="the loss", rtol=1e-4, atol=1e-6,
+                     mistakes=mistakes(case) if mistakes else None)
         grads_a = actual[1] if isinstance(actual[1], (tuple, list)) else actual[1:]
         grads_e = want[1] if isinstance(want[1], (tuple, list)) else want[1:]
         names = _GRAD_NAMES[what]
         for name, ga, ge in zip(names, grads_a, grads_e):
-            hint = None
+            which = name.split("/ d ")[1]
             if float(np.abs(_np(ge)).max()) == 0 and float(np.abs(_np(ga)).max()) > 0:
-                hint = f"{name.split('/ d ')[1]} must receive no gradient here (stop-gradient: detach it)."
-            elif float(np.abs(_np(ge)).max()) > 0 and float(np.abs(_np(ga)).max()) == 0:
-                hint = f"{name.split('/ d ')[1]} receives no gradient, but it should: is the wrong branch detached?"
-            assert_close(ga, ge, name=name, rtol=1e-4, atol=1e-6, hint=hint)
+                raise StudentCheckError(f"{which} receives a gradient, but it must receive none here: the "
+                                        "stop-gradient branch is not detached.")
+            if float(np.abs(_np(ge)).max()) > 0 and float(np.abs(_np(ga)).max()) == 0:
+                raise StudentCheckError(f"{which} receives no gradient, but it should: the stop-gradient detaches "
+                                        "the wrong branch (detach the other view's z, the target, never p).")
+            assert_close(ga, ge, name=name, rtol=1e-4, atol=1e-6)
     return judge
 
 
@@ -465,6 +471,47 @@ def _dino_reference(student_logits, teacher_logits, center, tau_s, tau_t):
     loss = _ref().dino_loss(s, t, center, tau_s, tau_t)
     gs, gt = torch.autograd.grad(loss, [s, t], allow_unused=True)
     return loss.detach(), gs, torch.zeros_like(t) if gt is None else gt
+
+
+def _dino_mistakes(case) -> dict:
+    """The losses of DINO's common mistakes on a hidden case's inputs."""
+    import torch
+
+    student, teacher, center, tau_s, tau_t = case.args
+    loss = _ref().dino_loss
+    with torch.no_grad():
+        return {"the centre is subtracted from the student's logits: DINO centres the teacher's, p_t = softmax((t - c) "
+                "/ tau_t), and leaves the student's alone.": loss(student - center, teacher, torch.zeros_like(center),
+                                                                   tau_s, tau_t),
+                "the teacher's logits are not centred: subtract the centre c before the teacher's softmax.":
+                    loss(student, teacher, torch.zeros_like(center), tau_s, tau_t),
+                "the teacher is not sharpened: its softmax uses tau_t, the smaller temperature, not tau_s.":
+                    loss(student, teacher, center, tau_s, tau_s)}
+
+
+def _judge_probe(actual, expected, case):
+    """The probe's predicted classes against the reference's (2 % may differ: L-BFGS stops where it stops); the
+    common mistake of standardising the test features with their own statistics is named."""
+    import torch
+
+    from elvkit import to_numpy
+
+    got, want = np.asarray(to_numpy(actual)), np.asarray(to_numpy(expected))
+    if got.shape != want.shape:
+        raise StudentCheckError(f"the predictions have shape {got.shape}, expected {want.shape}")
+    if np.mean(got != want) <= 0.02:
+        return
+    train, labels, test = case.args
+    ftr, fte = torch.as_tensor(train).double(), torch.as_tensor(test).double()
+    own = (fte - fte.mean(0)) / fte.std(0).clamp_min(1e-12) * ftr.std(0) + ftr.mean(0)   # standardised by its own
+    leaked = np.asarray(to_numpy(_ref().linear_probe(train, labels, own.to(test.dtype), **case.kwargs)))
+    if np.mean(got != leaked) <= 0.02 < np.mean(leaked != want):
+        raise StudentCheckError("the test features are standardised with their own mean and standard deviation: "
+                                "standardise both splits with the training features' statistics (the test set's "
+                                "must not reach the classifier)")
+    raise StudentCheckError(f"{np.mean(got != want):.0%} of the predicted classes differ from the reference's (2 % may)."
+                            " Standardise with the training features' mean and std, a bias column, L2 on the weights "
+                            "only, L-BFGS to convergence; the argmax of the test logits.")
 
 
 def _center_cases(rng):
@@ -731,15 +778,14 @@ SPECS = {
     "nt_xent_vectorised": Spec(lambda rng: _nt_xent_cases(rng, ("graph",))[:1], compare=_judge_nt_xent_graph,
                                reference=None),
     "networks": Spec(_networks_cases, compare=_judge_networks, reference=None),
-    "linear_probe": Spec(_probe_cases, max_mismatch=0.02,
-                         hint="Standardise with the training features' mean and std, a bias column, L2 on the weights "
-                              "only, L-BFGS to convergence; the argmax of the test logits."),
+    "linear_probe": Spec(_probe_cases, compare=_judge_probe),
     "knn_classify": Spec(_knn_cases, max_mismatch=0.01,
                          hint="Cosine similarity (normalise both), the k most similar, votes exp(sim / T) per class."),
     "simsiam_loss": Spec(_simsiam_cases, compare=_judge_with_reference(_simsiam_reference, "(loss, gradients)"),
                          reference=None),
     "dino_loss": Spec(_dino_cases, compare=_judge_with_reference(_dino_reference,
-                                                                 "(loss, student gradient, teacher gradient)"),
+                                                                 "(loss, student gradient, teacher gradient)",
+                                                                 _dino_mistakes),
                       reference=None),
     "update_center": Spec(_center_cases, rtol=1e-5, atol=1e-6, hint="m * c + (1 - m) * the mean of the logits over "
                                                                     "every view and image."),

@@ -166,6 +166,9 @@ def _sorted_rows(a):
 
 
 eight = np.array([(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)])
+assert_true(len(neighbour_offsets(2)) != 4, "neighbour_offsets(2) holds only the 4 offsets with dy**2 + dx**2 = 1 < 2: "
+            "the squared distance is compared with the radius. Compare it with radius**2 (= 4), which keeps the 8 "
+            "pixels around the centre.")
 assert_close(_sorted_rows(neighbour_offsets(2)), _sorted_rows(eight), name="neighbour_offsets(2), sorted",
              axes=("offset", "(dy, dx)"),
              hint="r = 2 keeps the 8 pixels around the centre: 1 + 1 < 4, but 0 + 4 is not < 4.")
@@ -644,6 +647,9 @@ def best_threshold(y, W, num=64):
 y_line = np.array([0.0, 0.05, 0.1, 0.15, 0.9, 1.0])
 W_line = sp.csr_array(np.diag([1.0, 1.0, 1.0, 0.05, 1.0], 1) + np.diag([1.0, 1.0, 1.0, 0.05, 1.0], -1))
 t_line, n_line = best_threshold(y_line, W_line, num=9)
+assert_true(t_line != 0.0, "the threshold is 0, the sign of y: Shi and Malik search the num candidates between "
+            "min(y) and max(y) for the split with the smallest Ncut (here y never goes below 0: every node but the "
+            "first would be in A).")
 assert_close(t_line, 0.2, name="the best of the 9 thresholds 0.1, 0.2, ..., 0.9 on the chain", rtol=1e-9, atol=1e-12,
              mistakes={"the threshold is the median of y: try every candidate and keep the one with the smallest "
                        "Ncut.": 0.125,

@@ -427,7 +427,7 @@ def _slot_gradients(inputs, slots, state, direction, detach_last):
     out, _ = module(x, s, detach_last=bool(detach_last))
     (out * direction).sum().backward()
     zero = torch.zeros_like(s)
-    return x.grad, zero if s.grad is None else s.grad, module.q.weight.grad
+    return x.grad, zero if s.grad is None else s.grad, module.q.weight.grad, out.detach()
 
 
 check("05_slot_attention", "slot_gradients", _slot_gradients)

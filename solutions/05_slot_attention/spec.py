@@ -260,13 +260,18 @@ def _gradients_reference(inputs, slots, state, direction, detach_last):
     x, s = inputs.cpu().clone().requires_grad_(True), slots.cpu().clone().requires_grad_(True)
     out, _ = module(x, s, detach_last=bool(detach_last))
     (out * direction.cpu()).sum().backward()
-    return x.grad, torch.zeros_like(s) if s.grad is None else s.grad, module.q.weight.grad
+    return x.grad, torch.zeros_like(s) if s.grad is None else s.grad, module.q.weight.grad, out.detach()
 
 
 def _judge_gradients(actual, expected, case):
     detach = bool(case.args[4])
-    got = _tuple(actual, 3, "(gradient of the inputs, of the initial slots, of q's weight)")
+    got = _tuple(actual, 4, "(gradient of the inputs, of the initial slots, of q's weight, the slots)")
     want = [_np(v) for v in _gradients_reference(*case.args)]
+    if got[3].shape != want[3].shape or not np.allclose(got[3], want[3], rtol=1e-4, atol=1e-5):
+        raise StudentCheckError("the slots SlotAttention returns differ from the reference's (the forward pass: its "
+                                "own hidden test above names the mistake), so its gradients differ too; they are "
+                                "judged once the forward pass is right")
+    got, want = got[:3], want[:3]
     for g, w, what in zip(got, want, ("the inputs", "the initial slots", "q's weight")):
         if g.shape != w.shape:
             raise StudentCheckError(f"the gradient of {what} has shape {g.shape}; expected {w.shape}")

@@ -1,6 +1,7 @@
 """The Gaussian kernel is not normalised to sum to 1: a blurred image gets brighter.
 
 Question: q1
+Message: the kernel is not normalised to sum to 1
 """
 
 

@@ -1,6 +1,7 @@
 """The crop's box read as (y0, x0, y1, x1): rows and columns swapped.
 
 Question: q1
+Message: x and y are swapped
 theta's first row maps the output's x (columns); this one puts the box's y extent there.
 """
 

@@ -1,6 +1,7 @@
 """DINO's centre subtracted from the student's logits instead of the teacher's.
 
 Question: q4
+Message: the centre is subtracted from the student's logits
 """
 
 

@@ -1,6 +1,7 @@
 """The moving average runs the wrong way: the new weights are m * student + (1 - m) * teacher.
 
 Question: q4
+Message: the EMA moves the student towards the teacher
 """
 
 

@@ -1,6 +1,7 @@
 """The encoder's convolutions without their BatchNorms.
 
 Question: q3
+Message: the three BatchNorms: are they there?
 The architecture differs from the one described (and trains more slowly from this initialisation).
 """
 

@@ -1,6 +1,7 @@
 """Contrast multiplies the intensities instead of their deviation from the image's mean.
 
 Question: q1
+Message: the contrast scales the intensities themselves
 """
 
 

@@ -1,6 +1,7 @@
 """k-NN with one vote per neighbour instead of exp(sim / T).
 
 Question: q3
+Message: the votes are not weighted
 """
 
 

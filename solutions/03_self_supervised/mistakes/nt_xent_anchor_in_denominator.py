@@ -1,6 +1,7 @@
 """The anchor's similarity with itself is left in the denominator (the sum runs over k = i too).
 
 Question: q2
+Message: the anchor itself is left in the denominator
 s_ii = 1 / tau is the largest logit of every row: the loss can no longer go near 0, and its gradient
 pushes every embedding away from itself.
 """

@@ -1,6 +1,7 @@
 """The slide's formula with exp and log written out: right in float64, inf and NaN in float16 at small tau.
 
 Question: q2
+Message: an exponential overflowed
 """
 
 

@@ -1,6 +1,7 @@
 """Dot products instead of cosine similarities: the embeddings are not normalised.
 
 Question: q2
+Message: the embeddings are not normalised
 """
 
 

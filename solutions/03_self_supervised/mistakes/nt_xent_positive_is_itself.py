@@ -1,6 +1,7 @@
 """The positive of view i is taken as i itself (the diagonal), not view i + N.
 
 Question: q2
+Message: the positive of view i is taken as view i itself
 """
 
 

@@ -1,6 +1,7 @@
 """The temperature applied twice: the similarities are divided by tau, and then the logits again.
 
 Question: q2
+Message: tau is applied more than once
 """
 
 

@@ -1,6 +1,7 @@
 """The probe standardises the test features with their own mean and standard deviation.
 
 Question: q3
+Message: the test features are standardised with their own mean and standard deviation
 The test set's statistics leak into the classifier's input, and a shift between the two splits is hidden.
 """
 

@@ -1,6 +1,7 @@
 """SimSiam's stop-gradient on the prediction p instead of the target z.
 
 Question: q4
+Message: the stop-gradient detaches the wrong branch
 """
 
 

@@ -1,6 +1,7 @@
 """Both views drawn with one augmentation: the positive pair is the same image twice.
 
 Question: q1
+Message: each view must draw its own crop
 The loss is then minimised by any encoder (the positive is identical), and SimCLR learns nothing.
 """
 

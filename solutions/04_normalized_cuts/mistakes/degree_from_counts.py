@@ -1,6 +1,7 @@
 """The degrees count each node's edges instead of summing their weights (d_i = number of neighbours).
 
 Question: q3
+Message: the degrees count edges instead of summing weights
 D no longer matches W: the constant vector is no longer an eigenvector with eigenvalue 0, and the
 eigenvectors follow the pixel count of each neighbourhood (lower near the image's border) as much as
 the image.

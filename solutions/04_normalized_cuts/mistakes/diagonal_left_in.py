@@ -1,6 +1,7 @@
 """The offset (0, 0) is kept: every pixel is joined to itself with weight 1.
 
 Question: q1
+Message: (0, 0) is not an offset
 A self-loop is never cut but adds 1 to every degree and association, which biases every Ncut towards
 splits with few pixels on the smaller side.
 """

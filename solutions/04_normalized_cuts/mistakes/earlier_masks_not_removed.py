@@ -1,6 +1,7 @@
 """Each MaskCut iteration cuts the whole graph again: the patches of earlier masks are not removed.
 
 Question: q5
+Message: set the keys of the patches of earlier masks to zero
 Every iteration solves the same eigenproblem and returns the same object: n_masks copies of one mask.
 """
 

@@ -1,6 +1,7 @@
 """The larger side of the cut is taken as the foreground.
 
 Question: q5
+Message: Check that the foreground is the side holding the largest |y|
 Objects usually cover fewer patches than the background: the larger side is the background, and
 the masks cover everything but the objects.
 """

@@ -1,6 +1,7 @@
 """The key affinity thresholds the raw dot product K_i . K_j instead of the cosine similarity.
 
 Question: q5
+Message: the keys are not normalised
 Long keys are similar to everything and short ones to nothing: the graph follows the keys' lengths,
 not their directions.
 """

@@ -1,6 +1,7 @@
 """k-way: the columns of Y are normalised to unit length instead of its rows (axis=0 for axis=1).
 
 Question: q4
+Message: Normalise each row of Y to unit length before k-means
 Each node is a row of Y, a point of R^m; Ng, Jordan and Weiss put every point on the unit sphere before k-means.
 Scaling each eigenvector (a column) to unit length changes nothing about the points' lengths, so the rows of large
 segments stay short and bunch together near the origin.

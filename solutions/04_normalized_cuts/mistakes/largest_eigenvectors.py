@@ -1,6 +1,7 @@
 """The eigenvectors of the largest eigenvalues are returned (eigsh's default, which="LM").
 
 Question: q3
+Message: these are the largest eigenvalues
 The largest eigenvalues of the normalised Laplacian (near 2) belong to vectors that alternate in sign
 between neighbours: they maximise the cut instead of minimising it.
 """

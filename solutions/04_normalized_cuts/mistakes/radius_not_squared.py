@@ -1,6 +1,7 @@
 """The radius is compared with the squared distance (dy**2 + dx**2 < radius instead of radius**2).
 
 Question: q1
+Message: Compare it with radius**2
 For r = 5 only the offsets with dy**2 + dx**2 < 5 are kept: 20 neighbours instead of 68, a graph that sees
 only the nearest pixels.
 """

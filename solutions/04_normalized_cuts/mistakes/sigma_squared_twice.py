@@ -1,6 +1,7 @@
 """The scales are squared twice: the exponents divide by sigma**4 (sigma_i ** 2 squared again).
 
 Question: q1
+Message: the scales are squared twice
 With sigma_I = 0.1 the feature term divides by 1e-4 instead of 1e-2: every edge between pixels that differ
 by more than the noise gets a weight near 0, and the graph falls apart into single pixels.
 """

@@ -1,6 +1,7 @@
 """The eigenvector is split at 0 instead of at the best of the candidate thresholds.
 
 Question: q4
+Message: the threshold is 0, the sign of y
 0 is the natural sign split, but the second eigenvector of an unbalanced image crosses 0 away from the
 weakest boundary; Shi and Malik search the threshold that minimises Ncut.
 """

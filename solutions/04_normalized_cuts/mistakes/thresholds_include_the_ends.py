@@ -2,6 +2,7 @@
 (max - min) / (num + 1).
 
 Question: q4
+Message: it is on np.linspace(min, max, num)
 A threshold at max(y) puts no node in A (Ncut is infinite) and one at min(y) puts only the smallest node in B;
 the notebook's num candidates lie strictly inside, lo + (hi - lo) * m / (num + 1) for m = 1..num, so the
 search picks a different t whenever the best split falls between the two grids.

@@ -1,6 +1,7 @@
 """The normalised Laplacian's eigenvectors z are returned as they are, without y = D^-1/2 z.
 
 Question: q3
+Message: Did you map back with D^{-1/2}?
 The eigenvalues are right, but z is not a solution of (D - W) y = lambda D y: the first "eigenvector" is
 sqrt(d) instead of constant, and segments with higher degrees get larger values.
 """

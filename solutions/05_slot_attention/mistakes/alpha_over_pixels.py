@@ -1,6 +1,8 @@
 """The alphas are normalised over the pixels of each slot instead of over the slots at each pixel.
 
 Question: q3
+Message: not over the pixels
+Also loses: q5 (its end-to-end check trains the whole model the student wrote, from scratch: a model with this mistake does not learn to reconstruct in 40 steps)
 Each slot's mask then sums to 1 over the image, so nothing shares a pixel out between the slots: the masks do
 not compete, the reconstruction's brightness depends on the image's size, and the arg-max is meaningless.
 """

@@ -1,6 +1,7 @@
 """The FG-ARI compares every pixel, the background included.
 
 Question: q4
+Message: the background pixels are counted
 The background is usually most of the image and easy to get right (or split between spare slots): counting it
 makes the score say how well the ground was found, not the objects.
 """

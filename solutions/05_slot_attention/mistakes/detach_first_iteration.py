@@ -1,6 +1,7 @@
 """The slots are detached before the first iteration instead of before the last.
 
 Question: q2
+Message: Detach the slots at the start of the last iteration only
 Detaching at the start cuts only the initial slots off; the gradient still runs back through every iteration,
 so the implicit-differentiation trick does nothing, and with detach_last=False the initial slots still get no
 gradient.

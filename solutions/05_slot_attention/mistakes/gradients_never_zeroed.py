@@ -1,6 +1,7 @@
 """The training step never zeroes the gradients: each backward adds to what the last step left.
 
 Question: q5
+Message: the gradients are never zeroed
 `loss.backward()` accumulates into `.grad`; without `optimiser.zero_grad()` before it, every step follows the sum of
 all the gradients so far. The first step of a fresh model looks right (there is nothing to add to), which is why the
 notebook's loop seems to train; the hidden test starts from gradients an earlier step left behind.

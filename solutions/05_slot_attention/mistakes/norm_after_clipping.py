@@ -1,6 +1,7 @@
 """train_step returns the gradient's norm measured after clipping it.
 
 Question: q5
+Message: the norm after clipping is returned
 clip_grad_norm_ returns the norm before clipping; measured afterwards, the norm is never above clip, and the
 plot of gradient norms shows a flat line at the limit whenever clipping acts -- exactly when it matters.
 """

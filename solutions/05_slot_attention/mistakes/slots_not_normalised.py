@@ -1,6 +1,7 @@
 """The slots go into q without their LayerNorm.
 
 Question: q2
+Message: the slots are not normalised (norm_slots) before q
 The queries' scale follows the slots', which the GRU and MLP change freely: the attention's sharpness drifts
 from iteration to iteration.
 """

@@ -1,6 +1,7 @@
 """The weighted mean without its eps: w_ij = a_ij / sum_i a_ij.
 
 Question: q2
+Message: the weighted mean leaves out the eps
 Right as long as every slot wins some share of some input; a slot whose attention underflows to 0 at every input
 (near-identical inputs, a sharp query) divides 0 by 0, and the NaN spreads through the GRU to every later slot.
 """
