@@ -205,3 +205,30 @@ def test_filter_responses_tell_stripe_orientations_apart():
     assert mh.argmax() != mv.argmax()                             # a different orientation channel answers
     with pytest.raises(ValueError, match="grey image"):
         filter_responses(np.zeros((4, 4, 3)))
+
+
+def test_rows_of_y_have_one_length_per_segment_set_by_its_volume():
+    """What the Normalized Cuts notebook says of the rows that k-way cuts cluster: within a segment the rows of Y
+    (D-orthonormal generalised eigenvectors) have one length, 1 / sqrt(vol(A)); those of Z = D^1/2 Y spread with the
+    nodes' degrees."""
+    from autograder.integrity.reference import load
+
+    ref = load("04_normalized_cuts")
+    rng = np.random.default_rng(0)
+    sizes, blocks = (40, 80, 160), []
+    for n in sizes:                              # three nearly disconnected segments of very different volumes
+        w = rng.uniform(0.2, 2.0, (n, n)) * (rng.random((n, n)) < 0.2)
+        blocks.append(np.triu(w, 1) + np.triu(w, 1).T)
+    W = scipy.linalg.block_diag(*blocks)
+    W[0, sizes[0]] = W[sizes[0], 0] = 1e-4
+    W[sizes[0], sum(sizes[:2])] = W[sum(sizes[:2]), sizes[0]] = 1e-4
+    d = W.sum(1)
+    _, Y = ref.ncut_eigenvectors(sp.csr_array(W), 3)
+    label = np.repeat(np.arange(3), sizes)
+    lengths = np.linalg.norm(Y, axis=1)
+    zlengths = np.linalg.norm(np.sqrt(d)[:, None] * Y, axis=1)
+    for g in range(3):
+        spread = lengths[label == g].max() / lengths[label == g].min()
+        assert spread < 1.01, spread
+        assert lengths[label == g].mean() == pytest.approx(1 / np.sqrt(d[label == g].sum()), rel=0.02)
+        assert zlengths[label == g].max() / zlengths[label == g].min() > 1.3     # sqrt of the degrees' spread

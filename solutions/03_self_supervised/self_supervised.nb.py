@@ -1256,7 +1256,7 @@ check("03_self_supervised", "ema", ema)
 # **Collapse, measured.** Short runs on the digits, each from the same start:
 #
 # * SimSiam (encoder, a projector with BatchNorm, a predictor) with and without the stop-gradient. The
-#   measure is the lecture's: the **standard deviation of the normalised embeddings** over the batch,
+#   measure is SimSiam's (Chen and He 2021): the **standard deviation of the normalised embeddings** over the batch,
 #   averaged over dimensions — $1/\sqrt{D} \approx 0.125$ for embeddings spread over the sphere, 0 when
 #   every image maps to the same point.
 # * DINO (student and EMA teacher, $K = 64$ outputs) with centring and sharpening, with centring only
@@ -1452,7 +1452,8 @@ check("03_self_supervised", "e2e_simclr", _simclr_end_to_end)
 #   so an 8 × 8 grid of 64 patch tokens plus [CLS]; width 96, 4 blocks, **3 heads**), trained by the
 #   course with DINO — the loss, centring and EMA teacher you wrote in Part 5, plus DINO's
 #   **multi-crop**: the student also sees small local crops and must match the teacher's view of the
-#   whole scene (on photographs, this is what makes DINO's heads find objects). The course's training
+#   whole scene (local-to-global correspondence; on photographs, DINO's ablations credit it with better
+#   features, not here with objects in the attention maps). The course's training
 #   script is deterministic given its seed; it is not in your copy of the course, because it holds the
 #   Part 5 answers. The checkpoint's sha256, recipe and scores are recorded beside it in elvkit
 #   (`elvkit/models/weights/vit_tiny_dino.json`), and `course_vit()` checks the file against them.

@@ -307,8 +307,10 @@ def _judge_by_ari(limit: float, what: str, advice: str):
 
 
 def _kway_cases(rng):
-    """Rows that point one way per segment but whose lengths spread over two orders of magnitude (as the rows of
-    eigenvectors do with the nodes' degrees), with a little noise in their directions."""
+    """Rows that point one way per segment but whose lengths spread over two orders of magnitude, with a little noise
+    in their directions: what unit rows are for. (The rows of the Y that ``kway_ncut`` receives have one length per
+    segment, 1 / sqrt(vol(A)); those of Ng, Jordan and Weiss's Z = D^1/2 Y also vary with each node's degree. The
+    spread here makes any clustering that skips the normalisation fail, whatever its k-means draws.)"""
     cases = []
     for sizes in ((80, 80, 40), (60, 60, 60, 30), (50, 50, 50, 50, 25)):
         k = len(sizes)
