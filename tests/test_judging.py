@@ -269,6 +269,19 @@ def test_the_recorder_and_the_decoder_agree_on_every_numpy_dtype(tmp_path, dtype
         assert isinstance(value[0], Other)
 
 
+def test_infinite_and_nan_numbers_of_every_float_type_survive_the_record(tmp_path):
+    """A function that returns np.float64(-inf) (a float subclass whose repr is not 'inf') is an honest answer, not
+    a record the recorder cannot have written."""
+    values = [float("inf"), float("-inf"), np.float64("-inf"), np.float32("inf"), np.float64("nan"), 1.5,
+              np.float64(2.5)]
+    arrays = {}
+    write_record(tmp_path / "r", {"v": encode(values, arrays)}, arrays)
+    payload, back = read_record(tmp_path / "r")
+    got = decode(payload["v"], back)
+    assert [float(v) if np.isfinite(v) else repr(float(v)) for v in got] == \
+        [float(v) if np.isfinite(v) else repr(float(v)) for v in values]
+
+
 def test_the_watch_never_follows_a_link_out_of_the_kernels_folder(tmp_path, stereo):
     p = plan(stereo, read_source(stereo.source))
     work = tmp_path / "work"

@@ -306,9 +306,9 @@ class _NoAnswer(Exception):
     cannot stand in for one): the case cannot be judged apart from the earlier functions. ``gap``: the earlier
     function the student's code called with other arguments than the reference did, when that is why."""
 
-    def __init__(self, message: str, gap: str = ""):
+    def __init__(self, message: str, gap: str = "", unusable: str = ""):
         super().__init__(message)
-        self.gap = gap
+        self.gap, self.unusable = gap, unusable
 
 
 class Isolated:
@@ -337,11 +337,12 @@ class Isolated:
         self.last_differ: set = set()   # those of the last attempt that compared and still failed
         self.last_used: set = set()     # the earlier answers the last attempt used
         self.last_gap: str = ""         # the earlier function the last attempt's arguments went astray at
+        self.last_unusable: str = ""    # the earlier function whose answer was not finite (or constant) there
         self.order: tuple = ()          # the spec's earlier functions, the most basic first
 
     def explains(self, a, spec: Spec, ref_name, case: Case, entry: dict, arrays: dict, actual=None) -> bool:
         """True when the case passes with the student's recorded earlier answers in the reference's place."""
-        self.last_differ, self.last_used, self.last_gap = set(), set(), ""
+        self.last_differ, self.last_used, self.last_gap, self.last_unusable = set(), set(), "", ""
         calls = entry.get("calls")
         if not spec.isolate or not isinstance(calls, list) or not calls:
             return False
@@ -376,6 +377,7 @@ class Isolated:
             if exc.gap:
                 self.last_differ, self.last_used, self.last_gap = book.differ | book.audit(module), set(book.used), \
                     exc.gap
+            self.last_unusable = exc.unusable
             return False
         except (StudentCheckError, RecordError):
             self.last_differ, self.last_used = book.differ | book.audit(module), set(book.used)
@@ -391,6 +393,10 @@ class Isolated:
         """For a failed case that was judged again with the student's earlier answers, where some of those differ
         from the reference's: a line that says the difference is in ``name`` itself (the earlier ones are judged in
         their own questions), and where the arguments went astray when that is known."""
+        if self.last_unusable:
+            return (f"\n(Inside this check your `{self.last_unusable}` returned numbers that are not finite (NaN or "
+                    f"inf) or one number everywhere; its own hidden test judges it. This case could not be judged "
+                    f"apart from it: a result computed from such numbers says nothing about `{name}` itself.)")
         if not self.last_differ:
             return ""
         wrong = _listed(sorted(self.last_differ))
@@ -519,7 +525,7 @@ class _CallBook:
                 if not values or any(not np.isfinite(v).all() for v in values) \
                         or all(v.size > 1 and np.ptp(v) == 0 for v in values) or self._constant(name):
                     raise _NoAnswer(f"what your `{name}` returned cannot stand in for the reference's (not finite, "
-                                    "or one number everywhere)")
+                                    "or one number everywhere)", unusable=name)
                 self.used.add(name)
                 self.passthrough = True
                 try:

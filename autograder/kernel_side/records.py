@@ -114,7 +114,7 @@ def encode(value, arrays: dict):
         return value
     if isinstance(value, (int, float)):
         if isinstance(value, float) and not math.isfinite(value):
-            return {"$number": repr(value), "type": "float"}
+            return {"$number": repr(float(value)), "type": "float"}     # np.float64 is a float; its repr is not
         return {"$number": float(value) if isinstance(value, float) else int(value), "type": type(value).__name__}
     if isinstance(value, np.generic):
         return encode(np.asarray(value), arrays)

@@ -2,6 +2,7 @@
 
 Question: q3
 Message: the degrees count edges instead of summing weights
+Also loses: q4 (on a subgraph with a node whose edges all leave it, a count of 0 gives 1 / sqrt(0): its eigenvectors are not finite there, and numbers that are not finite cannot stand in for the reference's; the feedback says so)
 D no longer matches W: the constant vector is no longer an eigenvector with eigenvalue 0, and the
 eigenvectors follow the pixel count of each neighbourhood (lower near the image's border) as much as
 the image.
