@@ -861,8 +861,9 @@ assert_close(knn_classify(train_f, train_l, test_f, k=3, temperature=0.1, num_cl
              torch.tensor([0, 1, 2, 0]), name="the 3-NN classes of 4 test features",
              mistakes={"the neighbours are the most *distant* (topk of the distance, or of minus the similarity)":
                        torch.tensor([1, 0, 0, 2]),
-                       "the votes are not weighted: with k = 3 the test feature (1, 0.75) has neighbours of "
-                       "class 0, 0 and 1 whose weights exp(sim / T) decide.": torch.tensor([0, 1, 2, 1])},
+                       "the votes are not weighted: with k = 3 the test feature (-3, 0) has one very close "
+                       "neighbour of class 2 (cosine 0.995, weight exp(sim / T) = e^9.95) and two far ones of class 1 "
+                       "(cosines 0 and -0.1): weighted, class 2 wins; counted, class 1.": torch.tensor([0, 1, 1, 0])},
              hint="Cosine similarity: normalise both sets of features; (10, 1) is as near to (1, 0) as (1, 0.1).")
 print("All visible tests passed.")
 
