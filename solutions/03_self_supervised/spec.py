@@ -755,8 +755,11 @@ def _judge_e2e(actual, expected, case):
         raise StudentCheckError(f"after {steps} steps a linear probe with 10 labels per class reaches {acc:.3f} on "
                                 f"your encoder's test representations; a correct SimCLR reaches 0.92-0.94 and "
                                 f"{E2E_LIMIT:.2f} passes (raw pixels: 0.87-0.89, an untrained encoder: 0.83-0.85). "
-                                "Check that the optimiser trains the encoder as well as the head, "
-                                "and that the two views are augmented independently")
+                                "Check, in this order: that your views, NT-Xent and networks pass their own "
+                                "tests above (this check trains with them); that the optimiser holds the "
+                                "encoder's parameters as well as the head's; that the gradients are zeroed before "
+                                "each backward (optimiser.zero_grad()); and that the two views of an image are "
+                                "augmented independently")
 
 
 SPECS = {
