@@ -1045,8 +1045,8 @@ for where, pick in (("object pixels", on_objects), ("ground pixels", ~on_objects
 # ### Why a weighted mean, not a sum
 #
 # The slide's update $u_j = \sum_i a_{ij} v(x_i)$ grows with the number of pixels slot $j$ wins: the
-# slot that holds the ground (hundreds of pixels) gets an update hundreds of times larger than one that
-# holds a small object, and from image to image the same object's update changes with its size. The
+# slot that holds the ground (hundreds of pixels) gets an update tens of times larger than one that
+# holds a small object (a few dozen), and from image to image the same object's update changes with its size. The
 # GRU then sees inputs whose scale has nothing to do with *what* the slot holds. Below, on the course's
 # model and the new palette scenes: the mass $\sum_i a_{ij}$ of each slot in the last iteration (what the
 # sum multiplies the mean by), and the norms of the updates $u_j$ the GRU would get with the mean (as the
@@ -1058,6 +1058,26 @@ print(f"the slots' mass sum_i a_ij in the last iteration, over {EVAL_SCENES} sce
       f"median {np.median(mass):.1f}, 5th percentile {np.percentile(mass, 5):.1f}, 95th {np.percentile(mass, 95):.1f} "
       f"pixels; the largest slot of a scene holds {np.mean(attn_p[-1].sum(2).max(1).values.numpy()):.0f} of "
       f"{SIZE * SIZE} on average")
+# the slot holding most of the ground against the slot holding the scene's smallest object, scene by scene
+truth_flat = torch.as_tensor(palette.masks).flatten(1)                        # (B, N): 0 the ground, 1.. objects
+a_cpu = attn_p[-1].cpu()
+pairs = []
+for b in range(len(truth_flat)):
+    regions = int(truth_flat[b].max()) + 1
+    share = torch.stack([(a_cpu[b] * (truth_flat[b] == k)).sum(1) for k in range(regions)], dim=1)   # (M, regions)
+    sizes = torch.bincount(truth_flat[b], minlength=regions)
+    smallest = int(sizes[1:].argmin()) + 1
+    ground_slot, small_slot = int(share[:, 0].argmax()), int(share[:, smallest].argmax())
+    if ground_slot != small_slot:
+        pairs.append((float(a_cpu[b, ground_slot].sum()), float(a_cpu[b, small_slot].sum()), int(sizes[smallest])))
+pairs = np.array(pairs).reshape(-1, 3)
+if len(pairs):
+    print(f"in {len(pairs)} of {len(truth_flat)} scenes the ground and the smallest object are held by different "
+          f"slots: the ground's slot has a median mass of {np.median(pairs[:, 0]):.0f}, the small object's slot "
+          f"{np.median(pairs[:, 1]):.0f} (the object itself covers {np.median(pairs[:, 2]):.0f} pixels); the sum scales "
+          f"the first's update by {np.median(pairs[:, 0] / pairs[:, 1]):.1f} times the second's (median over scenes)")
+else:
+    print("in every scene one slot holds both the ground and the smallest object")
 captured = {}
 hook = model.slot_attention.register_forward_pre_hook(lambda module, args: captured.update(inputs=args[0]))
 run_model(model, palette.images)
@@ -1084,27 +1104,30 @@ for name, nrm in (("weighted mean", norm_mean), ("sum", norm_sum)):
 # %% [markdown]
 # **Written question — the weighted mean.** (2 points)
 #
-# Using the printed masses and update norms: by what factor does the sum scale the update of a slot that
-# holds the ground compared with one that holds a small object? Why does a scale that depends
-# on the number of pixels a slot wins make the GRU's job harder, and why does the $\epsilon$ in
-# $w_{ij}$ matter for a slot that wins almost nothing?
+# Using the printed masses and update norms: by what factor does the sum scale the update of the slot that
+# holds the ground compared with the slot that holds the scene's smallest object, in this model, and what
+# would it be in a model whose slots held exactly their regions (the ground covers about 840 pixels of a
+# scene, the smallest object about 33)? Why does a scale that depends on the number of pixels a slot wins
+# make the GRU's job harder, and why does the $\epsilon$ in $w_{ij}$ matter for a slot that wins almost
+# nothing?
 
 # %% [markdown] nbgrader={"grade_id": "written-mean", "solution": true, "grade": true, "points": 2}
 # ### BEGIN SOLUTION
-# **Model answer.** The mass of a slot is the number of pixels it effectively holds, and the sum multiplies
-# the mean update by it: at full size the masses run from about 140 to 280 pixels (5th to 95th percentile),
-# so the sum makes every update about 200 times larger than the mean (norms about 1,000 against 5) and the
-# largest slot of a scene about 1.7 times the smallest, against 1.1 with the mean. This model splits the
-# ground between its spare slots, so its masses are close; in a model whose one ground slot held 800 pixels
-# and whose small object held 20, the factor between them would be 40. With the mean every update is an average feature, of the same
-# scale whatever the object's size, so the GRU can read *what* the slot holds; with the sum the same object
-# gives updates of different sizes in different scenes and images of different sizes, the GRU's gates
-# saturate for large slots while small ones barely move. A slot that wins almost nothing has masses near
-# 0: without epsilon its weights divide 0 by 0 (NaN); with it the weights become uniform, the slot gets the mean
-# of all features, and it can still move.
+# **Model answer.** The sum multiplies a slot's mean update by its mass, the number of pixels it
+# effectively holds. In this model the printout finds the ground's slot and the smallest object's slot with
+# about the same mass at full size (medians about 214 and 212 pixels, a factor of about 1.0 between them):
+# its slots are blobs of similar size, and the small object's slot also holds a large piece of ground (the
+# object itself covers about 35 pixels). What the sum does here is the common factor of about 200 over the
+# mean (update norms about 1,000 against 5). In a model whose slots held exactly their regions the factor
+# between the two would be the ratio of their sizes, about 840 / 33, some 25 times. With the mean every
+# update is an average feature, of the same scale whatever the object's size, so the GRU can read *what* the
+# slot holds; with the sum the same object gives updates of different sizes in different scenes, the GRU's
+# gates saturate for large slots while small ones barely move. A slot that wins almost nothing has a mass
+# near 0: without epsilon its weights divide 0 by 0 (NaN); with it the weights become uniform, the slot gets
+# the mean of all features, and it can still move.
 #
-# **Rubric.** 1 point: the factor read from the printed masses or norms and the scale argument (the mean is
-# size-independent).
+# **Rubric.** 1 point: the factor read from the printed masses (about 1 in this model, about 25 for slots that
+# held their regions) and the scale argument (the mean is size-independent).
 # 1 point: the epsilon prevents a division by zero for an empty slot (or keeps its update defined and uniform).
 # ### END SOLUTION
 
