@@ -865,11 +865,44 @@ plt.show()
 # three images). At full size, the smoothed features bring both methods to about 0.99 on intensity and
 # colour and 0.95–0.97 on texture, while the raw grey levels leave the recursive cut with 2–3 segments.
 #
+# **Which rule stopped the recursion?** For the first image of each row, every final segment of your
+# recursive cut, cut once more on its own subgraph: the three numbers Shi and Malik's rules read there —
+# the stability of its second eigenvector (a rule stops above 0.06), the best split's Ncut (above 0.05)
+# and the smaller side of that split (below `min_size`) — and which rules say the segment is finished.
+
+# %%
+def stopping_numbers(W, seg, min_size, max_ncut=0.05, max_stability=0.06):
+    """For each final segment of ``seg``: (segment, nodes, stability, best Ncut, smaller side, rules that fire)."""
+    found = []
+    for s in np.unique(seg):
+        idx = np.flatnonzero(seg == s)
+        if len(idx) < 2 * min_size:
+            found.append((s, len(idx), np.nan, np.nan, len(idx), ["size"]))
+            continue
+        sub = W[idx][:, idx]
+        y = ncut_eigenvectors(sub, 2)[1][:, 1]
+        t, value = best_threshold(y, sub)
+        smaller = int(min((y > t).sum(), (y <= t).sum()))
+        fired = [rule for rule, hit in (("stability", stability(y) > max_stability), ("Ncut", value > max_ncut),
+                                        ("size", smaller < min_size)) if hit]
+        found.append((s, len(idx), stability(y), value, smaller, fired))
+    return found
+
+
+for name, (cue, feats, sigma_i) in settings.items():
+    im, seg_r, _ = shown[name]
+    print(f"{name} (image 1), {len(np.unique(seg_r))} segment(s):")
+    for s, n, stab, value, smaller, fired in stopping_numbers(affinity(feats(im), sigma_i, 4.0, 5), seg_r,
+                                                             SIDE * SIDE // 60):
+        print(f"  segment {s}: {n:5d} pixels, stability {stab:.3f}, best Ncut {value:.3f}, smaller side {smaller:5d}"
+              f" -> {', '.join(fired) if fired else 'no rule: it would be cut again'}")
+
+# %% [markdown]
 # **Written question — features and stopping.** (2 points)
 #
-# Using the table and the figure: why does the recursive cut stop after two or three segments on the raw
-# grey levels, and which of its three stopping rules do you expect to fire there (think about what the
-# second eigenvector of a noisy region looks like)? Where the two methods differ on the smoothed
+# Using the table, the figure and the printout of the rules: why does the recursive cut stop after two or
+# three segments on the raw grey levels, and which of its three stopping rules fired there (and what does
+# the second eigenvector of a noisy region look like, that this rule reads)? Where the two methods differ on the smoothed
 # features or on texture, say which mistake the weaker one makes and why its procedure leads to it.
 # Which method would you use on a photograph whose number of segments you do not know?
 
@@ -878,8 +911,10 @@ plt.show()
 # **Model answer.** On the raw grey levels the noise between two pixels of one region is as large as the
 # step between regions, so the affinities inside regions are as weak as across them: every candidate
 # boundary has a large Ncut, and the second eigenvector of a noisy sub-image varies smoothly rather than
-# jumping between two levels. The stability rule (histogram ratio above 0.06) or the Ncut limit fires,
-# and the recursion ends with two or three segments (mean ARI about 0.63). Smoothing divides the noise by
+# jumping between two levels. The printout shows which rule ends it: at full size both final segments of
+# image 1 stop by the stability rule alone (histogram ratios about 0.26 and 0.17, above 0.06), while their
+# best Ncut (about 0.04 and 0.02) is under max_ncut — a cut exists, but the eigenvector that proposes it is
+# smooth, so it would follow the noise. The recursion ends with two or three segments (mean ARI about 0.63). Smoothing divides the noise by
 # about 3.5, the eigenvectors become two-level again and both methods reach about 0.99. On texture the
 # filter energies change gradually across a boundary and are mixed at junctions where three regions meet;
 # the recursive cut can cut a small piece off at a junction (an extra segment, 4.7 on average), because
