@@ -879,13 +879,13 @@ def stopping_numbers(W, seg, min_size, max_ncut=0.05, max_stability=0.06):
         if len(idx) < 2 * min_size:
             found.append((s, len(idx), np.nan, np.nan, len(idx), ["size"]))
             continue
-        sub = W[idx][:, idx]
-        y = ncut_eigenvectors(sub, 2)[1][:, 1]
-        t, value = best_threshold(y, sub)
-        smaller = int(min((y > t).sum(), (y <= t).sum()))
-        fired = [rule for rule, hit in (("stability", stability(y) > max_stability), ("Ncut", value > max_ncut),
+        part = W[idx][:, idx]
+        second = ncut_eigenvectors(part, 2)[1][:, 1]
+        threshold, best = best_threshold(second, part)
+        smaller = int(min((second > threshold).sum(), (second <= threshold).sum()))
+        fired = [rule for rule, hit in (("stability", stability(second) > max_stability), ("Ncut", best > max_ncut),
                                         ("size", smaller < min_size)) if hit]
-        found.append((s, len(idx), stability(y), value, smaller, fired))
+        found.append((s, len(idx), stability(second), best, smaller, fired))
     return found
 
 
