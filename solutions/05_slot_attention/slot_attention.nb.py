@@ -1189,7 +1189,8 @@ for detach, (losses_d, norms_d, secs) in curves.items():
 #
 # Each slot is decoded on its own, so a slot is a description of one object that can be moved to
 # another scene. Below, the slot that holds the largest object of scene A is swapped with the one
-# that holds the largest object of scene B, and both sets are decoded again. Then the same model is run
+# that holds the largest object of scene B — two scenes chosen so that those objects lie far apart —
+# and both sets are decoded again. Then the same model is run
 # with fewer and more slots than the 5 it was trained with: the slots are drawn from the same Gaussian,
 # so their number is free at test time.
 
@@ -1199,12 +1200,25 @@ def decode(model, slots):
         return [t.cpu() for t in mix(*model.decoder(slots.to(DEVICE)))]
 
 
-pair = torch.as_tensor(palette.images[:2]).to(DEVICE)
+def largest_object_centre(mask):
+    """(row, column) of the centre of the largest object of a true mask."""
+    label = int(np.bincount(mask.ravel())[1:].argmax()) + 1
+    rows, cols = np.nonzero(mask == label)
+    return np.array([rows.mean(), cols.mean()])
+
+
+# two scenes whose largest objects lie far apart, so that the swap shows whether a slot carries its position
+centres = np.stack([largest_object_centre(m) for m in palette.masks[:32]])
+distance = np.linalg.norm(centres[:, None] - centres[None], axis=2)
+a_i, b_i = np.unravel_index(distance.argmax(), distance.shape)
+print(f"scenes {a_i} (A) and {b_i} (B): their largest objects' centres are {distance[a_i, b_i]:.0f} pixels apart "
+      f"(row, column {centres[a_i].round().astype(int).tolist()} and {centres[b_i].round().astype(int).tolist()})")
+pair = torch.as_tensor(palette.images[[a_i, b_i]]).to(DEVICE)
 with torch.no_grad():
     first_slots = model.initial_slots(2, torch.Generator().manual_seed(0), DEVICE)
     slots_ab, _ = model.slot_attention(model.encoder(pair), first_slots)
 recon_ab, masks_ab = decode(model, slots_ab)
-truth_ab = torch.as_tensor(palette.masks[:2])
+truth_ab = torch.as_tensor(palette.masks[[a_i, b_i]])
 pick = []
 for i in range(2):
     sizes = torch.stack([((masks_ab[i].argmax(0) == j) & (truth_ab[i] > 0)).sum() for j in range(NUM_SLOTS)])
@@ -1214,7 +1228,7 @@ swapped[0, pick[0]], swapped[1, pick[1]] = slots_ab[1, pick[1]], slots_ab[0, pic
 recon_sw, _ = decode(model, swapped)
 fig, axes = plt.subplots(2, 3, figsize=(6.5, 4.4))
 for i in range(2):
-    axes[i, 0].imshow(palette.images[i].transpose(1, 2, 0)), axes[i, 0].set_title(f"scene {'AB'[i]}")
+    axes[i, 0].imshow(palette.images[(a_i, b_i)[i]].transpose(1, 2, 0)), axes[i, 0].set_title(f"scene {'AB'[i]}")
     axes[i, 1].imshow(recon_ab[i].clamp(0, 1).permute(1, 2, 0)), axes[i, 1].set_title("decoded")
     axes[i, 2].imshow(recon_sw[i].clamp(0, 1).permute(1, 2, 0)), axes[i, 2].set_title(f"slot {pick[i]} swapped")
 for ax in axes.flat:
@@ -1255,9 +1269,12 @@ print(f"FG-ARI per scene: median {np.median(per_scene):.3f}, {np.mean(per_scene 
 
 # %% [markdown] nbgrader={"grade_id": "written-slots", "solution": true, "grade": true, "points": 2}
 # ### BEGIN SOLUTION
-# **Model answer.** The swapped object appears in the other scene with its own colour and shape, at its own
-# position (the position is part of the slot, through the decoder's position embedding), and disappears from
-# its first scene: a slot is a self-contained description of one object, which the decoder renders alone.
+# **Model answer.** Scene B's object (its lower right corner) appears in scene A at its own place, in its
+# own colour, as the same round blob, and disappears from B: the position travels with the slot (the
+# decoder's position embedding is all it adds), so a slot is a self-contained description of what it holds,
+# which the decoder renders alone. What it holds is not always one object: scene A's largest object (top
+# left) shares its slot with most of the ground (about 500 of the 1,024 pixels), and what moves to B is that
+# whole region, a patch of ground colour with the object's tint.
 # With fewer slots than objects plus ground, several objects must share a slot, which merges them: FG-ARI
 # falls (0.515 with 3 slots against 0.646 with 5 at full size). With more, the spare slots take pieces of
 # the ground or of objects: the ground is not counted, and here more slots even score higher (0.681 with 7),
