@@ -152,7 +152,7 @@ class Replayer:
     def _explained(self, cell: VisibleCell, record):
         """The test run again with the reference's answers to the calls whose difference comes from earlier
         functions only; an Explained note when it passes then, else None."""
-        from .specs import Explained, _listed, explain_call
+        from .isolation import Explained, explain_call, listed
 
         payload, arrays = record
         calls = payload.get("calls") if isinstance(payload, dict) else None
@@ -176,8 +176,8 @@ class Replayer:
         self.ns.update(ns)
         order = [n for fn in through for n in self.isolate.get(fn, ())]
         wrong = sorted(differ, key=lambda n: order.index(n) if n in order else len(order))
-        return Explained(f"this test failed only through what your {_listed(wrong)} returned inside your "
-                         f"{_listed(through)}: with the reference's answers to those calls in their place, the test "
+        return Explained(f"this test failed only through what your {listed(wrong)} returned inside your "
+                         f"{listed(through)}: with the reference's answers to those calls in their place, the test "
                          f"passes. Its points are kept; `{wrong[0]}` loses points in its own question.")
 
     def _run(self, cell: VisibleCell, record, overrides: dict | None = None, ns: dict | None = None) -> str | None:

@@ -158,6 +158,7 @@ class DependencyCalls:
         return calls
 
     def restore(self) -> None:
+        """Put the student's own names back (where nothing else replaced them meanwhile)."""
         for name, (original, stand_in) in self.swapped.items():
             if self.namespace.get(name) is stand_in:
                 self.namespace[name] = original
