@@ -388,6 +388,15 @@ def _probe_cases(rng):
                           {"weight_decay": wd, "num_classes": classes},
                           label=f"{classes} classes, {per} training features each, {dim}-D on different scales, "
                           f"weight_decay {wd}", returns="torch"))
+    # a test split whose statistics are not the training split's: only two of the four classes (standardising it
+    # with its own mean and deviation moves every test feature)
+    x, y = _clusters(rng, 45, 4, 6, 0.8)
+    train = np.concatenate([np.flatnonzero(y == c)[:25] for c in range(4)])
+    test = np.setdiff1d(np.flatnonzero(y <= 1), train)
+    scale = rng.uniform(0.5, 20, size=6).astype(np.float32)
+    cases.append(Case((_t(x[train] * scale), _t(y[train]), _t(x[test] * scale)), {"weight_decay": 0.1, "num_classes": 4},
+                      label="4 classes, 25 training features each, 6-D; the test split holds classes 0 and 1 only",
+                      returns="torch"))
     return cases
 
 
