@@ -8,7 +8,8 @@ result against a threshold. A threshold at the edge of some mistake's result mak
 the seed. For each of the reference and the corpus's mistakes, this runs each end-to-end hidden cell of the
 assignment on seeds 1..N (the hidden cell as the kernel runs it, judged in this process as the grader judges it)
 and prints how many seeds passed. A mistake is expected to fail the check when its file says ``Also loses:`` the
-check's question, to pass it otherwise; the reference passes. ``--json FILE`` writes the table.
+check's question, to pass it otherwise; a mistake of the check's own question may do either, but the same on
+every seed; the reference passes. ``--json FILE`` writes the table.
 """
 
 from __future__ import annotations
@@ -68,8 +69,11 @@ def margins(assignment_id: str, seeds: int) -> list[dict]:
                     folder.mkdir()
                     passed += _run(a, cell, m, seed, folder)
                     bar.update()
-                expect = "fail" if m is not None and question in m.also else "pass"
-                steady = passed == (seeds if expect == "pass" else 0)
+                if m is not None and m.question == question:     # its own question: either verdict, on every seed
+                    expect, steady = "the same on every seed", passed in (0, seeds)
+                else:
+                    expect = "fail" if m is not None and question in m.also else "pass"
+                    steady = passed == (seeds if expect == "pass" else 0)
                 rows.append({"check": grade_id(cell), "subject": name, "passed": passed, "seeds": seeds,
                              "expected": expect, "steady": steady})
     return rows

@@ -2,7 +2,6 @@
 
 Question: q3
 Message: not over the pixels
-Also loses: q5 (its end-to-end check trains the whole model the student wrote, from scratch: a model with this mistake does not learn to reconstruct in 40 steps)
 Each slot's mask then sums to 1 over the image, so nothing shares a pixel out between the slots: the masks do
 not compete, the reconstruction's brightness depends on the image's size, and the arg-max is meaningless.
 """

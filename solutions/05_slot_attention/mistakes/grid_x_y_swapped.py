@@ -2,7 +2,6 @@
 
 Question: q1
 Message: channels 0 and 1 are swapped
-Also loses: q5 (its end-to-end check trains the whole model the student wrote, from scratch: a model with this mistake does not learn to reconstruct in 40 steps)
 torch.meshgrid(rows, columns, indexing="ij") returns the row coordinate first; the grid must hold x (the
 column) in channel 0. On square images the values are a transpose of the right ones, so the mistake hides
 until the checkpoint's weights, trained with x first, read y.

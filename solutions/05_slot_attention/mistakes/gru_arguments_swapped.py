@@ -2,7 +2,6 @@
 
 Question: q2
 Message: the GRU's arguments are swapped
-Also loses: q5 (its end-to-end check trains the whole model the student wrote, from scratch: a model with this mistake does not learn to reconstruct in 40 steps)
 nn.GRUCell(input, hidden): the hidden state is what the cell carries over, the slot; with the arguments
 swapped each iteration forgets the slot and keeps only the new update.
 """

@@ -2,7 +2,6 @@
 
 Question: q3
 Message: every initial slot is the same
-Also loses: q5 (its end-to-end check trains the whole model the student wrote, from scratch: a model with this mistake does not learn to reconstruct in 40 steps)
 Identical slots get identical queries, identical attention and identical updates: they stay copies of one
 another at every iteration, and the model can only reconstruct the image with one slot repeated.
 """

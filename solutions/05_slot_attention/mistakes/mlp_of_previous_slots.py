@@ -2,7 +2,6 @@
 
 Question: q2
 Message: the MLP reads the slots before the GRU
-Also loses: q5 (its end-to-end check trains the whole model the student wrote, from scratch: a model with this mistake does not learn to reconstruct in 40 steps)
 The slide simplifies: the paper's MLP refines the slot the GRU has just written, m = m' + MLP(LN(m')). Here the
 MLP's correction is computed from the slot before the update.
 """

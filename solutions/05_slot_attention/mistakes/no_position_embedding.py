@@ -2,7 +2,6 @@
 
 Question: q1
 Message: the position embedding is not added
-Also loses: q5 (its end-to-end check trains the whole model the student wrote, from scratch: a model with this mistake does not learn to reconstruct in 40 steps)
 Slot attention treats its inputs as a set; without the embedding nothing tells it where a pixel is, and two
 objects of one colour are the same to it wherever they are.
 """

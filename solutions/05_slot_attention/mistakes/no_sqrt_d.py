@@ -2,7 +2,6 @@
 
 Question: q2
 Message: not divided by sqrt(D)
-Also loses: q5 (its end-to-end check trains the whole model the student wrote, from scratch: a model with this mistake does not learn to reconstruct in 40 steps)
 With D = 64 the logits are 8 times too large: the softmax saturates at the first iteration, the assignment is
 hard from the start and its gradient vanishes.
 """

@@ -2,7 +2,6 @@
 
 Question: q2
 Message: the slots are not normalised (norm_slots) before q
-Also loses: q5 (its end-to-end check trains the whole model the student wrote: without the LayerNorm on the slots this small model trains more slowly, and on some seeds its loss does not fall far enough in 40 steps)
 The queries' scale follows the slots', which the GRU and MLP change freely: the attention's sharpness drifts
 from iteration to iteration.
 """

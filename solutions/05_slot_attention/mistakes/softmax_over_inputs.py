@@ -2,7 +2,6 @@
 
 Question: q2
 Message: the softmax runs over the inputs
-Also loses: q5 (its end-to-end check trains the whole model the student wrote, from scratch: a model with this mistake does not learn to reconstruct in 40 steps)
 Nothing makes the slots compete: every slot may take every pixel, and the slots end up as blurred copies of
 one another instead of one object each.
 """

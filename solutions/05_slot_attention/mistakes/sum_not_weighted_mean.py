@@ -2,7 +2,6 @@
 
 Question: q2
 Message: the updates are the sum over the inputs
-Also loses: q5 (its end-to-end check trains the whole model the student wrote, from scratch: a model with this mistake does not learn to reconstruct in 40 steps)
 The GRU's input grows with the number of pixels a slot wins (hundreds for the ground, a few for a small
 object), so its scale says how big a slot is rather than what it holds.
 """
