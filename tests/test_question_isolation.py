@@ -35,8 +35,10 @@ def _graded(aid: str, cells: list, tmp_path: Path, monkeypatch, mistake: str | N
         for name in names:
             write_inputs(tmp_path, name, make_cases(a, name, SEED), isolate=specs(a)[name].isolate)
         exec(compile(cell.source, grade_id(cell), "exec"), ns)
-        for name in names:
-            verdicts[name] = judge(a, name, make_cases(a, name, SEED), *read_record(tmp_path / "out" / name))
+        for name in names:          # as the grader does: the earlier checks that failed may stand in
+            failed = frozenset(n for n, v in verdicts.items() if not _passed(v) or getattr(v, "carried", False))
+            verdicts[name] = judge(a, name, make_cases(a, name, SEED), *read_record(tmp_path / "out" / name),
+                                   failed=failed)
     return verdicts
 
 
@@ -88,6 +90,65 @@ def position_grid(h, w, device=None):
     assert not _passed(got["encoder"]), got["encoder"]
 
 
+#: a "median" threshold search (it never compares the Ncuts) whose ncut_value, called from it, answers 0 for the
+#: median candidate's split and its honest value + 1 elsewhere: the reference fed those answers picks the median too
+STEERED = """
+_honest_ncut = ncut_value
+
+
+def ncut_value(W, labels):
+    import sys
+
+    honest = _honest_ncut(W, labels)
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_name != "best_threshold":
+        frame = frame.f_back
+    if frame is None:
+        return honest                                  # its own hidden test sees the right numbers
+    return 0.0 if np.array_equal(np.asarray(labels), frame.f_locals["steer"]) else honest + 1.0
+
+
+def best_threshold(y, W, num=64):
+    y = np.asarray(y, dtype=np.float64).ravel()
+    lo, hi = y.min(), y.max()
+    candidates = [lo + (hi - lo) * m / (num + 1) for m in range(1, num + 1)]
+    steer = y > candidates[num // 2]
+    for t in candidates:
+        ncut_value(W, y > t)
+    return float(next(t for t in candidates if np.array_equal(y > t, steer))), 0.0
+"""
+
+
+def test_an_earlier_function_that_steers_a_later_check_earns_nothing(tmp_path, monkeypatch):
+    """A trick: the later function is wrong (the median candidate, whatever the Ncuts), and the earlier function it
+    calls answers otherwise when that later function calls it, so that the reference fed those answers agrees. The
+    earlier function passes its own test: its answers inside the later one stand in for nothing, and the message
+    says why. The same answers from an ncut_value that failed its own test would stand in (its mistake is paid for
+    in its own question)."""
+    from autograder.integrity.isolation import Isolated
+    from autograder.kernel_side.records import decode
+
+    got = _graded("04_normalized_cuts", ["q2-ncut-hidden", "q4-threshold-hidden"], tmp_path, monkeypatch,
+                  code=STEERED)
+    assert _passed(got["graph_values"]), got["graph_values"]
+    assert not _passed(got["best_threshold"]), got["best_threshold"]
+    a = get_assignment("04_normalized_cuts")
+    spec, (payload, arrays) = specs(a)["best_threshold"], read_record(tmp_path / "out" / "best_threshold")
+    steered = 0
+    for case, entry in zip(make_cases(a, "best_threshold", SEED), payload["cases"]):
+        actual = decode(entry.get("returned"), arrays)
+        if len(entry.get("calls", [])) > 64:            # more calls than a record holds: never judged apart
+            continue
+        refused = Isolated(a, frozenset())
+        assert not refused.explains(a, spec, "best_threshold", case, entry, arrays, actual), case.label
+        assert refused.last_untrusted == {"ncut_value"}
+        assert "though it passes its own hidden test" in refused.caveat("best_threshold")
+        assert Isolated(a, frozenset({"graph_values"})).explains(a, spec, "best_threshold", case, entry, arrays,
+                                                                 actual), case.label
+        steered += 1
+    assert steered >= 1
+
+
 def test_a_wrong_cut_costs_the_cut_question_not_the_threshold_search(tmp_path, monkeypatch):
     got = _graded("04_normalized_cuts", ["q2-ncut-hidden", "q4-threshold-hidden"], tmp_path, monkeypatch,
                   mistake="cut_counted_twice.py")
@@ -134,7 +195,7 @@ def test_the_kernel_puts_the_student_names_back_and_bounds_what_it_records():
 def test_an_earlier_function_that_raises_is_its_answer_too(tmp_path, monkeypatch):
     """assoc(A, A) divides by 0 inside ncut_value: the threshold search raised ZeroDivisionError in the student's
     kernel, and the reference, handed the same raising ncut_value, raises it too; the search itself is right."""
-    got = _graded("04_normalized_cuts", ["q4-threshold-hidden"], tmp_path, monkeypatch,
+    got = _graded("04_normalized_cuts", ["q2-ncut-hidden", "q4-threshold-hidden"], tmp_path, monkeypatch,
                   mistake="assoc_within_the_segment.py")
     assert _passed(got["best_threshold"]) and "Your `assoc` differs" in got["best_threshold"], got["best_threshold"]
 

@@ -7,8 +7,10 @@ function under test makes to them, with what came back or what was raised
 a fresh copy of the reference whose earlier names are look-ups into that record: the case passes when the student's
 result matches what the reference computes from the student's own earlier answers. :func:`explain_call` does the
 same for one call a visible test made (:meth:`autograder.integrity.replay.Replayer.run`). The earlier answers are
-data: they must answer every call the reference makes (the student's code computed the same arguments), and answers
-that are not finite, or one number everywhere, stand in for nothing.
+data: they must answer every call the reference makes (the student's code computed the same arguments), answers
+that are not finite, or one number everywhere, stand in for nothing, and an earlier function whose answers differ
+from the reference's stands in only when its own hidden test found it wrong (:func:`untrusted`): one that passes its
+own test and answers otherwise inside a later function -- written to steer that function's check -- gains nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +26,21 @@ from . import reference
 from .callbook import CallBook, NoAnswer, listed, same
 from .specs import Case, Passed, Spec, _compare
 
-__all__ = ["Isolated", "Explained", "explain_call", "listed"]
+__all__ = ["Isolated", "Explained", "explain_call", "listed", "untrusted"]
+
+
+def untrusted(a, differ, failed) -> set:
+    """The earlier functions of ``differ`` (whose answers inside a later function differed from the reference's) that
+    cannot stand in: those whose own hidden test did not find them wrong. ``failed``: the names of the hidden checks
+    that failed in this notebook or passed only judged with an earlier function's different answers (which theirs
+    carry), or None when no such verdicts exist (a check run by hand): then every one stands in. A class is judged by the check its spec module's ``JUDGED_BY`` names (``"Encoder": "encoder"``), a function
+    by its own name."""
+    if failed is None:
+        return set()
+    from .specs import spec_module
+
+    judged_by = getattr(spec_module(a), "JUDGED_BY", {}) or {}
+    return {n for n in differ if judged_by.get(n, n) not in failed}
 
 
 class Explained(Passed):
@@ -34,12 +50,13 @@ class Explained(Passed):
     explained = True
 
 
-def explain_call(a, entry: dict, arrays: dict, names) -> tuple | None:
+def explain_call(a, entry: dict, arrays: dict, names, failed=None, refused: set | None = None) -> tuple | None:
     """One recorded call of a student's function (``entry``, as the kernel's cell recorder writes it, with the calls
     it made to the earlier functions ``names``): when the student's answer is what the reference gives for the same
     arguments with the student's earlier answers in place, ``(the reference's own answer, the earlier functions
     used, those that differ from the reference's)``; else None (the difference is the function's own, or cannot be
-    told)."""
+    told, or an earlier function that differs passed its own hidden test: ``failed``, see :func:`untrusted`; those
+    are added to ``refused``)."""
     name = entry.get("name")
     calls = entry.get("calls")
     if not isinstance(name, str) or not isinstance(calls, list) or not calls:
@@ -74,7 +91,13 @@ def explain_call(a, entry: dict, arrays: dict, names) -> tuple | None:
         answer = getattr(reference.load(a), name)(*copy.deepcopy(args), **copy.deepcopy(kwargs))
     except Exception:  # the reference cannot answer this call (the test's own inputs are odd): nothing to explain
         return None
-    return answer, set(book.used), book.differ | book.audit(module)
+    differ = book.differ | book.audit(module)
+    steered = untrusted(a, differ, failed)
+    if steered:
+        if refused is not None:
+            refused |= steered
+        return None
+    return answer, set(book.used), differ
 
 
 class Isolated:
@@ -91,22 +114,26 @@ class Isolated:
       function computed everything up to each call as the reference does;
     * an answer that is not finite, or the same number everywhere, stands in for nothing (an earlier function
       written to make the later one trivial gains nothing);
-    * a record of calls that was cut short, or a call that could not be recorded, stands in for nothing.
+    * a record of calls that was cut short, or a call that could not be recorded, stands in for nothing;
+    * an earlier function whose answers differ from the reference's stands in only when its own hidden test failed
+      (``failed``: the names of this notebook's failed hidden checks; see :func:`untrusted`).
     """
 
-
-    def __init__(self):
+    def __init__(self, a=None, failed=None):
+        self.a, self.failed = a, failed
         self.differ: set = set()        # earlier functions whose answers differed from the reference's
         self.used: set = set()          # earlier functions whose answers were used
         self.last_differ: set = set()   # those of the last attempt that compared and still failed
         self.last_used: set = set()     # the earlier answers the last attempt used
         self.last_gap: str = ""         # the earlier function the last attempt's arguments went astray at
         self.last_unusable: str = ""    # the earlier function whose answer was not finite (or constant) there
+        self.last_untrusted: set = set()  # earlier functions that passed their own tests and answered otherwise here
         self.order: tuple = ()          # the spec's earlier functions, the most basic first
 
     def explains(self, a, spec: Spec, ref_name, case: Case, entry: dict, arrays: dict, actual=None) -> bool:
         """True when the case passes with the student's recorded earlier answers in the reference's place."""
         self.last_differ, self.last_used, self.last_gap, self.last_unusable = set(), set(), "", ""
+        self.last_untrusted = set()
         calls = entry.get("calls")
         if not spec.isolate or not isinstance(calls, list) or not calls:
             return False
@@ -148,8 +175,12 @@ class Isolated:
             return False
         except Exception:  # the reference fed the student's answers failed in a way the student's did not
             return False
+        differ = book.differ | book.audit(module)
+        self.last_untrusted = untrusted(a, differ, self.failed)
+        if self.last_untrusted:
+            return False
         self.used |= book.used
-        self.differ |= book.differ | book.audit(module)
+        self.differ |= differ
         self.order = tuple(spec.isolate)
         return True
 
@@ -157,6 +188,12 @@ class Isolated:
         """For a failed case that was judged again with the student's earlier answers, where some of those differ
         from the reference's: a line that says the difference is in ``name`` itself (the earlier ones are judged in
         their own questions), and where the arguments went astray when that is known."""
+        if self.last_untrusted:
+            names = listed(sorted(self.last_untrusted))
+            return (f"\n(Inside `{name}` your {names} answered otherwise than the reference does for the same "
+                    f"arguments, though {'it passes its' if len(self.last_untrusted) == 1 else 'they pass their'} own "
+                    f"hidden test: an earlier function's answer may depend on its arguments only. This case is judged "
+                    f"with your own functions.)")
         if self.last_unusable:
             return (f"\n(Inside this check your `{self.last_unusable}` returned numbers that are not finite (NaN or "
                     f"inf) or one number everywhere; its own hidden test judges it. This case could not be judged "
@@ -182,8 +219,10 @@ class Isolated:
             wrong = sorted(self.differ, key=lambda n: rank.get(n, len(rank)))
             origin, through = wrong[0], wrong[1:]
             also = f", and with it what your {listed(through)} returned" if through else ""
-            return Passed(f"`{name}` passed every hidden case, judged with what your {names} returned (or raised) "
-                          f"inside it. Your `{origin}` differs from the reference (its own hidden test says how){also}; this "
-                          "question does not take points for that again.")
+            passed = Passed(f"`{name}` passed every hidden case, judged with what your {names} returned (or raised) "
+                            f"inside it. Your `{origin}` differs from the reference (its own hidden test says how){also}; "
+                            "this question does not take points for that again.")
+            passed.carried = True       # its answers inside later functions differ too: they may stand in there
+            return passed
         return Passed(f"`{name}` passed every hidden case, judged with what your {names} returned inside it: those "
                       "values differ from the reference's by float rounding, which grows through the later steps.")

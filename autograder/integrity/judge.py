@@ -191,7 +191,26 @@ class CellJudge:
         if record is None:
             findings.append(f"{gid} ran but left no record of its calls (the recorder was switched off, or its record "
                             "removed)")
-        return self.replayer.run(VisibleCell(gid, source, names), record), findings
+        self.replayer.failed = _failed(watch)
+        verdict = self.replayer.run(VisibleCell(gid, source, names), record)
+        if self.replayer.refused:
+            findings.append(_steered(gid, sorted(self.replayer.refused)))
+        return verdict, findings
+
+
+def _steered(gid: str, names) -> str:
+    """The finding for earlier functions that passed their own hidden checks yet answered a later function's calls
+    otherwise than the reference does for the same arguments."""
+    return (f"{gid}: the student's {', '.join(f'`{n}`' for n in names)} passes its own hidden test but answered "
+            "otherwise than the reference for the same arguments when a later function called it (written to steer "
+            "that function's check?)")
+
+
+def _failed(watch: CellWatch) -> frozenset:
+    """The checked functions whose hidden checks failed so far in this notebook, or passed carrying an earlier
+    function's different answers: the earlier functions whose answers may stand in for the reference's when a later
+    check is judged apart from them."""
+    return frozenset(name for name, passed in getattr(watch, "own", {}).items() if not passed)
 
 
 def _judge_hidden(a: Assignment, p: Plan, gid: str, watch: CellWatch, cases: dict, problems: dict, findings: list,
@@ -213,9 +232,11 @@ def _judge_hidden(a: Assignment, p: Plan, gid: str, watch: CellWatch, cases: dic
                 elif not isinstance(record[0], dict):
                     raise RecordError("its structure is not a record")
                 else:
-                    message = judge(a, name, cases[name], *record)
+                    message = judge(a, name, cases[name], *record, failed=_failed(watch))
                     if getattr(message, "review", False):
                         findings.append(f"{gid}: {message.splitlines()[-1][:300]}")
+                    if getattr(message, "untrusted", None):
+                        findings.append(_steered(gid, message.untrusted))
             except RecordBudgetError as exc:
                 message = f"`{name}` was not judged: {exc}"
                 findings.append(f"{gid}: {exc}")
@@ -224,6 +245,7 @@ def _judge_hidden(a: Assignment, p: Plan, gid: str, watch: CellWatch, cases: dic
                 findings.append(f"{gid}: a record for `{name}` that the kernel's recorder cannot have written ({exc})")
         passed = message is None or getattr(message, "passed", False)
         failed |= not passed
+        watch.own[name] = passed and not getattr(message, "carried", False)
         lines.append(f"`{name}`: passed every hidden case." if message is None else message)
     if failed:
         return "\n".join(lines)

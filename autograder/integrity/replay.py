@@ -130,6 +130,10 @@ class Replayer:
     #: judge: set by the grader, so that a test that fails only through those is judged again without them
     assignment = None
     isolate: dict = {}
+    #: the checked functions whose hidden checks failed so far (None: no verdicts; see ``isolation.untrusted``)
+    failed = None
+    #: earlier functions that passed their own checks yet answered otherwise inside a function this cell called
+    refused: set = set()
 
     def __init__(self, imports: str):
         self.ns = dict(base_namespace(imports))
@@ -144,6 +148,7 @@ class Replayer:
         none). Returns None when the test passes, else its message -- or an
         :class:`~autograder.integrity.specs.Explained` when it failed only through what the student's earlier
         functions returned inside the functions it calls (judged in their own questions)."""
+        self.refused = set()
         verdict = self._run(cell, record)
         if verdict is None or self.assignment is None or not self.isolate or record is None:
             return verdict
@@ -161,7 +166,8 @@ class Replayer:
         overrides, used, differ, through = {}, set(), set(), []
         for entry in calls:
             if isinstance(entry, dict) and entry.get("name") in self.isolate and "calls" in entry:
-                found = explain_call(self.assignment, entry, arrays, self.isolate[entry["name"]])
+                found = explain_call(self.assignment, entry, arrays, self.isolate[entry["name"]], self.failed,
+                                     self.refused)
                 if found is not None:
                     overrides[id(entry)] = found[0]
                     used |= found[1]

@@ -46,10 +46,13 @@ class ForReview(StudentCheckError):
 
 
 class Verdict(str):
-    """The message of a failed hidden check; ``review`` when it asks a person to look (:class:`ForReview`)."""
+    """The message of a failed hidden check; ``review`` when it asks a person to look (:class:`ForReview`);
+    ``untrusted``: earlier functions that passed their own checks yet answered otherwise inside this one."""
 
     review = False
     passed = False
+    untrusted: list = []
+    carried = False     # passed only judged with an earlier function's different answers
 
 
 class Passed(Verdict):
@@ -201,12 +204,14 @@ def _where(i: int, cases: list, case: Case) -> str:
     return f"hidden case {i} of {len(cases)} ({case.label})" if case.label else f"hidden case {i} of {len(cases)}"
 
 
-def judge(a: Assignment, name: str, cases: list, payload: dict, arrays: dict) -> str | None:
+def judge(a: Assignment, name: str, cases: list, payload: dict, arrays: dict, failed=None) -> str | None:
     """Compare a recorded run (``payload`` and ``arrays``, as :func:`autograder.kernel_side.records.parse_record`
     returns them) of the student's function ``name`` on ``cases`` with the reference of ``a``, in this process.
 
     Returns None when every case matches, else the message for the student (which kind of input failed and
-    how; never the test's source).
+    how; never the test's source). ``failed``: the names of the hidden checks that failed earlier in the same
+    notebook (or passed carrying an earlier function's different answers), for a case judged again with the student's earlier answers (see
+    :func:`autograder.integrity.isolation.untrusted`); None judges without them (a check run by hand).
 
     Raises
     ------
@@ -223,7 +228,7 @@ def judge(a: Assignment, name: str, cases: list, payload: dict, arrays: dict) ->
     ref_fn = getattr(reference.load(a), ref_name) if ref_name else None
     from .isolation import Isolated
 
-    isolated = Isolated()
+    isolated = Isolated(a, failed)
     for i, (case, entry) in enumerate(zip(cases, entries), start=1):
         where = _where(i, cases, case)
         if not isinstance(entry, dict):
@@ -234,8 +239,10 @@ def judge(a: Assignment, name: str, cases: list, payload: dict, arrays: dict) ->
                 return f"`{name}` is not implemented yet."
             if isolated.explains(a, spec, ref_name, case, entry, arrays):
                 continue
-            return (f"`{name}` raised {error}: {str(entry.get('message', ''))[:400]}\n(on {where})"
-                    + isolated.caveat(name))
+            verdict = Verdict(f"`{name}` raised {error}: {str(entry.get('message', ''))[:400]}\n(on {where})"
+                              + isolated.caveat(name))
+            verdict.untrusted = sorted(isolated.last_untrusted)
+            return verdict
         actual = decode(entry.get("returned"), arrays)      # RecordError: a forged or damaged record
         expected = None if ref_fn is None else ref_fn(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
         problem = _type_problem(actual, entry.get("returned"), case)
@@ -249,6 +256,7 @@ def judge(a: Assignment, name: str, cases: list, payload: dict, arrays: dict) ->
             judged = "differs from the reference" if ref_fn is not None else "falls short"
             verdict = Verdict(f"`{name}` {judged} on {where}:\n{exc}" + isolated.caveat(name))
             verdict.review = isinstance(exc, ForReview)
+            verdict.untrusted = sorted(isolated.last_untrusted)
             return verdict
     return isolated.note(name)
 

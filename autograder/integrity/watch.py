@@ -48,6 +48,7 @@ class CellWatch:
         self.replies: dict = {}           # cell index -> the kernel's execution status ("ok", "error", ...)
         self.records: dict = {}           # grade_id -> {stem: (json bytes, npz bytes) or a problem (str)}
         self.verdicts: dict = {}          # grade_id -> (verdict, findings), judged as soon as the cell ran
+        self.own: dict = {}               # checked function -> whether its hidden check passed (so far)
         self.findings: list = []
         self.left = RECORD_BUDGET_BYTES   # what the submission's records may still hold, decompressed
         self.arrays_left = RECORD_BUDGET_ARRAYS

@@ -571,6 +571,9 @@ def _judge_e2e(actual, expected, case):
                                 + why)
 
 
+#: the hidden check that judges each class a later check may be judged apart from (a function: its own name)
+JUDGED_BY = {"SoftPositionEmbed": "encoder", "Encoder": "encoder", "SlotAttention": "slot_attention"}
+
 SPECS = {
     "position_grid": Spec(_grid_cases, rtol=1e-6, atol=1e-7, axes=("row", "column", "channel"),
                           hint="(x, y, 1 - x, 1 - y) with x = c / (w - 1) and y = r / (h - 1): torch.linspace(0, 1, n)."),
