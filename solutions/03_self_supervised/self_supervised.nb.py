@@ -1396,16 +1396,18 @@ for name, log in dino_runs.items():
 # %% [markdown]
 # ## Part 6 — SimCLR end to end (15 points)
 #
-# The grader trains your `Encoder`, `ProjectionHead` and `train_simclr` with your `two_views` and
-# `nt_xent`, from its own seed and on its own order of the training digits, for a short schedule
-# (100 steps of 256 images, about ten seconds on 2 CPU cores). It keeps the trained **weights**, rebuilds
-# the architecture of Part 3 with them in its own process, and computes the representations there: the
-# test digits' for the reference's linear probe with 10 labels per class, and the NT-Xent of fresh views
-# of the training digits against an untrained network's. It checks that the loss falls, that the probe
-# reaches 0.90 (the raw pixels reach 0.87), and that the rebuilt networks compute what yours did.
+# The grader judges your `train_simclr` here, and only it: it runs your loop with its own networks (the
+# architecture of Part 3), views and NT-Xent in place of yours, so that a mistake in an earlier part costs
+# points once, in that part's cells. It trains from its own seed and on its own order of the training digits,
+# for a short schedule (100 steps of 256 images, about ten seconds on 2 CPU cores), keeps the trained
+# **weights**, rebuilds the networks with them in its own process, and computes the representations there:
+# the test digits' for the reference's linear probe with 10 labels per class, and the NT-Xent of fresh views
+# of the training digits against an untrained network's. It checks that the loss falls and that the probe
+# reaches 0.90 (the raw pixels reach 0.87).
 
 # %% [markdown]
-# Run the same check on your notebook's own seed (a shorter schedule under `SMOKE`):
+# The same run with *your* networks, views and loss, on your notebook's own seed (a shorter schedule under
+# `SMOKE`): where the grader's check passes and this one does not, the earlier parts are where to look.
 
 # %%
 E2E_STEPS = elvkit.budget(100, 10)
@@ -1427,16 +1429,80 @@ from autograder.hidden import check
 
 
 def _simclr_end_to_end(train_images, noise, steps, seed):
-    torch.random.manual_seed(int(seed))
-    encoder_g = Encoder().to(train_images.device)
-    head_g = ProjectionHead(encoder_g.out_dim).to(train_images.device)
-    losses_g = train_simclr(encoder_g, head_g, train_images, steps=int(steps), batch_size=256, tau=0.5,
-                            seed=int(seed), progress=False)
+    # The grader's own networks, views and loss stand in for Parts 1-3 while your train_simclr runs: this check
+    # judges the training loop, and each earlier part is judged in its own cells (its mistakes cost points there).
+    import torch.nn.functional as F_g
+
+    notes = {"accumulated": 0, "same_pair": 0}
+
+    class _EncoderG(nn.Module):                     # the architecture of Part 3
+        def __init__(self):
+            super().__init__()
+            width = 32
+            sizes, layers = [1, width, 2 * width, 4 * width], []
+            for i in range(3):
+                layers += [nn.Conv2d(sizes[i], sizes[i + 1], 3, padding=1, stride=1 if i == 0 else 2),
+                           nn.BatchNorm2d(sizes[i + 1]), nn.ReLU()]
+            self.net, self.out_dim = nn.Sequential(*layers), 4 * width
+            first, arrived = self.net[0].weight, {}        # what the loop does to .grad: for the feedback's wording
+            first.register_hook(lambda g: arrived.update(g=g.detach().clone()))
+            first.register_post_accumulate_grad_hook(
+                lambda p: notes.update(accumulated=notes["accumulated"] + int(not torch.equal(p.grad, arrived["g"]))))
+
+        def forward(self, x):
+            return self.net(x).mean(dim=(2, 3))
+
+    def _views_g(images, generator, config=None):
+        images = torch.as_tensor(images)
+        if not isinstance(generator, torch.Generator):
+            generator = torch.Generator().manual_seed(int(generator))
+
+        def one():
+            B, C, H, W = images.shape
+            u = torch.rand(7, B, generator=generator).to(images.device, images.dtype)
+            scale, ratio = 0.3 + 0.7 * u[0], torch.exp((2 * u[1] - 1) * math.log(4 / 3))
+            w, h = (torch.sqrt(scale * ratio)).clamp(max=1), (torch.sqrt(scale / ratio)).clamp(max=1)
+            theta = torch.zeros(B, 2, 3, dtype=images.dtype, device=images.device)
+            theta[:, 0, 0], theta[:, 1, 1] = w, h
+            theta[:, 0, 2], theta[:, 1, 2] = (2 * u[2] - 1) * (1 - w), (2 * u[3] - 1) * (1 - h)
+            grid = F_g.affine_grid(theta, [B, C, H, W], align_corners=False)
+            out = F_g.grid_sample(images, grid, padding_mode="border", align_corners=False)
+            mean = out.mean(dim=(1, 2, 3), keepdim=True)
+            out = ((out - mean) * (0.6 + 0.8 * u[4]).view(-1, 1, 1, 1) + mean + (0.8 * u[5] - 0.4).view(-1, 1, 1, 1))
+            sigma = torch.where(u[6] < 0.5, 0.1 + 0.9 * u[6] * 2, torch.full_like(u[6], 1e-3)).view(-1, 1)
+            taps = torch.exp(-torch.arange(-2.0, 3.0, device=images.device, dtype=images.dtype) ** 2 / (2 * sigma ** 2))
+            taps = (taps / taps.sum(1, keepdim=True)).repeat_interleave(C, 0)
+            out = F_g.pad(out.clamp(0, 1).reshape(1, B * C, H, W), (2, 2, 2, 2), mode="reflect")
+            out = F_g.conv2d(F_g.conv2d(out, taps.view(B * C, 1, 1, 5), groups=B * C), taps.view(B * C, 1, 5, 1),
+                             groups=B * C).reshape(B, C, H, W)
+            return (out + 0.05 * torch.randn(out.shape, generator=generator).to(out.device, out.dtype)).clamp(0, 1)
+
+        return one(), one()
+
+    def _loss_g(z1, z2, tau=0.5):
+        notes["same_pair"] += int(z1.shape == z2.shape and torch.equal(z1, z2))
+        z = F_g.normalize(torch.cat([z1, z2]), dim=1)
+        n = len(z1)
+        logits = (z @ z.T / tau).masked_fill(torch.eye(2 * n, dtype=torch.bool, device=z.device), float("-inf"))
+        return F_g.cross_entropy(logits, (torch.arange(2 * n, device=z.device) + n) % (2 * n))
+
+    saved = {name: globals()[name] for name in ("two_views", "nt_xent") if name in globals()}
+    globals().update(two_views=_views_g, nt_xent=_loss_g)
+    try:
+        torch.random.manual_seed(int(seed))
+        encoder_g = _EncoderG().to(train_images.device)
+        head_g = nn.Sequential(nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 64)).to(train_images.device)
+        start_g = encoder_g.net[0].weight.detach().clone()
+        losses_g = train_simclr(encoder_g, head_g, train_images, steps=int(steps), batch_size=256, tau=0.5,
+                                seed=int(seed), progress=False)
+    finally:
+        globals().update(saved)
     encoder_g.eval(), head_g.eval()
     with torch.no_grad():
         h_g, n_g = encoder_g(train_images[:64]), encoder_g(noise)
         return (torch.as_tensor(losses_g), dict(encoder_g.state_dict()), dict(head_g.state_dict()), h_g,
-                head_g(h_g), n_g)
+                head_g(h_g), n_g, torch.tensor([notes["accumulated"], notes["same_pair"],
+                                                   int(torch.equal(start_g, encoder_g.net[0].weight))]))
 
 
 check("03_self_supervised", "e2e_simclr", _simclr_end_to_end)

@@ -13,24 +13,23 @@ the grader's process.
   parameter count of the architecture the notebook describes.
 * ``linear_probe`` and ``knn_classify`` are judged by their predictions (at most 2 % / 1 % may differ:
   near-ties that float rounding can flip).
-* ``e2e_simclr`` trains the student's networks with the student's ``train_simclr`` on the training digits
-  in an order drawn from the student's secret seed, for 100 steps, and records the trained **weights** (both
-  state dicts) with what the networks computed on 64 training digits and on 64 noise images. The grader rebuilds
-  the architecture of Part 3 from the weights in its own process (whatever the modules are called) and checks
-  that it computes what the kernel did: on the noise, or the forward pass is another architecture (0 points, the
-  networks' own check says what differs), and on the digits, or the forward pass treats the digits differently
-  from other images -- one that recognises the public digits and nudges them towards their labels -- which
-  fails, flagged for a person. Everything else is computed on the
-  rebuilt networks: the test digits' representations, probed with the reference's linear probe and 10 labels per
-  class (5 draws; the kernel never sees the test digits), and the reference's NT-Xent on fresh views of the
-  training digits drawn from the grader's own seed, against an untrained network's. The loss must fall (in the
-  kernel's log, and by more than 0.3 on the grader's views: a correct SimCLR lowers it from 6.24 to 5.05-5.09)
-  and the probe must reach 0.90. Measured over 10 seeds, the reference reaches 0.918-0.939; raw pixels
-  0.87-0.89 and a random-init encoder 0.83-0.85 do not pass, nor does training only the projection head
-  (0.83-0.85) or two identical views (0.86). Above 0.985 the representations carry the labels (learnt from
-  them): that fails too, flagged for a person. Representations wider than 4,096 are refused. Mistakes in the
-  loss itself (the anchor in the denominator, no normalisation, tau twice) still reach 0.92-0.94 on this short
-  schedule: q2 catches them.
+* ``e2e_simclr`` judges the student's ``train_simclr`` alone: the hidden test runs it with the grader's own
+  networks (Part 3's architecture), views (Part 1's augmentations) and NT-Xent standing in for the student's (bound
+  to the notebook's names ``two_views`` and ``nt_xent`` for the call, restored after), so that a mistake in an
+  earlier part costs points in its own cells only. It trains on the training digits in an order drawn from the
+  student's secret seed, for 100 steps, and records the trained **weights** (both state dicts) with what the
+  networks computed on 64 training digits and on 64 noise images, and what the stand-ins noticed (whether the encoder moved, steps whose
+  ``.grad`` held more than that step's gradient; calls whose two embeddings were the same tensor: for the
+  message's wording only). The grader rebuilds the networks from the weights in its own process and checks that
+  they compute what the kernel did (else something in the kernel changed the stand-ins: flagged for a person).
+  Everything else is computed on the rebuilt networks: the test digits' representations, probed with the
+  reference's linear probe and 10 labels per class (5 draws; the kernel never sees the test digits), and the
+  reference's NT-Xent on fresh views of the training digits drawn from the grader's own seed, against an untrained
+  network's. The loss must fall (in the kernel's log, and by more than 0.3 on the grader's views) and the probe
+  must reach 0.90. Measured over 10 seeds (``bench/e2e_margins.py``), the reference reaches 0.92-0.93; a loop that
+  trains only the head (0.83-0.84), never zeroes its gradients (0.88) or embeds one view twice (0.86, and its
+  NT-Xent barely falls) fails. Above 0.985 the representations carry the labels (learnt from them): that fails
+  too, flagged for a person. Representations wider than 4,096 are refused.
 * ``nt_xent`` is judged in four parts, each in its own cell so that its points follow the part: the value in float64
   and float32 (with the common mistakes named), the gradient in float64, the value in float16 and bfloat16 at
   tau 0.05 (finite, within 3 %), and -- on a right value -- the size of its autograd graph, which the hidden test measures: the notebook
@@ -703,10 +702,11 @@ def _judge_e2e(actual, expected, case):
     import torch
 
     t = case.truth
-    if not isinstance(actual, (tuple, list)) or len(actual) != 6:
+    if not isinstance(actual, (tuple, list)) or len(actual) != 7:
         raise StudentCheckError("the end-to-end run should return (losses, the encoder's and the head's state dicts, "
                                 "the representations and embeddings of 64 training digits, the representations of "
-                                "64 noise images)")
+                                "64 noise images, what the stand-ins noticed)")
+    accumulated, same_pair, still = (int(v) for v in _np(actual[6]).reshape(-1)[:3])
     losses = _np(actual[0]).astype(np.float64).reshape(-1)
     train, noise, steps = case.args[0], case.args[1], case.args[2]
     if len(losses) != steps:
@@ -721,25 +721,23 @@ def _judge_e2e(actual, expected, case):
     h_kernel, z_kernel, n_kernel = (_np(x).astype(np.float64) for x in actual[3:6])
     n_grader = _encode(layers, noise).numpy()
     if not _agree(n_grader, n_kernel):
-        raise StudentCheckError(
-            "the grader rebuilds your trained Encoder from its weights with the architecture of Part 3 (three "
-            "conv-BatchNorm-ReLU blocks, strides 1, 2, 2, then the mean over positions, in eval mode), and on noise "
-            "images it computes something else than yours: your forward pass is not that architecture (Part 3's "
-            "hidden test of the networks says what differs)")
+        raise ForReview(
+            "the grader rebuilt its stand-in Encoder from the weights your train_simclr left, and on noise images it "
+            "computes something else than the stand-in did in your kernel: something in the notebook changed torch "
+            "or the stand-in's forward pass")
     h_grader = _encode(layers, np.asarray(_np(train))[:64]).numpy()
     z_grader = head(torch.as_tensor(h_grader)).numpy()
     for what, mine, theirs in (("representations", h_grader, h_kernel), ("embeddings", z_grader, z_kernel)):
         if not _agree(mine, theirs):
             raise ForReview(
-                f"the grader rebuilt your trained networks from their weights: they compute what yours computed on "
-                f"noise images, but their {what} of 64 training digits differ from what your networks returned for "
-                "them: your forward pass treats the digits differently from other images (a lookup of the public "
-                "digits?)")
+                f"the grader rebuilt its stand-in networks from their trained weights: they compute what they computed "
+                f"in your kernel on noise images, but their {what} of 64 training digits differ: in your kernel the "
+                "forward pass treated the digits differently from other images (a lookup of the public digits?)")
     first, last = losses[:10].mean(), losses[-10:].mean()
+    why = _e2e_why(accumulated, same_pair, still, steps)
     if not last < first - 0.05:
         raise StudentCheckError(f"the loss went from {first:.3f} (first 10 steps) to {last:.3f} (last 10): it should "
-                                "fall as the encoder learns. Check that the optimiser steps on both networks' "
-                                "parameters, and the schedule")
+                                f"fall as the encoder learns. {why}")
     torch.manual_seed(t["views_seed"])
     fresh_encoder, fresh_head = _ref().Encoder(), _ref().ProjectionHead(128)
     fresh_encoder.eval(), fresh_head.eval()
@@ -747,28 +745,42 @@ def _judge_e2e(actual, expected, case):
                            t["views_seed"])
     untrained = _grader_loss(fresh_encoder, fresh_head, train, t["views_seed"])
     if not trained < untrained - E2E_LOSS_DROP:
-        raise StudentCheckError(f"on fresh views of the training digits the grader drew, your trained networks' NT-Xent "
+        raise StudentCheckError(f"on fresh views of the training digits the grader drew, the trained networks' NT-Xent "
                                 f"is {trained:.3f}, an untrained network's {untrained:.3f}: training should lower it "
-                                f"by more than {E2E_LOSS_DROP} (a correct SimCLR: by about 1.2)")
+                                f"by more than {E2E_LOSS_DROP} (a correct train_simclr: by about 1.2). {why}")
     ftr = _encode(layers, train).numpy()
     fte = _encode(layers, t["test_images"]).numpy()
     if not (np.isfinite(ftr).all() and np.isfinite(fte).all()):
-        raise StudentCheckError("the trained encoder's representations hold NaN or inf")
+        raise StudentCheckError(f"the trained encoder's representations hold NaN or inf. {why}")
     acc = probe_accuracy(ftr, t["train_labels"], fte, t["test_labels"])
     if acc > E2E_CEILING:
         raise ForReview(f"after {steps} steps a linear probe with 10 labels per class reaches {acc:.3f}: more "
-                                f"than SimCLR reaches on digits even after a full 600-step training (about 0.95). "
-                                "Representations this good carry the labels themselves (learnt from them), which "
-                                "self-supervised training never sees; a TA will look at this notebook")
+                        f"than SimCLR reaches on digits even after a full 600-step training (about 0.95). "
+                        "Representations this good carry the labels themselves (learnt from them), which "
+                        "self-supervised training never sees; a TA will look at this notebook")
     if acc < E2E_LIMIT:
-        raise StudentCheckError(f"after {steps} steps a linear probe with 10 labels per class reaches {acc:.3f} on "
-                                f"your encoder's test representations; a correct SimCLR reaches 0.92-0.94 and "
+        raise StudentCheckError(f"after {steps} steps of your train_simclr (the grader's networks, views and NT-Xent "
+                                f"standing in for yours) a linear probe with 10 labels per class reaches {acc:.3f} on "
+                                f"the encoder's test representations; a correct train_simclr reaches 0.92-0.93 and "
                                 f"{E2E_LIMIT:.2f} passes (raw pixels: 0.87-0.89, an untrained encoder: 0.83-0.85). "
-                                "Check, in this order: that your views, NT-Xent and networks pass their own "
-                                "tests above (this check trains with them); that the optimiser holds the "
-                                "encoder's parameters as well as the head's; that the gradients are zeroed before "
-                                "each backward (optimiser.zero_grad()); and that the two views of an image are "
-                                "augmented independently")
+                                f"{why}")
+
+
+def _e2e_why(accumulated: int, same_pair: int, still: int, steps: int) -> str:
+    """What the stand-ins saw the training loop do, as the likely cause of a failed end-to-end check."""
+    if still:
+        return ("The encoder's weights never changed: give the optimiser the encoder's parameters as well as the "
+                "head's (list(encoder.parameters()) + list(head.parameters())).")
+    if same_pair:
+        return (f"In {same_pair} of {steps} steps the two embeddings passed to nt_xent were the same tensor: embed "
+                "both views, nt_xent(head(encoder(view1)), head(encoder(view2)), tau) -- the positive pair is the "
+                "other view of the same image.")
+    if accumulated:
+        return (f"The gradients are never zeroed: in {accumulated} of {steps} steps the encoder's .grad held more "
+                "than that step's gradient. Call optimiser.zero_grad() before loss.backward().")
+    return ("Check that the optimiser holds the encoder's parameters as well as the head's, that it steps once per "
+            "step with the cosine schedule, and that each step draws a new batch and new views from the one "
+            "generator.")
 
 
 SPECS = {

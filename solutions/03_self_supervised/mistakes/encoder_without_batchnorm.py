@@ -2,7 +2,6 @@
 
 Question: q3
 Message: the three BatchNorms: are they there?
-Also loses: q5 (its end-to-end check trains SimCLR with the student's own pipeline and probes the encoder: with this mistake the representation does not reach the bar)
 The architecture differs from the one described (and trains more slowly from this initialisation).
 """
 

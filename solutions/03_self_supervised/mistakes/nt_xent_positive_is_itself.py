@@ -2,7 +2,6 @@
 
 Question: q2
 Message: the positive of view i is taken as view i itself
-Also loses: q5 (its end-to-end check trains SimCLR with the student's own pipeline and probes the encoder: with this mistake the representation does not reach the bar)
 """
 
 

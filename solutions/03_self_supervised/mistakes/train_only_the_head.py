@@ -1,7 +1,7 @@
 """train_simclr gives the optimiser only the projection head's parameters: the encoder stays random.
 
 Question: q5
-Message: that the optimiser holds the encoder's parameters as well as the head's
+Message: the encoder's weights never changed
 The loss still falls (the head learns on random features), but the representation h is an untrained
 encoder's.
 """

@@ -2,7 +2,6 @@
 
 Question: q1
 Message: each view must draw its own crop
-Also loses: q5 (its end-to-end check trains SimCLR with the student's own pipeline and probes the encoder: with this mistake the representation does not reach the bar)
 The loss is then minimised by any encoder (the positive is identical), and SimCLR learns nothing.
 """
 
