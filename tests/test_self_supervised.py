@@ -268,3 +268,46 @@ def test_representations_at_extreme_scales_are_refused_not_a_crash(scale):
                             torch.randn(len(d["test_labels"]), 16, generator=g, dtype=torch.float64).numpy() * scale,
                             d["test_labels"])
     assert 0.0 <= acc < 0.5
+
+
+def test_the_parts_of_nt_xent_are_credited_apart_from_a_wrong_value():
+    """A loss whose value is a common mistake (the anchor left in its denominator) loses the value's points; its
+    gradient (that loss's own, computed in the graph), its stability in half precision and its vectorisation are
+    credited with a note that names the mistake. A loss that is no NT-Xent at all earns none of them."""
+    from autograder.course import get_assignment
+    from autograder.integrity.specs import PassedNote, make_cases, spec_module
+    from elvkit.testing import StudentCheckError
+
+    a = get_assignment("03_self_supervised")
+    sm = spec_module(a)
+    cases = make_cases(a, "nt_xent", 7) + make_cases(a, "nt_xent_low_precision", 7)
+
+    def recorded(loss_fn, case):
+        z1, z2, tau = case.args
+        low = z1.dtype in (torch.float16, torch.bfloat16)
+        a_, b_ = (z.detach().clone().requires_grad_(not low) for z in (z1, z2))
+        loss = loss_fn(a_, b_, tau)
+        if low:
+            return loss.detach().float(), None, None, 0
+        g1, g2 = torch.autograd.grad(loss, [a_, b_])
+        return loss.detach(), g1, g2, 15
+
+    def anchor(z1, z2, tau):
+        z = torch.nn.functional.normalize(torch.cat([z1, z2]), dim=1)
+        n, logits = len(z1), z @ z.T / tau
+        rows = torch.arange(2 * n)
+        return (torch.logsumexp(logits, dim=1) - logits[rows, (rows + n) % (2 * n)]).mean()
+
+    def junk(z1, z2, tau):
+        return (z1 * z2).sum() / tau
+
+    f64 = [c for c in cases if c.args[0].dtype == torch.float64][0]
+    half = [c for c in cases if c.args[0].dtype == torch.float16][0]
+    with pytest.raises(StudentCheckError, match="anchor itself is left in the denominator"):
+        sm._judge_nt_xent(recorded(anchor, f64), None, f64)
+    for judge, case in ((sm._judge_nt_xent_gradient, f64), (sm._judge_nt_xent_graph, f64),
+                        (sm._judge_nt_xent_low_precision, half)):
+        with pytest.raises(PassedNote, match="anchor itself is left in the denominator"):
+            judge(recorded(anchor, case), None, case)
+        with pytest.raises(StudentCheckError):
+            judge(recorded(junk, case), None, case)

@@ -40,7 +40,7 @@ the grader's process.
 
 import numpy as np
 
-from autograder.integrity.specs import Case, ForReview, Spec
+from autograder.integrity.specs import Case, ForReview, PassedNote, Spec
 from elvkit.testing import StudentCheckError, assert_close
 
 ASSIGNMENT = "03_self_supervised"
@@ -215,44 +215,65 @@ def _nt_xent_cases(rng, kinds=("value", "gradient", "low", "graph")):
 NT_XENT_GRAPH = 64
 
 
-def _nt_xent_variants(z1, z2, tau) -> tuple:
-    """The reference's loss (and gradients) in float64, and the values of the common mistakes on the same input."""
+def _nt_xent_mistaken(a, b, tau, mistake: str):
+    """NT-Xent as a common mistake computes it, differentiable (float64 tensors ``a``, ``b``)."""
     import torch
     import torch.nn.functional as F
+
+    n = len(a)
+    rows = torch.arange(2 * n)
+    positive = (rows + n) % (2 * n)
+    eye = torch.eye(2 * n, dtype=torch.bool)
+    unit, raw = F.normalize(torch.cat([a, b]), dim=1), torch.cat([a, b])
+
+    def each(z, t, mask=True, pos=positive):
+        logits = z @ z.T / t
+        if mask:
+            logits = logits.masked_fill(eye, float("-inf"))
+        return torch.logsumexp(logits, dim=1) - (z @ z.T / t)[rows, pos]
+
+    return {"anchor": lambda: each(unit, tau, False).mean(), "raw": lambda: each(raw, tau).mean(),
+            "itself": lambda: each(unit, tau, pos=rows).mean(), "tau2": lambda: each(unit, tau * tau).mean(),
+            "tau3": lambda: each(unit, tau ** 3).mean(), "tau0": lambda: each(unit, 1.0).mean(),
+            "half": lambda: each(unit, tau)[:n].mean(), "sum": lambda: each(unit, tau).sum()}[mistake]()
+
+
+#: the common mistakes of NT-Xent, by key: what the message says
+NT_XENT_MISTAKES = {
+    "anchor": "the anchor itself is left in the denominator (k = i): mask the diagonal with -inf.",
+    "raw": "the embeddings are not normalised: sim is the cosine, u.v / (|u| |v|).",
+    "itself": "the positive of view i is taken as view i itself: it is view i + N (and i - N for the second half).",
+    "tau2": "the similarities are divided by tau twice (tau squared).",
+    "tau3": "tau is applied more than once: each embedding divided by tau and then the logits by tau again (tau "
+            "cubed). Divide the cosine similarities by tau exactly once.",
+    "tau0": "the similarities are not divided by tau at all.",
+    "half": "only the first N views are anchors: average l(i, j) over all 2N views, each view once as the anchor.",
+    "sum": "the loss is summed over the 2N views, not averaged.",
+}
+
+
+def _nt_xent_variants(z1, z2, tau) -> tuple:
+    """The reference's loss (and gradients) in float64, and the values of the common mistakes on the same input
+    (message -> value)."""
+    import torch
 
     a, b = (torch.tensor(z, dtype=torch.float64, requires_grad=True) for z in (z1, z2))
     loss = _ref().nt_xent(a, b, tau)
     g1, g2 = torch.autograd.grad(loss, [a, b])
     with torch.no_grad():
-        raw = torch.cat([a, b])
-        n = len(z1)
-        rows = torch.arange(2 * n)
-        positive = (rows + n) % (2 * n)
-        eye = torch.eye(2 * n, dtype=torch.bool)
-
-        def ntx(z, t, mask=True):
-            logits = z @ z.T / t
-            if mask:
-                logits = logits.masked_fill(eye, float("-inf"))
-            return (torch.logsumexp(logits, dim=1) - logits[rows, positive]).mean().item()
-
-        unit = F.normalize(raw, dim=1)
-        each = torch.logsumexp((unit @ unit.T / tau).masked_fill(eye, float("-inf")), dim=1) \
-            - (unit @ unit.T / tau)[rows, positive]
-        mistakes = {
-            "the anchor itself is left in the denominator (k = i): mask the diagonal with -inf.": ntx(unit, tau, False),
-            "the embeddings are not normalised: sim is the cosine, u.v / (|u| |v|).": ntx(raw, tau),
-            "the positive of view i is taken as view i itself: it is view i + N (and i - N for the second half).":
-                (torch.logsumexp((unit @ unit.T / tau).masked_fill(eye, float("-inf")), dim=1) - 1 / tau).mean().item(),
-            "the similarities are divided by tau twice (tau squared).": ntx(unit, tau * tau),
-            "tau is applied more than once: each embedding divided by tau and then the logits by tau again (tau "
-            "cubed). Divide the cosine similarities by tau exactly once.": ntx(unit, tau ** 3),
-            "the similarities are not divided by tau at all.": ntx(unit, 1.0),
-            "only the first N views are anchors: average l(i, j) over all 2N views, each view once as the anchor.":
-                each[:n].mean().item(),
-            "the loss is summed over the 2N views, not averaged.": each.sum().item(),
-        }
+        mistakes = {message: _nt_xent_mistaken(a, b, tau, key).item() for key, message in NT_XENT_MISTAKES.items()}
     return loss.item(), g1, g2, mistakes
+
+
+def _recognised_mistake(value, case, rtol: float) -> str | None:
+    """The key of the common mistake whose loss, on this case's inputs in float64, ``value`` is (within ``rtol``);
+    None when it is none of them (or the reference's)."""
+    z1, z2, tau = case.truth
+    _, _, _, mistakes = _nt_xent_variants(z1, z2, tau)
+    keys = {message: key for key, message in NT_XENT_MISTAKES.items()}
+    close = [(abs(v - float(value)), keys[m]) for m, v in mistakes.items()
+             if np.isfinite(v) and np.isclose(float(value), v, rtol=rtol, atol=1e-7)]
+    return min(close)[1] if close else None
 
 
 def _nt_xent_parts(actual):
@@ -289,43 +310,73 @@ def _judge_nt_xent(actual, expected, case):
 
 
 def _judge_nt_xent_gradient(actual, expected, case):
-    """The gradients in float64 (judged whatever the value: a right gradient of the loss is its own part)."""
+    """The gradients in float64, judged whatever the value: the reference's when the value is right; on a value that is
+    one of the common mistakes (which the value's own cell takes points for), that loss's own gradient -- this part
+    asks that the loss be computed inside the graph."""
+    import torch
+
     value = _nt_xent_parts(actual)
     z1, z2, tau = case.truth
     loss, g1, g2, _ = _nt_xent_variants(z1, z2, tau)
     if actual[1] is None or actual[2] is None:
         raise StudentCheckError("no gradient reached z1 or z2: is the loss computed from detached tensors "
                                 "(.detach(), .data, .item(), NumPy)?")
+    hint = ("The value is right but not the gradient: part of the loss was computed outside the graph "
+            "(.detach(), .data, .item(), NumPy), or a tensor was changed in place after it was used.")
+    mistake = None
     if np.isfinite(value) and not np.isclose(value, loss, rtol=1e-6, atol=1e-7):
-        hint = ("The loss's value differs too (its own hidden test names the mistake): the gradient follows it, so "
-                "fix the value first.")
-    else:
-        hint = ("The value is right but not the gradient: part of the loss was computed outside the graph "
-                "(.detach(), .data, .item(), NumPy), or a tensor was changed in place after it was used.")
+        mistake = _recognised_mistake(value, case, 1e-6)
+        if mistake is None:
+            raise StudentCheckError("the loss's value differs from the reference's, and from every common mistake's "
+                                    "(its own hidden test says how): the gradient is judged on a loss that is one of "
+                                    "them. Fix the value first.")
+        a, b = (torch.tensor(z, dtype=torch.float64, requires_grad=True) for z in (z1, z2))
+        g1, g2 = torch.autograd.grad(_nt_xent_mistaken(a, b, tau, mistake), [a, b])
+        hint = ("Your loss's value is a common mistake (its own hidden test names it), and this is not even that "
+                "loss's gradient: part of it was computed outside the graph (.detach(), .data, .item(), NumPy).")
     assert_close(actual[1], g1, name="d loss / d z1", rtol=1e-6, atol=1e-9, axes=("view i", "dimension"), hint=hint)
     assert_close(actual[2], g2, name="d loss / d z2", rtol=1e-6, atol=1e-9, axes=("view i", "dimension"), hint=hint)
+    if mistake is not None:
+        raise PassedNote(f"the gradient is the gradient of your loss, computed inside the graph (the loss's value is "
+                         f"a common mistake that its own cell takes points for: {NT_XENT_MISTAKES[mistake]})")
 
 
 def _judge_nt_xent_low_precision(actual, expected, case):
-    """float16 and bfloat16 at tau 0.05: finite, and the float64 loss within 3 %."""
-    _check_nt_xent_value(_nt_xent_parts(actual), case)
-
-
-def _judge_nt_xent_graph(actual, expected, case):
-    """A vectorised loss: its autograd graph's size does not grow with the batch (judged on a right value)."""
+    """float16 and bfloat16 at tau 0.05: finite, and within 3 % of the float64 loss -- the reference's, or the loss of
+    the common mistake the value is (which the value's own cell takes points for): this part asks for stability."""
     value = _nt_xent_parts(actual)
-    z1, _, _ = case.truth
     try:
         _check_nt_xent_value(value, case)
     except StudentCheckError:
-        raise StudentCheckError("the loss's value is not the reference's (its own hidden test says how): "
-                                "vectorisation is judged on a right loss") from None
+        mistake = _recognised_mistake(value, case, 3e-2) if np.isfinite(value) else None
+        if mistake is None:
+            raise
+        raise PassedNote(f"finite in float16 and bfloat16, and within 3 % of your loss's float64 value (the value "
+                         f"is a common mistake that its own cell takes points for: {NT_XENT_MISTAKES[mistake]})")
+
+
+def _judge_nt_xent_graph(actual, expected, case):
+    """A vectorised loss: its autograd graph's size does not grow with the batch (judged on the reference's value or a
+    common mistake's, so that a loss that computes nothing cannot earn it)."""
+    value = _nt_xent_parts(actual)
+    z1, _, _ = case.truth
+    mistake = None
+    try:
+        _check_nt_xent_value(value, case)
+    except StudentCheckError:
+        mistake = _recognised_mistake(value, case, 1e-6) if np.isfinite(value) else None
+        if mistake is None:
+            raise StudentCheckError("the loss's value is neither the reference's nor a common mistake's (its own "
+                                    "hidden test says how): vectorisation is judged on a loss") from None
     size = int(_np(actual[3])) if np.ndim(_np(actual[3])) == 0 else -1
     if size > NT_XENT_GRAPH:
         raise StudentCheckError(
-            f"the loss is right, but its autograd graph has {size} operations for {len(z1)} pairs (a vectorised NT-Xent "
+            f"the loss's autograd graph has {size} operations for {len(z1)} pairs (a vectorised NT-Xent "
             f"has about 15, whatever the batch): a Python loop over the views or the pairs. The notebook asks for a "
             "vectorised loss: one similarity matrix for all 2N views, the diagonal masked, one logsumexp per row")
+    if mistake is not None:
+        raise PassedNote("vectorised (the loss's value is a common mistake that its own cell takes points for: "
+                         f"{NT_XENT_MISTAKES[mistake]})")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -61,6 +61,9 @@
 #
 # Everything runs on the CPU in seconds. When the notebook is graded (`SMOKE` is True) the images are
 # smaller; the numbers quoted in the text are from the full-size run on a 2-core laptop.
+#
+# **Time.** Plan for 6–9 hours, the shortest of the last three assignments for the same 100 code points
+# (self-supervised learning took students 10–14 hours, slot attention 7–10).
 
 # %% nbgrader={"grade_id": "imports", "locked": true}
 import itertools
