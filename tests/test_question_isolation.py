@@ -149,6 +149,42 @@ def test_an_earlier_function_that_steers_a_later_check_earns_nothing(tmp_path, m
     assert steered >= 1
 
 
+def test_earlier_answers_that_differ_by_rounding_stand_in_whatever_their_own_test_said(tmp_path, monkeypatch):
+    """An earlier function whose answers inside a later one differ from the reference's by float rounding (here 3e-5
+    relative: float32 arithmetic in another order) is not "different": its answers stand in though it passes its own
+    test, and the later function keeps its points with the rounding note."""
+    rounded = """
+_honest_ncut = ncut_value
+
+
+def ncut_value(W, labels):
+    import sys
+
+    honest = _honest_ncut(W, labels)
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_name != "best_threshold":
+        frame = frame.f_back
+    return honest if frame is None else honest * (1 + 3e-5)
+"""
+    a = get_assignment("04_normalized_cuts")
+    got = _graded("04_normalized_cuts", ["q2-ncut-hidden"], tmp_path, monkeypatch, code=rounded)
+    assert _passed(got["graph_values"]), got["graph_values"]
+    from autograder.integrity.isolation import Isolated
+    from autograder.kernel_side.records import decode
+
+    _graded("04_normalized_cuts", ["q4-threshold-hidden"], tmp_path, monkeypatch, code=rounded)
+    spec, (payload, arrays) = specs(a)["best_threshold"], read_record(tmp_path / "out" / "best_threshold")
+    judged = 0
+    for case, entry in zip(make_cases(a, "best_threshold", SEED), payload["cases"]):
+        if len(entry.get("calls", [])) > 64:
+            continue
+        isolated = Isolated(a, frozenset())
+        assert isolated.explains(a, spec, "best_threshold", case, entry, arrays, decode(entry["returned"], arrays))
+        assert not isolated.differ and "float rounding" in isolated.note("best_threshold")
+        judged += 1
+    assert judged >= 1
+
+
 def test_a_wrong_cut_costs_the_cut_question_not_the_threshold_search(tmp_path, monkeypatch):
     got = _graded("04_normalized_cuts", ["q2-ncut-hidden", "q4-threshold-hidden"], tmp_path, monkeypatch,
                   mistake="cut_counted_twice.py")
