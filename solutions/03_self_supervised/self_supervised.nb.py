@@ -1564,25 +1564,26 @@ def _simclr_end_to_end(train_images, noise, steps, seed):
         def forward(self, x):
             return self.net(x).mean(dim=(2, 3))
 
-    def _views_g(images, generator, config=None):
-        images = torch.as_tensor(images)
+    def _views_g(batch_g, generator, config=None):
+        batch_g = torch.as_tensor(batch_g)
         if not isinstance(generator, torch.Generator):
             generator = torch.Generator().manual_seed(int(generator))
 
         def one():
-            B, C, H, W = images.shape
-            u = torch.rand(7, B, generator=generator).to(images.device, images.dtype)
+            B, C, H, W = batch_g.shape
+            u = torch.rand(7, B, generator=generator).to(batch_g.device, batch_g.dtype)
             scale, ratio = 0.3 + 0.7 * u[0], torch.exp((2 * u[1] - 1) * math.log(4 / 3))
             w, h = (torch.sqrt(scale * ratio)).clamp(max=1), (torch.sqrt(scale / ratio)).clamp(max=1)
-            theta = torch.zeros(B, 2, 3, dtype=images.dtype, device=images.device)
+            theta = torch.zeros(B, 2, 3, dtype=batch_g.dtype, device=batch_g.device)
             theta[:, 0, 0], theta[:, 1, 1] = w, h
             theta[:, 0, 2], theta[:, 1, 2] = (2 * u[2] - 1) * (1 - w), (2 * u[3] - 1) * (1 - h)
             grid = F_g.affine_grid(theta, [B, C, H, W], align_corners=False)
-            out = F_g.grid_sample(images, grid, padding_mode="border", align_corners=False)
+            out = F_g.grid_sample(batch_g, grid, padding_mode="border", align_corners=False)
             mean = out.mean(dim=(1, 2, 3), keepdim=True)
             out = ((out - mean) * (0.6 + 0.8 * u[4]).view(-1, 1, 1, 1) + mean + (0.8 * u[5] - 0.4).view(-1, 1, 1, 1))
             sigma = torch.where(u[6] < 0.5, 0.1 + 0.9 * u[6] * 2, torch.full_like(u[6], 1e-3)).view(-1, 1)
-            taps = torch.exp(-torch.arange(-2.0, 3.0, device=images.device, dtype=images.dtype) ** 2 / (2 * sigma ** 2))
+            offsets = torch.arange(-2.0, 3.0, device=batch_g.device, dtype=batch_g.dtype)
+            taps = torch.exp(-offsets ** 2 / (2 * sigma ** 2))
             taps = (taps / taps.sum(1, keepdim=True)).repeat_interleave(C, 0)
             out = F_g.pad(out.clamp(0, 1).reshape(1, B * C, H, W), (2, 2, 2, 2), mode="reflect")
             out = F_g.conv2d(F_g.conv2d(out, taps.view(B * C, 1, 1, 5), groups=B * C), taps.view(B * C, 1, 5, 1),
