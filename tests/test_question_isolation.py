@@ -90,33 +90,13 @@ def position_grid(h, w, device=None):
     assert not _passed(got["encoder"]), got["encoder"]
 
 
-#: a "median" threshold search (it never compares the Ncuts) whose ncut_value, called from it, answers 0 for the
-#: median candidate's split and its honest value + 1 elsewhere: the reference fed those answers picks the median too
-STEERED = """
-_honest_ncut = ncut_value
+def _steered() -> str:
+    """The hostile corpus's steering submission: a "median" threshold search (it never compares the Ncuts) whose
+    ncut_value, called from it, answers 0 for the median candidate's split and its honest value + 1 elsewhere."""
+    import importlib
 
-
-def ncut_value(W, labels):
-    import sys
-
-    honest = _honest_ncut(W, labels)
-    frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_name != "best_threshold":
-        frame = frame.f_back
-    if frame is None:
-        return honest                                  # its own hidden test sees the right numbers
-    return 0.0 if np.array_equal(np.asarray(labels), frame.f_locals["steer"]) else honest + 1.0
-
-
-def best_threshold(y, W, num=64):
-    y = np.asarray(y, dtype=np.float64).ravel()
-    lo, hi = y.min(), y.max()
-    candidates = [lo + (hi - lo) * m / (num + 1) for m in range(1, num + 1)]
-    steer = y > candidates[num // 2]
-    for t in candidates:
-        ncut_value(W, y > t)
-    return float(next(t for t in candidates if np.array_equal(y > t, steer))), 0.0
-"""
+    return (importlib.import_module("hostile.64_ncut_steered").STEERING
+            + importlib.import_module("hostile.63_ncut_median_search").MEDIAN)
 
 
 def test_an_earlier_function_that_steers_a_later_check_earns_nothing(tmp_path, monkeypatch):
@@ -129,7 +109,7 @@ def test_an_earlier_function_that_steers_a_later_check_earns_nothing(tmp_path, m
     from autograder.kernel_side.records import decode
 
     got = _graded("04_normalized_cuts", ["q2-ncut-hidden", "q4-threshold-hidden"], tmp_path, monkeypatch,
-                  code=STEERED)
+                  code=_steered())
     assert _passed(got["graph_values"]), got["graph_values"]
     assert not _passed(got["best_threshold"]), got["best_threshold"]
     a = get_assignment("04_normalized_cuts")
@@ -139,11 +119,11 @@ def test_an_earlier_function_that_steers_a_later_check_earns_nothing(tmp_path, m
         actual = decode(entry.get("returned"), arrays)
         if len(entry.get("calls", [])) > 64:            # more calls than a record holds: never judged apart
             continue
-        refused = Isolated(a, frozenset())
+        refused = Isolated(frozenset())
         assert not refused.explains(a, spec, "best_threshold", case, entry, arrays, actual), case.label
         assert refused.last_untrusted == {"ncut_value"}
         assert "though it passes its own hidden test" in refused.caveat("best_threshold")
-        assert Isolated(a, frozenset({"graph_values"})).explains(a, spec, "best_threshold", case, entry, arrays,
+        assert Isolated(frozenset({"graph_values"})).explains(a, spec, "best_threshold", case, entry, arrays,
                                                                  actual), case.label
         steered += 1
     assert steered >= 1
@@ -178,7 +158,7 @@ def ncut_value(W, labels):
     for case, entry in zip(make_cases(a, "best_threshold", SEED), payload["cases"]):
         if len(entry.get("calls", [])) > 64:
             continue
-        isolated = Isolated(a, frozenset())
+        isolated = Isolated(frozenset())
         assert isolated.explains(a, spec, "best_threshold", case, entry, arrays, decode(entry["returned"], arrays))
         assert not isolated.differ and "float rounding" in isolated.note("best_threshold")
         judged += 1

@@ -33,8 +33,8 @@ def untrusted(a, differ, failed) -> set:
     """The earlier functions of ``differ`` (whose answers inside a later function differed from the reference's) that
     cannot stand in: those whose own hidden test did not find them wrong. ``failed``: the names of the hidden checks
     that failed in this notebook or passed only judged with an earlier function's different answers (which theirs
-    carry), or None when no such verdicts exist (a check run by hand): then every one stands in. A class is judged by the check its spec module's ``JUDGED_BY`` names (``"Encoder": "encoder"``), a function
-    by its own name."""
+    carry), or None when no such verdicts exist (a check run by hand): then every one stands in. A class is judged
+    by the check its spec module's ``JUDGED_BY`` names (``"Encoder": "encoder"``), a function by its own name."""
     if failed is None:
         return set()
     from .specs import spec_module
@@ -119,8 +119,8 @@ class Isolated:
       (``failed``: the names of this notebook's failed hidden checks; see :func:`untrusted`).
     """
 
-    def __init__(self, a=None, failed=None):
-        self.a, self.failed = a, failed
+    def __init__(self, failed=None):
+        self.failed = failed
         self.differ: set = set()        # earlier functions whose answers differed from the reference's
         self.used: set = set()          # earlier functions whose answers were used
         self.last_differ: set = set()   # those of the last attempt that compared and still failed
@@ -219,9 +219,9 @@ class Isolated:
             wrong = sorted(self.differ, key=lambda n: rank.get(n, len(rank)))
             origin, through = wrong[0], wrong[1:]
             also = f", and with it what your {listed(through)} returned" if through else ""
-            passed = Passed(f"`{name}` passed every hidden case, judged with what your {names} returned (or raised) "
-                            f"inside it. Your `{origin}` differs from the reference (its own hidden test says how){also}; "
-                            "this question does not take points for that again.")
+            passed = Passed(f"`{name}` passed every hidden case, judged with what your {names} returned (or "
+                            f"raised) inside it. Your `{origin}` differs from the reference (its own hidden test says "
+                            f"how){also}; this question does not take points for that again.")
             passed.carried = True       # its answers inside later functions differ too: they may stand in there
             return passed
         return Passed(f"`{name}` passed every hidden case, judged with what your {names} returned inside it: those "

@@ -215,8 +215,9 @@ def judge(a: Assignment, name: str, cases: list, payload: dict, arrays: dict, fa
 
     Returns None when every case matches, else the message for the student (which kind of input failed and
     how; never the test's source). ``failed``: the names of the hidden checks that failed earlier in the same
-    notebook (or passed carrying an earlier function's different answers), for a case judged again with the student's earlier answers (see
-    :func:`autograder.integrity.isolation.untrusted`); None judges without them (a check run by hand).
+    notebook (or passed carrying an earlier function's different answers), for a case judged again with the
+    student's earlier answers (see :func:`autograder.integrity.isolation.untrusted`); None judges without them (a
+    check run by hand).
 
     Raises
     ------
@@ -233,7 +234,7 @@ def judge(a: Assignment, name: str, cases: list, payload: dict, arrays: dict, fa
     ref_fn = getattr(reference.load(a), ref_name) if ref_name else None
     from .isolation import Isolated
 
-    isolated = Isolated(a, failed)
+    isolated = Isolated(failed)
     notes = []
     for i, (case, entry) in enumerate(zip(cases, entries), start=1):
         where = _where(i, cases, case)

@@ -265,11 +265,12 @@ def _nt_xent_variants(z1, z2, tau) -> tuple:
     return loss.item(), g1, g2, mistakes
 
 
-def _recognised_mistake(value, case, rtol: float) -> str | None:
+def _recognised_mistake(value, case, rtol: float, mistakes: dict | None = None) -> str | None:
     """The key of the common mistake whose loss, on this case's inputs in float64, ``value`` is (within ``rtol``);
-    None when it is none of them (or the reference's)."""
-    z1, z2, tau = case.truth
-    _, _, _, mistakes = _nt_xent_variants(z1, z2, tau)
+    None when it is none of them (or the reference's). ``mistakes``: their values, when already computed
+    (:func:`_nt_xent_variants`)."""
+    if mistakes is None:
+        mistakes = _nt_xent_variants(*case.truth)[3]
     keys = {message: key for key, message in NT_XENT_MISTAKES.items()}
     close = [(abs(v - float(value)), keys[m]) for m, v in mistakes.items()
              if np.isfinite(v) and np.isclose(float(value), v, rtol=rtol, atol=1e-7)]
@@ -317,7 +318,7 @@ def _judge_nt_xent_gradient(actual, expected, case):
 
     value = _nt_xent_parts(actual)
     z1, z2, tau = case.truth
-    loss, g1, g2, _ = _nt_xent_variants(z1, z2, tau)
+    loss, g1, g2, mistakes = _nt_xent_variants(z1, z2, tau)
     if actual[1] is None or actual[2] is None:
         raise StudentCheckError("no gradient reached z1 or z2: is the loss computed from detached tensors "
                                 "(.detach(), .data, .item(), NumPy)?")
@@ -325,7 +326,7 @@ def _judge_nt_xent_gradient(actual, expected, case):
             "(.detach(), .data, .item(), NumPy), or a tensor was changed in place after it was used.")
     mistake = None
     if np.isfinite(value) and not np.isclose(value, loss, rtol=1e-6, atol=1e-7):
-        mistake = _recognised_mistake(value, case, 1e-6)
+        mistake = _recognised_mistake(value, case, 1e-6, mistakes)
         if mistake is None:
             raise StudentCheckError("the loss's value differs from the reference's, and from every common mistake's "
                                     "(its own hidden test says how): the gradient is judged on a loss that is one of "
